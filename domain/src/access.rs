@@ -1,0 +1,91 @@
+//! Who is asking: the actor on whose behalf a use case runs, and the rules of what
+//! each actor may do. Use cases enforce these rules; the HTTP edge only says who
+//! the caller is.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Identifies a user account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub Uuid);
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What a user account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Shops: sees the catalog, manages their own cart and orders.
+    Customer,
+    /// Runs the shop: manages the catalog, inventory and users.
+    Admin,
+}
+
+/// On whose behalf an operation runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// Nobody identified themselves.
+    Anonymous,
+    /// Another Emporium service, identified by the shared service API key.
+    Service,
+    /// A signed-in user.
+    User {
+        /// The account.
+        id: UserId,
+        /// Its role.
+        role: Role,
+    },
+}
+
+/// Why an actor may not perform an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AccessDenied {
+    /// The caller did not identify themselves; they should sign in.
+    #[error("authentication required")]
+    Unauthenticated,
+    /// The caller is known but their role does not allow the operation.
+    #[error("not allowed for this account")]
+    Forbidden,
+}
+
+impl Actor {
+    /// Catalog and inventory writes: admins and services.
+    pub fn ensure_can_manage_catalog(&self) -> Result<(), AccessDenied> {
+        match self {
+            Actor::Service
+            | Actor::User {
+                role: Role::Admin, ..
+            } => Ok(()),
+            Actor::User { .. } => Err(AccessDenied::Forbidden),
+            Actor::Anonymous => Err(AccessDenied::Unauthenticated),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_management_is_for_admins_and_services() {
+        let user = |role| Actor::User {
+            id: UserId(Uuid::nil()),
+            role,
+        };
+        assert_eq!(Actor::Service.ensure_can_manage_catalog(), Ok(()));
+        assert_eq!(user(Role::Admin).ensure_can_manage_catalog(), Ok(()));
+        assert_eq!(
+            user(Role::Customer).ensure_can_manage_catalog(),
+            Err(AccessDenied::Forbidden)
+        );
+        assert_eq!(
+            Actor::Anonymous.ensure_can_manage_catalog(),
+            Err(AccessDenied::Unauthenticated)
+        );
+    }
+}

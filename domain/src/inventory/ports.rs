@@ -1,0 +1,57 @@
+//! The inventory storage port.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::item::{InventoryItem, Quantity, QuantityDelta};
+use crate::catalog::ProductId;
+use crate::pagination::{Page, PageRequest};
+
+/// Failures of [`InventoryRepository`].
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryRepositoryError {
+    /// The product already has a stock record.
+    #[error("product {0} already has a stock record")]
+    AlreadyExists(ProductId),
+    /// The product has no stock record.
+    #[error("product {0} has no stock record")]
+    NotFound(ProductId),
+    /// The change would take on-hand stock below the reserved quantity.
+    #[error("insufficient stock: {available} available")]
+    InsufficientStock {
+        /// Units available when the change was refused.
+        available: Quantity,
+    },
+    /// The change would take on-hand stock above [`Quantity::MAX`].
+    #[error("on-hand stock would exceed {max}", max = Quantity::MAX)]
+    Overflow,
+    /// The store failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Stores stock records. Every change is one atomic, conditional update in the
+/// store (never read-modify-write), so concurrent changes from any number of
+/// processes can never take stock below zero or below the reserved quantity.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait InventoryRepository: Send + Sync {
+    /// Creates the record. Errors: `AlreadyExists`, `Unexpected`.
+    async fn create(&self, item: &InventoryItem) -> Result<(), InventoryRepositoryError>;
+    /// The record of this product, if any. Errors: `Unexpected`.
+    async fn get(&self, product_id: ProductId)
+    -> Result<Option<InventoryItem>, InventoryRepositoryError>;
+    /// A page of records ordered by product id. Errors: `Unexpected`.
+    async fn list(&self, page: PageRequest) -> Result<Page<InventoryItem>, InventoryRepositoryError>;
+    /// Adds `delta` to on-hand stock atomically, following
+    /// [`InventoryItem::adjusted`], and returns the record after the change.
+    /// Errors: `NotFound`, `InsufficientStock`, `Overflow`, `Unexpected`.
+    async fn adjust(
+        &self,
+        product_id: ProductId,
+        delta: QuantityDelta,
+        at: DateTime<Utc>,
+    ) -> Result<InventoryItem, InventoryRepositoryError>;
+    /// Checks that the store answers (readiness probes). Errors: `Unexpected`.
+    async fn ping(&self) -> Result<(), InventoryRepositoryError>;
+}
