@@ -1,0 +1,28 @@
+//! # emporium-adapters
+//!
+//! Implementations of the `emporium-domain` ports, each behind a cargo feature:
+//!
+//! | module | feature | implements |
+//! |---|---|---|
+//! | [`sql`] | `sqlite`, `postgres` | product, category and inventory repositories on sea-orm, plus migrations |
+//! | [`mongo`] | `mongodb` | inventory repository on MongoDB |
+//! | [`cache`] | `in-process`, `redis` | the cache port on moka and on Redis |
+//! | [`in_process`] | `in-process` | clock, id generator, in-process catalog and stock lookups |
+//! | [`http`] | `http` | catalog and stock lookups over HTTP between services |
+//!
+//! Every adapter passes the contract suite of its port (`adapters/tests/`), run
+//! unchanged against each implementation on its real server.
+
+#[cfg(any(feature = "in-process", feature = "redis"))]
+pub mod cache;
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "in-process")]
+pub mod in_process;
+#[cfg(feature = "mongodb")]
+pub mod mongo;
+pub mod request_context;
+#[cfg(feature = "sea-orm")]
+pub mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,173 @@
+//! Test support: the real servers tests run against, and a fresh database per test.
+//!
+//! Servers are named by environment variables, which `scripts/test` sets after
+//! starting (or reusing) them:
+//!
+//! | variable | example |
+//! |---|---|
+//! | `EMPORIUM_TEST_POSTGRES_URL` | `postgres://postgres@127.0.0.1:5432/postgres` |
+//! | `EMPORIUM_TEST_MONGO_URL` | `mongodb://127.0.0.1:27018` |
+//! | `EMPORIUM_TEST_REDIS_URL` | `redis://127.0.0.1:6379` |
+//!
+//! When a variable is missing, the lookup returns `None` and prints a `SKIP` line, so a
+//! plain `cargo test` on a laptop without the servers still runs everything else. With
+//! `EMPORIUM_REQUIRE_SERVICES=1` (set by `scripts/test` and CI) a missing server
+//! panics instead: nothing is skipped silently there.
+
+use std::path::PathBuf;
+
+use sea_orm::{ConnectionTrait, Database};
+use uuid::Uuid;
+
+/// A real server the tests may need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// PostgreSQL.
+    Postgres,
+    /// MongoDB (or the wire-compatible test server).
+    Mongo,
+    /// Redis.
+    Redis,
+}
+
+impl Service {
+    /// The environment variable that names the server.
+    pub fn variable(self) -> &'static str {
+        match self {
+            Service::Postgres => "EMPORIUM_TEST_POSTGRES_URL",
+            Service::Mongo => "EMPORIUM_TEST_MONGO_URL",
+            Service::Redis => "EMPORIUM_TEST_REDIS_URL",
+        }
+    }
+}
+
+/// True when `EMPORIUM_REQUIRE_SERVICES=1`: a missing server is then a failure.
+pub fn services_required() -> bool {
+    std::env::var("EMPORIUM_REQUIRE_SERVICES").is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// The base URL of `service`, or `None` (after printing a SKIP line) when it is not
+/// configured. Panics when it is not configured but services are required.
+pub fn service_url(service: Service) -> Option<String> {
+    match std::env::var(service.variable()) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if services_required() => panic!(
+            "{} is not set but EMPORIUM_REQUIRE_SERVICES=1: run the tests with scripts/test",
+            service.variable()
+        ),
+        _ => {
+            eprintln!(
+                "SKIP: {} not set; run scripts/test to test against {service:?}",
+                service.variable()
+            );
+            None
+        }
+    }
+}
+
+/// A fresh, empty PostgreSQL database for one test, named `emporium_test_<uuid>`;
+/// returns its URL. `scripts/test` drops these databases when the run ends.
+pub async fn postgres_database() -> Option<String> {
+    let base = service_url(Service::Postgres)?;
+    let name = format!("emporium_test_{}", Uuid::new_v4().simple());
+    let admin = Database::connect(base.as_str())
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to PostgreSQL at {base}: {e}"));
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap_or_else(|e| panic!("cannot create database {name}: {e}"));
+    admin.close().await.ok();
+    Some(replace_database(&base, &name))
+}
+
+/// The MongoDB URL and a fresh database name for one test.
+pub fn mongo_database() -> Option<(String, String)> {
+    let url = service_url(Service::Mongo)?;
+    Some((url, format!("emporium_test_{}", Uuid::new_v4().simple())))
+}
+
+/// The Redis URL. Tests isolate themselves with a unique key prefix (see
+/// [`unique_prefix`]).
+pub fn redis_url() -> Option<String> {
+    service_url(Service::Redis)
+}
+
+/// A key prefix no other test uses.
+pub fn unique_prefix() -> String {
+    format!("emporium_test:{}:", Uuid::new_v4().simple())
+}
+
+/// A SQLite database file in a fresh temporary directory; the directory (and the
+/// database) is removed when the returned guard is dropped.
+pub fn sqlite_database() -> (TempDir, String) {
+    let dir = TempDir::new();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("emporium.db").display());
+    (dir, url)
+}
+
+/// A temporary directory removed on drop.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Creates a new, empty directory under the system temp dir.
+    pub fn new() -> Self {
+        let path = std::env::temp_dir().join(format!("emporium-test-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        Self(path)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Default for TempDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `base` with its database path replaced by `name` (query string kept).
+fn replace_database(base: &str, name: &str) -> String {
+    let (without_query, query) = match base.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (base, None),
+    };
+    let scheme_end = without_query.find("://").map_or(0, |i| i + 3);
+    let host_part = match without_query[scheme_end..].find('/') {
+        Some(slash) => &without_query[..scheme_end + slash],
+        None => without_query,
+    };
+    match query {
+        Some(query) => format!("{host_part}/{name}?{query}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_database;
+
+    #[test]
+    fn replaces_the_database_name() {
+        assert_eq!(
+            replace_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            replace_database("postgres://u:p@h:1/db?sslmode=disable", "x"),
+            "postgres://u:p@h:1/x?sslmode=disable"
+        );
+        assert_eq!(replace_database("postgres://h", "x"), "postgres://h/x");
+    }
+}
