@@ -107,8 +107,14 @@ mod tests {
 
     #[test]
     fn refuses_page_zero_and_oversized_pages() {
-        assert_eq!(PageRequest::new(0, 10), Err(PageRequestError::NumberTooSmall));
-        assert_eq!(PageRequest::new(1, 0), Err(PageRequestError::SizeOutOfRange));
+        assert_eq!(
+            PageRequest::new(0, 10),
+            Err(PageRequestError::NumberTooSmall)
+        );
+        assert_eq!(
+            PageRequest::new(1, 0),
+            Err(PageRequestError::SizeOutOfRange)
+        );
         assert_eq!(
             PageRequest::new(1, PageRequest::MAX_SIZE + 1),
             Err(PageRequestError::SizeOutOfRange)
@@ -119,9 +125,17 @@ mod tests {
     fn offset_and_last_page() {
         let request = PageRequest::new(3, 20).unwrap();
         assert_eq!(request.offset(), 40);
-        let page: Page<u8> = Page { items: vec![], total: 41, request };
+        let page: Page<u8> = Page {
+            items: vec![],
+            total: 41,
+            request,
+        };
         assert_eq!(page.last_page(), 3);
-        let empty: Page<u8> = Page { items: vec![], total: 0, request };
+        let empty: Page<u8> = Page {
+            items: vec![],
+            total: 0,
+            request,
+        };
         assert_eq!(empty.last_page(), 1);
     }
 }

@@ -7,11 +7,13 @@ mod values;
 
 pub use category::{Category, CategoryId, CategoryName, Slug};
 pub use ports::{
-    CatalogError, CategoryRepository, CategoryRepositoryError, ProductCatalog,
-    ProductListQuery, ProductRepository, ProductRepositoryError, ProductSort,
-    ProductSortField, StockLookup, StockLookupError,
+    CatalogError, CategoryRepository, CategoryRepositoryError, ProductCatalog, ProductListQuery,
+    ProductRepository, ProductRepositoryError, ProductSort, ProductSortField, StockLookup,
+    StockLookupError,
 };
 #[cfg(feature = "mocks")]
-pub use ports::{MockCategoryRepository, MockProductCatalog, MockProductRepository, MockStockLookup};
+pub use ports::{
+    MockCategoryRepository, MockProductCatalog, MockProductRepository, MockStockLookup,
+};
 pub use product::{NewProduct, Product, ProductChanges, ProductId};
 pub use values::{Description, ImageUrl, Price, ProductName, Sku, ValueError};

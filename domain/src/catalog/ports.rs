@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use super::category::{Category, CategoryId, CategoryName, Slug};
 use super::product::{Product, ProductId};
 use super::values::Sku;
-use crate::pagination::{Page, PageRequest, SortDirection};
 use crate::inventory::Quantity;
+use crate::pagination::{Page, PageRequest, SortDirection};
 
 /// Fields a product list can be sorted by. Ties are always broken by id, so paging
 /// is stable.

@@ -238,12 +238,17 @@ mod tests {
     fn adjust_respects_reserved_stock() {
         let stock = item(10, 4);
         assert_eq!(stock.available().value(), 6);
-        let after = stock.adjusted(QuantityDelta::new(-6).unwrap(), Utc::now()).unwrap();
+        let after = stock
+            .adjusted(QuantityDelta::new(-6).unwrap(), Utc::now())
+            .unwrap();
         assert_eq!(after.on_hand().value(), 4);
         assert_eq!(after.available().value(), 0);
         assert_eq!(
             stock.adjusted(QuantityDelta::new(-7).unwrap(), Utc::now()),
-            Err(StockError::Insufficient { available: 6, requested: -7 })
+            Err(StockError::Insufficient {
+                available: 6,
+                requested: -7
+            })
         );
         let full = item(Quantity::MAX, 0);
         assert_eq!(

@@ -4,6 +4,6 @@ mod item;
 mod ports;
 
 pub use item::{InventoryItem, Quantity, QuantityDelta, StockError};
-pub use ports::{InventoryRepository, InventoryRepositoryError};
 #[cfg(feature = "mocks")]
 pub use ports::MockInventoryRepository;
+pub use ports::{InventoryRepository, InventoryRepositoryError};

@@ -39,10 +39,15 @@ pub trait InventoryRepository: Send + Sync {
     /// Creates the record. Errors: `AlreadyExists`, `Unexpected`.
     async fn create(&self, item: &InventoryItem) -> Result<(), InventoryRepositoryError>;
     /// The record of this product, if any. Errors: `Unexpected`.
-    async fn get(&self, product_id: ProductId)
-    -> Result<Option<InventoryItem>, InventoryRepositoryError>;
+    async fn get(
+        &self,
+        product_id: ProductId,
+    ) -> Result<Option<InventoryItem>, InventoryRepositoryError>;
     /// A page of records ordered by product id. Errors: `Unexpected`.
-    async fn list(&self, page: PageRequest) -> Result<Page<InventoryItem>, InventoryRepositoryError>;
+    async fn list(
+        &self,
+        page: PageRequest,
+    ) -> Result<Page<InventoryItem>, InventoryRepositoryError>;
     /// Adds `delta` to on-hand stock atomically, following
     /// [`InventoryItem::adjusted`], and returns the record after the change.
     /// Errors: `NotFound`, `InsufficientStock`, `Overflow`, `Unexpected`.
