@@ -1,0 +1,384 @@
+//! The composition root: the only place that chooses adapters. From a [`Config`] and
+//! a [`ServiceSet`] it opens storage (running migrations), picks the cache and the
+//! lookups between catalog and inventory (in process or over HTTP), and builds the use
+//! cases the HTTP layer drives, plus the readiness probes of every dependency.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use emporium_adapters::cache::{MokaCache, RedisCache};
+use emporium_adapters::http::{HttpClientConfig, HttpProductCatalog, HttpStockLookup};
+use emporium_adapters::in_process::{
+    InProcessProductCatalog, InProcessStockLookup, SystemClock, UuidV7Generator,
+};
+use emporium_adapters::sql::{
+    self, SqlCategoryRepository, SqlInventoryRepository, SqlProductRepository,
+};
+use emporium_application::catalog::{
+    CreateCategory, CreateProduct, DeleteProduct, GetCategory, GetProduct, ListCategories,
+    ListProducts, UpdateProduct,
+};
+use emporium_application::inventory::{
+    AdjustInventory, CreateInventory, GetInventory, ListInventory,
+};
+use emporium_domain::catalog::{
+    CategoryRepository, ProductCatalog, ProductRepository, StockLookup,
+};
+use emporium_domain::inventory::InventoryRepository;
+use emporium_domain::{Cache, Clock, IdGenerator};
+
+use crate::config::{Config, ServiceSet, redact_url};
+
+/// Entries the in-process product cache holds at most.
+const MOKA_CAPACITY: u64 = 10_000;
+/// How long one attempt of a call to another service may take.
+const SERVICE_TIMEOUT: Duration = Duration::from_millis(1500);
+/// How often a failed call to another service is retried (so a dead service is
+/// reported within about 3.5 s).
+const SERVICE_RETRIES: u32 = 1;
+/// How long one readiness probe may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The catalog use cases (products and categories).
+pub struct CatalogService {
+    /// `POST /v1/products`.
+    pub create_product: CreateProduct,
+    /// `GET /v1/products/{id}`.
+    pub get_product: GetProduct,
+    /// `GET /v1/products`.
+    pub list_products: ListProducts,
+    /// `PATCH /v1/products/{id}`.
+    pub update_product: UpdateProduct,
+    /// `DELETE /v1/products/{id}`.
+    pub delete_product: DeleteProduct,
+    /// `POST /v1/categories`.
+    pub create_category: CreateCategory,
+    /// `GET /v1/categories/{id}` (and `include=category`).
+    pub get_category: GetCategory,
+    /// `GET /v1/categories`.
+    pub list_categories: ListCategories,
+}
+
+/// The inventory use cases.
+pub struct InventoryService {
+    /// `POST /v1/inventory`.
+    pub create: CreateInventory,
+    /// `GET /v1/inventory/{product_id}`.
+    pub get: GetInventory,
+    /// `GET /v1/inventory`.
+    pub list: ListInventory,
+    /// `PATCH /v1/inventory/{product_id}`.
+    pub adjust: AdjustInventory,
+}
+
+/// Something `/ready` checks.
+#[async_trait]
+pub trait Probe: Send + Sync {
+    /// `Ok` when the dependency answers.
+    async fn check(&self) -> anyhow::Result<()>;
+}
+
+/// A named dependency and its probe.
+#[derive(Clone)]
+pub struct Dependency {
+    /// Its name in `/ready` (`database`, `mongodb`, `redis`, `products-service`,
+    /// `inventory-service`).
+    pub name: &'static str,
+    /// How to check it.
+    pub probe: Arc<dyn Probe>,
+}
+
+impl Dependency {
+    /// Runs the probe with a timeout; the error is logged, never returned to clients.
+    pub async fn is_up(&self) -> bool {
+        match tokio::time::timeout(PROBE_TIMEOUT, self.probe.check()).await {
+            Ok(Ok(())) => true,
+            Ok(Err(error)) => {
+                tracing::warn!(
+                    dependency = self.name,
+                    error = format!("{error:#}"),
+                    "readiness check failed"
+                );
+                false
+            }
+            Err(_) => {
+                tracing::warn!(dependency = self.name, "readiness check timed out");
+                false
+            }
+        }
+    }
+}
+
+/// Everything the HTTP layer needs.
+#[derive(Clone)]
+pub struct App {
+    /// Present when the catalog runs here.
+    pub catalog: Option<Arc<CatalogService>>,
+    /// Present when inventory runs here.
+    pub inventory: Option<Arc<InventoryService>>,
+    /// What `/ready` checks.
+    pub dependencies: Arc<[Dependency]>,
+    /// The service API key.
+    pub api_key: Option<String>,
+}
+
+/// Whether `services` keep anything in the SQL database.
+fn needs_sql(config: &Config, services: ServiceSet) -> bool {
+    services.has_catalog() || (services.has_inventory() && config.mongo_url.is_none())
+}
+
+/// Applies migrations for `services` and returns (`emporium migrate`).
+pub async fn migrate(config: &Config, services: ServiceSet) -> anyhow::Result<()> {
+    config.check_formats()?;
+    if !needs_sql(config, services) {
+        tracing::info!("no SQL storage for these services; nothing to migrate");
+        return Ok(());
+    }
+    let db = sql::connect(&config.database_url).await.with_context(|| {
+        format!(
+            "connecting to the database {}",
+            redact_url(&config.database_url)
+        )
+    })?;
+    sql::migrate(&db).await?;
+    tracing::info!(database = %redact_url(&config.database_url), "migrations applied");
+    Ok(())
+}
+
+/// Builds the application for `services` from `config` (already checked, with its
+/// API key resolved).
+pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<App> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let ids: Arc<dyn IdGenerator> = Arc::new(UuidV7Generator);
+    let mut dependencies = Vec::new();
+
+    let db = if needs_sql(config, services) {
+        let db = sql::connect(&config.database_url).await.with_context(|| {
+            format!(
+                "connecting to the database {}",
+                redact_url(&config.database_url)
+            )
+        })?;
+        sql::migrate(&db).await?;
+        Some(db)
+    } else {
+        None
+    };
+    let products: Option<Arc<dyn ProductRepository>> = match (&db, services.has_catalog()) {
+        (Some(db), true) => Some(Arc::new(SqlProductRepository::new(db.clone()))),
+        _ => None,
+    };
+
+    let inventory_repo: Option<Arc<dyn InventoryRepository>> = if services.has_inventory() {
+        match (&config.mongo_url, &db) {
+            (Some(url), _) => {
+                let repo = connect_mongo(url, &config.mongo_database)
+                    .await
+                    .with_context(|| format!("connecting to MongoDB at {}", redact_url(url)))?;
+                dependencies.push(Dependency {
+                    name: "mongodb",
+                    probe: Arc::new(InventoryProbe(repo.clone())),
+                });
+                Some(repo)
+            }
+            (None, Some(db)) => Some(Arc::new(SqlInventoryRepository::new(db.clone()))),
+            (None, None) => anyhow::bail!("inventory needs a database"),
+        }
+    } else {
+        None
+    };
+
+    if let Some(products) = &products {
+        dependencies.insert(
+            0,
+            Dependency {
+                name: "database",
+                probe: Arc::new(ProductsProbe(products.clone())),
+            },
+        );
+    } else if let (Some(_), Some(inventory), None) = (&db, &inventory_repo, &config.mongo_url) {
+        dependencies.insert(
+            0,
+            Dependency {
+                name: "database",
+                probe: Arc::new(InventoryProbe(inventory.clone())),
+            },
+        );
+    }
+
+    let api_key = config.api_key.clone();
+    let service_config = |base_url: &str| {
+        let mut client = HttpClientConfig::new(base_url, api_key.clone().unwrap_or_default());
+        client.timeout = SERVICE_TIMEOUT;
+        client.max_retries = SERVICE_RETRIES;
+        client
+    };
+
+    let catalog = if let Some(products) = products {
+        let db = db.as_ref().context("the catalog needs a database")?;
+        let categories: Arc<dyn CategoryRepository> =
+            Arc::new(SqlCategoryRepository::new(db.clone()));
+        let cache: Arc<dyn Cache> = match &config.redis_url {
+            Some(url) => {
+                let cache: Arc<dyn Cache> = Arc::new(
+                    RedisCache::connect(url)
+                        .await
+                        .with_context(|| format!("connecting to Redis at {}", redact_url(url)))?,
+                );
+                dependencies.push(Dependency {
+                    name: "redis",
+                    probe: Arc::new(CacheProbe(cache.clone())),
+                });
+                cache
+            }
+            None => Arc::new(MokaCache::new(MOKA_CAPACITY)),
+        };
+        let stock: Arc<dyn StockLookup> = match (&config.inventory_url, &inventory_repo) {
+            (Some(url), _) => {
+                dependencies.push(remote_service("inventory-service", url)?);
+                Arc::new(
+                    HttpStockLookup::new(service_config(url)).context("EMPORIUM_INVENTORY_URL")?,
+                )
+            }
+            (None, Some(inventory)) => Arc::new(InProcessStockLookup::new(inventory.clone())),
+            (None, None) => anyhow::bail!(
+                "EMPORIUM_INVENTORY_URL is required: the catalog must ask inventory about reserved stock"
+            ),
+        };
+        Some(Arc::new(CatalogService {
+            create_product: CreateProduct::new(
+                products.clone(),
+                categories.clone(),
+                ids.clone(),
+                clock.clone(),
+            ),
+            get_product: GetProduct::new(products.clone(), cache.clone()),
+            list_products: ListProducts::new(products.clone()),
+            update_product: UpdateProduct::new(
+                products.clone(),
+                categories.clone(),
+                cache.clone(),
+                clock.clone(),
+            ),
+            delete_product: DeleteProduct::new(products.clone(), stock, cache),
+            create_category: CreateCategory::new(categories.clone(), ids.clone(), clock.clone()),
+            get_category: GetCategory::new(categories.clone()),
+            list_categories: ListCategories::new(categories),
+        }))
+    } else {
+        None
+    };
+
+    let inventory = if let Some(inventory) = inventory_repo {
+        let lookup: Arc<dyn ProductCatalog> = match (&config.products_url, &catalog) {
+            (Some(url), _) => {
+                dependencies.push(remote_service("products-service", url)?);
+                Arc::new(
+                    HttpProductCatalog::new(service_config(url))
+                        .context("EMPORIUM_PRODUCTS_URL")?,
+                )
+            }
+            (None, Some(_)) => {
+                let db = db.as_ref().context("the catalog needs a database")?;
+                Arc::new(InProcessProductCatalog::new(Arc::new(
+                    SqlProductRepository::new(db.clone()),
+                )))
+            }
+            (None, None) => anyhow::bail!(
+                "EMPORIUM_PRODUCTS_URL is required: inventory must ask the catalog whether products exist"
+            ),
+        };
+        Some(Arc::new(InventoryService {
+            create: CreateInventory::new(inventory.clone(), lookup.clone(), clock.clone()),
+            get: GetInventory::new(inventory.clone(), lookup),
+            list: ListInventory::new(inventory.clone()),
+            adjust: AdjustInventory::new(inventory, clock),
+        }))
+    } else {
+        None
+    };
+
+    Ok(App {
+        catalog,
+        inventory,
+        dependencies: dependencies.into(),
+        api_key: config.api_key.clone(),
+    })
+}
+
+/// Inventory on MongoDB.
+async fn connect_mongo(url: &str, database: &str) -> anyhow::Result<Arc<dyn InventoryRepository>> {
+    // TODO(mongo adapter): emporium_adapters::mongo::MongoInventoryRepository::connect
+    let _ = (url, database);
+    anyhow::bail!("this build has no MongoDB inventory adapter yet")
+}
+
+struct ProductsProbe(Arc<dyn ProductRepository>);
+
+#[async_trait]
+impl Probe for ProductsProbe {
+    async fn check(&self) -> anyhow::Result<()> {
+        Ok(self.0.ping().await?)
+    }
+}
+
+struct InventoryProbe(Arc<dyn InventoryRepository>);
+
+#[async_trait]
+impl Probe for InventoryProbe {
+    async fn check(&self) -> anyhow::Result<()> {
+        Ok(self.0.ping().await?)
+    }
+}
+
+struct CacheProbe(Arc<dyn Cache>);
+
+#[async_trait]
+impl Probe for CacheProbe {
+    async fn check(&self) -> anyhow::Result<()> {
+        Ok(self.0.ping().await?)
+    }
+}
+
+/// Another Emporium service, checked through its `/health`.
+struct ServiceProbe {
+    health_url: String,
+    client: reqwest::Client,
+}
+
+#[async_trait]
+impl Probe for ServiceProbe {
+    async fn check(&self) -> anyhow::Result<()> {
+        let response = self
+            .client
+            .get(&self.health_url)
+            .send()
+            .await
+            .context("calling /health")?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "/health answered {}",
+            response.status()
+        );
+        Ok(())
+    }
+}
+
+fn remote_service(name: &'static str, base_url: &str) -> anyhow::Result<Dependency> {
+    // reqwest is built without a default TLS provider: make sure ring is installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .timeout(PROBE_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("building the readiness HTTP client")?;
+    Ok(Dependency {
+        name,
+        probe: Arc::new(ServiceProbe {
+            health_url: format!("{}/health", base_url.trim_end_matches('/')),
+            client,
+        }),
+    })
+}

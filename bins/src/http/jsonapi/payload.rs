@@ -1,0 +1,327 @@
+//! Request and response payloads in `application/vnd.api+json`.
+//!
+//! poem-openapi's `Json<T>` is fixed to `application/json`, so JSON:API needs its own
+//! payload types. They implement poem-openapi's traits so the OpenAPI document still
+//! describes every route, with the JSON:API media type and a schema type `S` that
+//! exists for documentation only:
+//!
+//! - [`JsonApiBody<S>`]: a request document, checked for media type (415) and size
+//!   (413) and parsed as raw JSON (400 when malformed). Each body type then has one
+//!   `try_into_domain()` door that validates member by member.
+//! - [`JsonApi<S>`] (200), [`Created<S>`] (201 + `Location`), [`NoContent`] (204):
+//!   answers whose body is serialised once, straight from the domain values.
+
+use std::marker::PhantomData;
+
+use poem::http::{HeaderValue, StatusCode, header};
+use poem::{IntoResponse, Request, RequestBody, Response};
+use poem_openapi::payload::{ParsePayload, Payload};
+use poem_openapi::registry::{
+    MetaHeader, MetaMediaType, MetaRequest, MetaResponse, MetaResponses, MetaSchemaRef, Registry,
+};
+use poem_openapi::types::Type;
+use poem_openapi::{ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions};
+use serde::Serialize;
+
+use super::error::{ApiError, ErrorObject};
+use super::media_type::{JSON_API, check_content_type};
+use super::schema::ErrorDocumentSchema;
+
+/// The largest request body accepted: 1 MiB.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A JSON:API request document, parsed as raw JSON. `S` documents its shape in OpenAPI.
+pub struct JsonApiBody<S> {
+    value: serde_json::Value,
+    _schema: PhantomData<fn() -> S>,
+}
+
+impl<S> JsonApiBody<S> {
+    /// Wraps an already parsed document (tests and internal callers).
+    pub fn from_value(value: serde_json::Value) -> Self {
+        Self {
+            value,
+            _schema: PhantomData,
+        }
+    }
+
+    /// The raw document.
+    pub fn value(&self) -> &serde_json::Value {
+        &self.value
+    }
+}
+
+impl<S: Type> Payload for JsonApiBody<S> {
+    const CONTENT_TYPE: &'static str = JSON_API;
+
+    fn check_content_type(content_type: &str) -> bool {
+        check_content_type(content_type).is_ok()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        S::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        S::register(registry);
+    }
+}
+
+impl<S: Type> ParsePayload for JsonApiBody<S> {
+    const IS_REQUIRED: bool = true;
+
+    async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        read_document(request, body)
+            .await
+            .map(Self::from_value)
+            .map_err(Into::into)
+    }
+}
+
+impl<'a, S: Type> ApiExtractor<'a> for JsonApiBody<S> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        S::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        Some(MetaRequest {
+            description: Some("A JSON:API document (application/vnd.api+json, at most 1 MiB)."),
+            content: vec![MetaMediaType {
+                content_type: JSON_API,
+                schema: S::schema_ref(),
+            }],
+            required: true,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        match request.headers().get(header::CONTENT_TYPE) {
+            None => {
+                return Err(ApiError::unsupported_media_type(format!(
+                    "Send the request body with Content-Type: {JSON_API}."
+                ))
+                .into());
+            }
+            Some(value) => {
+                let value = value.to_str().unwrap_or("");
+                if let Err(reason) = check_content_type(value) {
+                    return Err(ApiError::unsupported_media_type(reason).into());
+                }
+            }
+        }
+        <Self as ParsePayload>::from_request(request, body).await
+    }
+}
+
+/// Reads at most [`MAX_BODY_BYTES`] and parses them as JSON.
+async fn read_document(
+    request: &Request,
+    body: &mut RequestBody,
+) -> Result<serde_json::Value, ApiError> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+    }
+    let body = body.take().map_err(|_| {
+        ApiError::from(
+            ApiError::bad_request("missing_body", "A request document is required.").at_pointer(""),
+        )
+    })?;
+    let bytes = body
+        .into_bytes_limit(MAX_BODY_BYTES)
+        .await
+        .map_err(|error| match error {
+            poem::error::ReadBodyError::PayloadTooLarge => {
+                ApiError::payload_too_large(MAX_BODY_BYTES)
+            }
+            _ => ApiError::from(
+                ApiError::bad_request("unreadable_body", "The request body could not be read.")
+                    .at_pointer(""),
+            ),
+        })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::from(
+            ApiError::bad_request("missing_body", "A request document is required.").at_pointer(""),
+        ));
+    }
+    serde_json::from_slice(&bytes).map_err(|error| {
+        ApiError::from(
+            ErrorObject::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "Malformed JSON",
+                format!("The request body is not valid JSON: {error}."),
+            )
+            .at_pointer(""),
+        )
+    })
+}
+
+/// Serialises a document, mapping the (never expected) failure to a 500.
+fn to_body(document: &impl Serialize) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(document)
+        .map_err(|error| ApiError::internal("serialising a response document", &error.into()))
+}
+
+fn json_api_response(status: StatusCode, body: Vec<u8>) -> Response {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, JSON_API)
+        .body(body)
+}
+
+fn media_types<S: Type>() -> Vec<MetaMediaType> {
+    vec![MetaMediaType {
+        content_type: JSON_API,
+        schema: S::schema_ref(),
+    }]
+}
+
+/// A 200 answer with a JSON:API document described by `S`.
+pub struct JsonApi<S> {
+    body: Vec<u8>,
+    _schema: PhantomData<fn() -> S>,
+}
+
+impl<S> JsonApi<S> {
+    /// Serialises `document`.
+    pub fn new(document: &impl Serialize) -> Result<Self, ApiError> {
+        Ok(Self {
+            body: to_body(document)?,
+            _schema: PhantomData,
+        })
+    }
+}
+
+impl<S: Type> IntoResponse for JsonApi<S> {
+    fn into_response(self) -> Response {
+        json_api_response(StatusCode::OK, self.body)
+    }
+}
+
+impl<S: Type> ApiResponse for JsonApi<S> {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "OK",
+                status: Some(200),
+                status_range: None,
+                content: media_types::<S>(),
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        S::register(registry);
+    }
+}
+
+/// A 201 answer: the created resource, with `Location` equal to its `links.self`.
+pub struct Created<S> {
+    body: Vec<u8>,
+    location: String,
+    _schema: PhantomData<fn() -> S>,
+}
+
+impl<S> Created<S> {
+    /// Serialises `document`; `location` is the new resource's URL.
+    pub fn new(document: &impl Serialize, location: String) -> Result<Self, ApiError> {
+        Ok(Self {
+            body: to_body(document)?,
+            location,
+            _schema: PhantomData,
+        })
+    }
+}
+
+impl<S: Type> IntoResponse for Created<S> {
+    fn into_response(self) -> Response {
+        let mut response = json_api_response(StatusCode::CREATED, self.body);
+        if let Ok(location) = HeaderValue::from_str(&self.location) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        response
+    }
+}
+
+impl<S: Type> ApiResponse for Created<S> {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "Created; `Location` is the new resource's `links.self`.",
+                status: Some(201),
+                status_range: None,
+                content: media_types::<S>(),
+                headers: vec![MetaHeader {
+                    name: "Location".to_owned(),
+                    description: Some("The URL of the new resource.".to_owned()),
+                    required: true,
+                    deprecated: false,
+                    schema: String::schema_ref(),
+                }],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        S::register(registry);
+    }
+}
+
+/// A 204 answer without a body.
+pub struct NoContent;
+
+impl IntoResponse for NoContent {
+    fn into_response(self) -> Response {
+        Response::builder().status(StatusCode::NO_CONTENT).finish()
+    }
+}
+
+impl ApiResponse for NoContent {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "Done; nothing to return.",
+                status: Some(204),
+                status_range: None,
+                content: vec![],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(_registry: &mut Registry) {}
+}
+
+impl ApiResponse for ApiError {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "A JSON:API error document: `status`, `code`, `title`, `detail` and \
+                              `source` per error; server-side failures carry `meta.requestId`.",
+                status: None,
+                status_range: None,
+                content: media_types::<ErrorDocumentSchema>(),
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        ErrorDocumentSchema::register(registry);
+    }
+}

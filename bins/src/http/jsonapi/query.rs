@@ -1,0 +1,557 @@
+//! JSON:API query parameters: `page[number]`, `page[size]`, `sort`, `filter[…]`,
+//! `fields[type]` and `include`, checked against what each route supports.
+//!
+//! Every problem is a 400 with `source.parameter`: an unknown or repeated parameter,
+//! an unsupported sort key, filter, include path or sparse field, a page size over
+//! [`PageRequest::MAX_SIZE`]. The parameters other than paging are kept (decoded) so
+//! pagination links repeat them.
+
+use emporium_domain::{Page, PageRequest, SortDirection};
+use serde::Serialize;
+
+use super::error::{ApiError, ErrorObject};
+
+/// What one route accepts.
+#[derive(Debug)]
+pub struct QuerySpec {
+    /// Whether `page[number]` and `page[size]` apply (lists).
+    pub paginated: bool,
+    /// Sortable fields (`-name` sorts descending).
+    pub sort: &'static [&'static str],
+    /// Names allowed in `filter[name]`.
+    pub filters: &'static [&'static str],
+    /// Relationship paths allowed in `include`.
+    pub includes: &'static [&'static str],
+    /// Resource types allowed in `fields[type]`, each with its field names.
+    pub fieldsets: &'static [(&'static str, &'static [&'static str])],
+}
+
+/// The fields of one resource type a client asked for (`fields[type]=a,b`); every
+/// field when it did not ask.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields<'a>(Option<&'a [&'static str]>);
+
+impl Fields<'_> {
+    /// Every field.
+    pub const ALL: Fields<'static> = Fields(None);
+
+    /// Whether `name` is to be included.
+    pub fn allows(&self, name: &str) -> bool {
+        self.0.is_none_or(|fields| fields.contains(&name))
+    }
+}
+
+/// A parsed, validated query string.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedQuery {
+    /// The page asked for (the default page when the route is not paginated).
+    pub page: PageRequest,
+    /// Sort keys, most significant first.
+    pub sort: Vec<(&'static str, SortDirection)>,
+    filters: Vec<(&'static str, String)>,
+    include: Vec<&'static str>,
+    fields: Vec<(&'static str, Vec<&'static str>)>,
+    /// Decoded parameters other than paging, in request order, for links.
+    carried: Vec<(String, String)>,
+}
+
+impl ParsedQuery {
+    /// The value of `filter[name]`, if given.
+    pub fn filter(&self, name: &str) -> Option<&str> {
+        self.filters
+            .iter()
+            .find(|(filter, _)| *filter == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Whether `include` names `path`.
+    pub fn includes(&self, path: &str) -> bool {
+        self.include.contains(&path)
+    }
+
+    /// The sparse fieldset of `resource_type`.
+    pub fn fields(&self, resource_type: &str) -> Fields<'_> {
+        Fields(
+            self.fields
+                .iter()
+                .find(|(kind, _)| *kind == resource_type)
+                .map(|(_, fields)| fields.as_slice()),
+        )
+    }
+
+    /// Pagination links for `page` of the list at `path` (root-relative, keeping the
+    /// other parameters).
+    pub fn list_links<T>(&self, path: &str, page: &Page<T>) -> ListLinks {
+        let number = page.request.number();
+        let last = page.last_page();
+        let link = |number: u32| self.page_url(path, number);
+        ListLinks {
+            self_: link(number),
+            first: link(1),
+            prev: (number > 1).then(|| link(number - 1)),
+            next: (number < last).then(|| link(number + 1)),
+            last: link(last),
+        }
+    }
+
+    fn page_url(&self, path: &str, number: u32) -> String {
+        let mut url = String::with_capacity(path.len() + 48);
+        url.push_str(path);
+        url.push('?');
+        for (key, value) in &self.carried {
+            url.push_str(&encode(key, true));
+            url.push('=');
+            url.push_str(&encode(value, false));
+            url.push('&');
+        }
+        url.push_str(&format!(
+            "page[number]={number}&page[size]={}",
+            self.page.size()
+        ));
+        url
+    }
+}
+
+/// Percent-encodes a query component, keeping `[`/`]` in names and `,` in values
+/// readable (both are safe there and are what JSON:API's own examples show).
+fn encode(text: &str, is_key: bool) -> String {
+    let encoded: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
+    if is_key {
+        encoded.replace("%5B", "[").replace("%5D", "]")
+    } else {
+        encoded.replace("%2C", ",")
+    }
+}
+
+/// `links` of a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListLinks {
+    /// This page.
+    #[serde(rename = "self")]
+    pub self_: String,
+    /// The first page.
+    pub first: String,
+    /// The previous page.
+    pub prev: Option<String>,
+    /// The next page.
+    pub next: Option<String>,
+    /// The last page.
+    pub last: String,
+}
+
+/// Parses `raw` (the query string without `?`) against `spec`.
+pub fn parse_query(raw: Option<&str>, spec: &QuerySpec) -> Result<ParsedQuery, ApiError> {
+    let mut parsed = ParsedQuery::default();
+    let Some(raw) = raw.filter(|raw| !raw.is_empty()) else {
+        return Ok(parsed);
+    };
+    let mut errors: Vec<ErrorObject> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    let mut page_number: Option<u32> = None;
+    let mut page_size: Option<u32> = None;
+
+    for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+        if key.is_empty() {
+            if !value.is_empty() {
+                errors.push(ApiError::bad_parameter(
+                    "",
+                    "A query parameter has no name.",
+                ));
+            }
+            continue;
+        }
+        if seen.iter().any(|s| *s == key) {
+            errors.push(
+                ErrorObject::new(
+                    poem::http::StatusCode::BAD_REQUEST,
+                    "duplicate_parameter",
+                    "Repeated query parameter",
+                    format!("{key} is given more than once."),
+                )
+                .at_parameter(key.as_ref()),
+            );
+            continue;
+        }
+        seen.push(key.to_string());
+        let key = key.as_ref();
+        let value = value.as_ref();
+
+        match key {
+            "page[number]" | "page[size]" if spec.paginated => {
+                match parse_page_value(key, value) {
+                    Ok(n) if key == "page[number]" => page_number = Some(n),
+                    Ok(n) => page_size = Some(n),
+                    Err(error) => errors.push(error),
+                }
+                continue;
+            }
+            "sort" if !spec.sort.is_empty() => match parse_sort(value, spec.sort) {
+                Ok(sort) => parsed.sort = sort,
+                Err(error) => errors.push(error),
+            },
+            "include" => match parse_list(key, value, spec.includes, "unsupported_include", |p| {
+                format!("Cannot include {p:?} here{}.", supported(spec.includes))
+            }) {
+                Ok(include) => parsed.include = include,
+                Err(error) => errors.push(error),
+            },
+            _ => {
+                if let Some(name) = bracketed(key, "filter") {
+                    match spec.filters.iter().find(|f| **f == name) {
+                        Some(filter) => parsed.filters.push((filter, value.to_owned())),
+                        None => errors.push(
+                            ErrorObject::new(
+                                poem::http::StatusCode::BAD_REQUEST,
+                                "unsupported_filter",
+                                "Unsupported filter",
+                                format!(
+                                    "Cannot filter by {name:?} here{}.",
+                                    supported(spec.filters)
+                                ),
+                            )
+                            .at_parameter(key),
+                        ),
+                    }
+                } else if let Some(kind) = bracketed(key, "fields") {
+                    match spec.fieldsets.iter().find(|(k, _)| *k == kind) {
+                        Some((kind, allowed)) => {
+                            match parse_list(key, value, allowed, "unsupported_field", |f| {
+                                format!("{kind} have no field {f:?}{}.", supported(allowed))
+                            }) {
+                                Ok(fields) => parsed.fields.push((kind, fields)),
+                                Err(error) => errors.push(error),
+                            }
+                        }
+                        None => errors.push(
+                            ErrorObject::new(
+                                poem::http::StatusCode::BAD_REQUEST,
+                                "unsupported_fieldset",
+                                "Unsupported sparse fieldset",
+                                format!("This route returns no resources of type {kind:?}."),
+                            )
+                            .at_parameter(key),
+                        ),
+                    }
+                } else {
+                    errors.push(
+                        ErrorObject::new(
+                            poem::http::StatusCode::BAD_REQUEST,
+                            "unsupported_parameter",
+                            "Unsupported query parameter",
+                            format!("This route does not support the query parameter {key:?}."),
+                        )
+                        .at_parameter(key),
+                    );
+                    continue;
+                }
+            }
+        }
+        parsed.carried.push((key.to_owned(), value.to_owned()));
+    }
+
+    if spec.paginated {
+        match PageRequest::new(
+            page_number.unwrap_or(1),
+            page_size.unwrap_or(PageRequest::DEFAULT_SIZE),
+        ) {
+            Ok(page) => parsed.page = page,
+            // Both values were range-checked above; keep the default page.
+            Err(_) => parsed.page = PageRequest::default(),
+        }
+    }
+    if errors.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(ApiError::from_objects(errors))
+    }
+}
+
+/// `name` of `prefix[name]`.
+fn bracketed<'k>(key: &'k str, prefix: &str) -> Option<&'k str> {
+    key.strip_prefix(prefix)?
+        .strip_prefix('[')?
+        .strip_suffix(']')
+        .filter(|name| !name.is_empty() && !name.contains(['[', ']']))
+}
+
+fn supported(options: &[&str]) -> String {
+    if options.is_empty() {
+        String::new()
+    } else {
+        format!(" (supported: {})", options.join(", "))
+    }
+}
+
+fn parse_page_value(key: &str, value: &str) -> Result<u32, ErrorObject> {
+    let n: u32 = value
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::bad_parameter(key, format!("{key} must be a positive integer.")))?;
+    if n == 0 {
+        return Err(ApiError::bad_parameter(
+            key,
+            format!("{key} must be at least 1."),
+        ));
+    }
+    if key == "page[size]" && n > PageRequest::MAX_SIZE {
+        return Err(ErrorObject::new(
+            poem::http::StatusCode::BAD_REQUEST,
+            "page_size_too_large",
+            "Page size too large",
+            format!("page[size] must be at most {}.", PageRequest::MAX_SIZE),
+        )
+        .at_parameter(key));
+    }
+    Ok(n)
+}
+
+fn parse_sort(
+    value: &str,
+    allowed: &'static [&'static str],
+) -> Result<Vec<(&'static str, SortDirection)>, ErrorObject> {
+    let mut keys = Vec::new();
+    for item in value.split(',') {
+        let item = item.trim();
+        let (name, direction) = match item.strip_prefix('-') {
+            Some(name) => (name, SortDirection::Descending),
+            None => (item, SortDirection::Ascending),
+        };
+        let Some(field) = allowed.iter().find(|f| **f == name) else {
+            return Err(ErrorObject::new(
+                poem::http::StatusCode::BAD_REQUEST,
+                "unsupported_sort",
+                "Unsupported sort",
+                format!("Cannot sort by {item:?}{}.", supported(allowed)),
+            )
+            .at_parameter("sort"));
+        };
+        if keys.iter().any(|(f, _)| f == field) {
+            return Err(ApiError::bad_parameter(
+                "sort",
+                format!("{name:?} appears more than once in sort."),
+            ));
+        }
+        keys.push((*field, direction));
+    }
+    Ok(keys)
+}
+
+/// A comma-separated list whose items must all be in `allowed`; empty means none.
+fn parse_list(
+    key: &str,
+    value: &str,
+    allowed: &'static [&'static str],
+    code: &'static str,
+    message: impl Fn(&str) -> String,
+) -> Result<Vec<&'static str>, ErrorObject> {
+    let mut items = Vec::new();
+    if value.is_empty() {
+        return Ok(items);
+    }
+    for item in value.split(',').map(str::trim) {
+        match allowed.iter().find(|a| **a == item) {
+            Some(found) => {
+                if !items.contains(found) {
+                    items.push(*found);
+                }
+            }
+            None => {
+                return Err(ErrorObject::new(
+                    poem::http::StatusCode::BAD_REQUEST,
+                    code,
+                    "Unsupported query parameter value",
+                    message(item),
+                )
+                .at_parameter(key));
+            }
+        }
+    }
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::jsonapi::error::ErrorSource;
+
+    const LIST: QuerySpec = QuerySpec {
+        paginated: true,
+        sort: &["name", "price", "createdAt"],
+        filters: &["category", "q"],
+        includes: &["category"],
+        fieldsets: &[
+            ("products", &["name", "price", "category"]),
+            ("categories", &["name"]),
+        ],
+    };
+    const ONE: QuerySpec = QuerySpec {
+        paginated: false,
+        sort: &[],
+        filters: &[],
+        includes: &["category"],
+        fieldsets: &[("products", &["name", "price"])],
+    };
+
+    fn error_of(raw: &str, spec: &QuerySpec) -> (u16, &'static str, Option<ErrorSource>) {
+        let error = parse_query(Some(raw), spec).unwrap_err();
+        let first = &error.errors()[0];
+        (error.status().as_u16(), first.code, first.source.clone())
+    }
+
+    fn parameter(name: &str) -> Option<ErrorSource> {
+        Some(ErrorSource::Parameter(name.to_owned()))
+    }
+
+    #[test]
+    fn defaults_without_query() {
+        let parsed = parse_query(None, &LIST).unwrap();
+        assert_eq!(parsed.page, PageRequest::default());
+        assert!(parsed.sort.is_empty());
+        assert!(parsed.fields("products").allows("anything"));
+    }
+
+    #[test]
+    fn parses_every_family() {
+        let parsed = parse_query(
+            Some("page%5Bnumber%5D=2&page[size]=5&sort=-price,name&filter[q]=cup+blue&include=category&fields[products]=name,price"),
+            &LIST,
+        )
+        .unwrap();
+        assert_eq!(parsed.page, PageRequest::new(2, 5).unwrap());
+        assert_eq!(
+            parsed.sort,
+            vec![
+                ("price", SortDirection::Descending),
+                ("name", SortDirection::Ascending)
+            ]
+        );
+        assert_eq!(parsed.filter("q"), Some("cup blue"));
+        assert_eq!(parsed.filter("category"), None);
+        assert!(parsed.includes("category"));
+        let fields = parsed.fields("products");
+        assert!(fields.allows("name") && !fields.allows("sku"));
+        assert!(parsed.fields("categories").allows("slug"));
+    }
+
+    #[test]
+    fn empty_fieldset_selects_no_fields() {
+        let parsed = parse_query(Some("fields[products]="), &LIST).unwrap();
+        assert!(!parsed.fields("products").allows("name"));
+    }
+
+    #[test]
+    fn refuses_bad_pages() {
+        assert_eq!(
+            error_of("page[size]=101", &LIST),
+            (400, "page_size_too_large", parameter("page[size]"))
+        );
+        assert_eq!(error_of("page[size]=0", &LIST).2, parameter("page[size]"));
+        assert_eq!(
+            error_of("page[number]=x", &LIST).2,
+            parameter("page[number]")
+        );
+        assert_eq!(
+            error_of("page[number]=-1", &LIST).2,
+            parameter("page[number]")
+        );
+        assert_eq!(
+            error_of("page[offset]=1", &LIST),
+            (400, "unsupported_parameter", parameter("page[offset]"))
+        );
+        assert_eq!(
+            error_of("page[number]=1", &ONE),
+            (400, "unsupported_parameter", parameter("page[number]"))
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_parameters_and_values() {
+        assert_eq!(
+            error_of("sort=color", &LIST),
+            (400, "unsupported_sort", parameter("sort"))
+        );
+        assert_eq!(error_of("sort=", &LIST).1, "unsupported_sort");
+        assert_eq!(error_of("sort=name,-name", &LIST).2, parameter("sort"));
+        assert_eq!(
+            error_of("sort=name", &ONE),
+            (400, "unsupported_parameter", parameter("sort"))
+        );
+        assert_eq!(
+            error_of("filter[color]=red", &LIST),
+            (400, "unsupported_filter", parameter("filter[color]"))
+        );
+        assert_eq!(
+            error_of("include=owner", &LIST),
+            (400, "unsupported_include", parameter("include"))
+        );
+        assert_eq!(
+            error_of("fields[products]=name,sku", &LIST),
+            (400, "unsupported_field", parameter("fields[products]"))
+        );
+        assert_eq!(
+            error_of("fields[users]=name", &LIST),
+            (400, "unsupported_fieldset", parameter("fields[users]"))
+        );
+        assert_eq!(
+            error_of("color=red", &LIST),
+            (400, "unsupported_parameter", parameter("color"))
+        );
+        assert_eq!(
+            error_of("sort=name&sort=price", &LIST),
+            (400, "duplicate_parameter", parameter("sort"))
+        );
+    }
+
+    #[test]
+    fn collects_several_problems() {
+        let error = parse_query(Some("color=red&page[size]=500"), &LIST).unwrap_err();
+        assert_eq!(error.errors().len(), 2);
+    }
+
+    #[test]
+    fn links_keep_other_parameters() {
+        let parsed = parse_query(
+            Some("filter[q]=a%26b&sort=-price,name&page[size]=2&page[number]=2"),
+            &LIST,
+        )
+        .unwrap();
+        let page: Page<u8> = Page {
+            items: vec![],
+            total: 5,
+            request: parsed.page,
+        };
+        let links = parsed.list_links("/v1/products", &page);
+        assert_eq!(
+            links.self_,
+            "/v1/products?filter[q]=a%26b&sort=-price,name&page[number]=2&page[size]=2"
+        );
+        assert_eq!(
+            links.first,
+            "/v1/products?filter[q]=a%26b&sort=-price,name&page[number]=1&page[size]=2"
+        );
+        assert_eq!(links.prev.as_deref(), Some(links.first.as_str()));
+        assert_eq!(
+            links.next.as_deref(),
+            Some("/v1/products?filter[q]=a%26b&sort=-price,name&page[number]=3&page[size]=2")
+        );
+        assert_eq!(
+            links.last,
+            "/v1/products?filter[q]=a%26b&sort=-price,name&page[number]=3&page[size]=2"
+        );
+    }
+
+    #[test]
+    fn links_of_a_single_page() {
+        let parsed = parse_query(None, &LIST).unwrap();
+        let page: Page<u8> = Page {
+            items: vec![],
+            total: 0,
+            request: parsed.page,
+        };
+        let links = parsed.list_links("/v1/categories", &page);
+        assert_eq!(links.first, "/v1/categories?page[number]=1&page[size]=20");
+        assert_eq!(links.prev, None);
+        assert_eq!(links.next, None);
+        assert_eq!(links.last, links.first);
+    }
+}

@@ -1,0 +1,144 @@
+//! Running the HTTP server: [`spawn`] (used by `serve` and by tests) and [`serve`]
+//! (until Ctrl-C or SIGTERM).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use poem::Server;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, ServiceSet};
+use crate::{composition, http};
+
+/// How long shutdown waits for requests in flight.
+const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(5);
+
+/// A server running in the background.
+pub struct RunningServer {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Which services it runs.
+    pub services: ServiceSet,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl std::fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("addr", &self.addr)
+            .field("services", &self.services)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    /// Stops accepting connections, lets requests in flight finish (at most 5 s) and
+    /// returns once the listener is closed. Dropping a `RunningServer` also stops it,
+    /// without waiting.
+    pub async fn shutdown(mut self) {
+        if let Some(signal) = self.shutdown.take() {
+            let _ = signal.send(());
+        }
+        match (&mut self.task).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "server stopped with an error"),
+            Err(error) => tracing::error!(%error, "server task failed"),
+        }
+    }
+
+    /// Waits until the server stops on its own (it does not, short of an I/O error).
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        (&mut self.task).await.context("server task failed")??;
+        Ok(())
+    }
+}
+
+/// Installs the rustls ring provider once per process (before any TLS client is
+/// built). A provider installed earlier is kept.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Checks `config` for `services`, resolves the API key (generated in the data
+/// directory in embedded mode), connects every dependency, runs migrations, and
+/// serves on `addr` (port 0 picks a free port; see [`RunningServer::addr`]).
+pub async fn spawn(
+    mut config: Config,
+    services: ServiceSet,
+    addr: SocketAddr,
+) -> anyhow::Result<RunningServer> {
+    install_crypto_provider();
+    config.check(services)?;
+    if let Some(path) = config.ensure_api_key()? {
+        tracing::info!(
+            path = %path.display(),
+            "no EMPORIUM_API_KEY given: using the generated API key kept in this file (send it as X-API-Key)"
+        );
+    }
+    let app = composition::build(&config, services).await?;
+    let endpoint = http::endpoint(&app, services);
+
+    let acceptor = TcpListener::bind(addr)
+        .into_acceptor()
+        .await
+        .with_context(|| format!("listening on {addr} (EMPORIUM_ADDR)"))?;
+    let local = acceptor
+        .local_addr()
+        .first()
+        .and_then(|local| local.as_socket_addr().copied())
+        .unwrap_or(addr);
+    let (signal, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(
+                endpoint,
+                async {
+                    let _ = stopped.await;
+                },
+                Some(GRACEFUL_SHUTDOWN),
+            )
+            .await
+    });
+    tracing::info!(addr = %local, services = %services, "listening");
+    Ok(RunningServer {
+        addr: local,
+        services,
+        shutdown: Some(signal),
+        task,
+    })
+}
+
+/// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
+pub async fn serve(config: Config, services: ServiceSet) -> anyhow::Result<()> {
+    let addr = config.addr;
+    let server = spawn(config, services, addr).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
