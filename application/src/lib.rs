@@ -9,5 +9,6 @@
 //! (every write takes the [`Actor`](emporium_domain::Actor) it runs for), never only
 //! in routing.
 
+pub mod accounts;
 pub mod catalog;
 pub mod inventory;

@@ -65,6 +65,27 @@ impl Actor {
             Actor::Anonymous => Err(AccessDenied::Unauthenticated),
         }
     }
+
+    /// User administration: admins only (services do not manage accounts).
+    pub fn ensure_admin(&self) -> Result<UserId, AccessDenied> {
+        match self {
+            Actor::User {
+                id,
+                role: Role::Admin,
+            } => Ok(*id),
+            Actor::User { .. } | Actor::Service => Err(AccessDenied::Forbidden),
+            Actor::Anonymous => Err(AccessDenied::Unauthenticated),
+        }
+    }
+
+    /// Operations on one's own account: any signed-in user.
+    pub fn ensure_user(&self) -> Result<UserId, AccessDenied> {
+        match self {
+            Actor::User { id, .. } => Ok(*id),
+            Actor::Service => Err(AccessDenied::Forbidden),
+            Actor::Anonymous => Err(AccessDenied::Unauthenticated),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -87,5 +108,20 @@ mod tests {
             Actor::Anonymous.ensure_can_manage_catalog(),
             Err(AccessDenied::Unauthenticated)
         );
+    }
+
+    #[test]
+    fn user_administration_is_for_admins_only() {
+        let admin = Actor::User {
+            id: UserId(Uuid::nil()),
+            role: Role::Admin,
+        };
+        assert_eq!(admin.ensure_admin(), Ok(UserId(Uuid::nil())));
+        assert_eq!(Actor::Service.ensure_admin(), Err(AccessDenied::Forbidden));
+        assert_eq!(
+            Actor::Anonymous.ensure_user(),
+            Err(AccessDenied::Unauthenticated)
+        );
+        assert_eq!(Actor::Service.ensure_user(), Err(AccessDenied::Forbidden));
     }
 }

@@ -19,6 +19,7 @@
 //! ```
 
 pub mod access;
+pub mod accounts;
 pub mod cache;
 pub mod catalog;
 pub mod clock;

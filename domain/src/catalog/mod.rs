@@ -17,3 +17,4 @@ pub use ports::{
 };
 pub use product::{NewProduct, Product, ProductChanges, ProductId};
 pub use values::{Description, ImageUrl, Price, ProductName, Sku, ValueError};
+pub(crate) use values::{string_value, trimmed_with_length};

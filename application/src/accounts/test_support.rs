@@ -1,0 +1,40 @@
+//! Fixtures shared by the account use-case tests.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use emporium_domain::accounts::{DisplayName, Email, NewUser, Password, PasswordHash, User};
+use emporium_domain::{MockIdGenerator, Role, UserId};
+use uuid::Uuid;
+
+pub use crate::catalog::test_support::{clock, now};
+
+/// Ids 100, 101, 102, … in order.
+pub fn ids() -> Arc<MockIdGenerator> {
+    let next = AtomicU64::new(100);
+    let mut ids = MockIdGenerator::new();
+    ids.expect_new_id()
+        .returning(move || Uuid::from_u128(u128::from(next.fetch_add(1, Ordering::SeqCst))));
+    Arc::new(ids)
+}
+
+pub fn new_user(email: &str) -> NewUser {
+    NewUser {
+        email: Email::parse(email).unwrap(),
+        name: DisplayName::new("Ada").unwrap(),
+        password: Password::new("correct horse battery").unwrap(),
+    }
+}
+
+pub fn user(id: u128, role: Role, active: bool) -> User {
+    User {
+        id: UserId(Uuid::from_u128(id)),
+        email: Email::parse("ada@example.com").unwrap(),
+        name: DisplayName::new("Ada").unwrap(),
+        role,
+        active,
+        password_hash: PasswordHash::new("$argon2id$stored"),
+        created_at: now(),
+        updated_at: now(),
+    }
+}

@@ -1,0 +1,20 @@
+//! Accounts: users, their credentials, and the sessions (refresh-token families)
+//! they sign in with.
+
+mod ports;
+mod session;
+mod user;
+mod values;
+
+pub use ports::{
+    AccessClaims, IssuedToken, PasswordHasher, PasswordHasherError, RefreshClaims,
+    RefreshTokenRepository, RefreshTokenRepositoryError, TokenError, TokenIssuer, UserRepository,
+    UserRepositoryError,
+};
+#[cfg(feature = "mocks")]
+pub use ports::{
+    MockPasswordHasher, MockRefreshTokenRepository, MockTokenIssuer, MockUserRepository,
+};
+pub use session::{RefreshTokenHash, RefreshTokenRecord};
+pub use user::{NewUser, User, UserChanges};
+pub use values::{DisplayName, Email, Password, PasswordHash};

@@ -1,0 +1,180 @@
+//! Ports of accounts: user and refresh-token storage, password hashing, and token
+//! issuing.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::session::RefreshTokenRecord;
+use super::user::User;
+use super::values::{Email, Password, PasswordHash};
+use crate::access::{Role, UserId};
+use crate::pagination::{Page, PageRequest};
+
+/// Failures of [`UserRepository`].
+#[derive(Debug, thiserror::Error)]
+pub enum UserRepositoryError {
+    /// Another account has this e-mail address.
+    #[error("an account with this e-mail address already exists")]
+    DuplicateEmail,
+    /// The account to update does not exist.
+    #[error("user {0} not found")]
+    NotFound(UserId),
+    /// The store failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Stores user accounts.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Inserts a new account. Errors: `DuplicateEmail`, `Unexpected`.
+    async fn insert(&self, user: &User) -> Result<(), UserRepositoryError>;
+    /// The account with this id. Errors: `Unexpected`.
+    async fn get(&self, id: UserId) -> Result<Option<User>, UserRepositoryError>;
+    /// The account with this (normalised) address. Errors: `Unexpected`.
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, UserRepositoryError>;
+    /// A page of accounts, oldest first. Errors: `Unexpected`.
+    async fn list(&self, page: PageRequest) -> Result<Page<User>, UserRepositoryError>;
+    /// Replaces the stored account with the same id. Errors: `NotFound`, `DuplicateEmail`,
+    /// `Unexpected`.
+    async fn update(&self, user: &User) -> Result<(), UserRepositoryError>;
+}
+
+/// Failures of [`RefreshTokenRepository`].
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshTokenRepositoryError {
+    /// The store failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Stores refresh-token records (hashes only).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait RefreshTokenRepository: Send + Sync {
+    /// Stores a newly issued token. Errors: `Unexpected`.
+    async fn insert(&self, record: &RefreshTokenRecord) -> Result<(), RefreshTokenRepositoryError>;
+    /// The record with this id (`jti`). Errors: `Unexpected`.
+    async fn get(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<RefreshTokenRecord>, RefreshTokenRepositoryError>;
+    /// Marks the token used, atomically and only if it is unused and unrevoked: `true`
+    /// when this call used it, `false` when it had already been used or revoked (so
+    /// two concurrent refreshes with one token can never both succeed).
+    /// Errors: `Unexpected`.
+    async fn mark_used(
+        &self,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RefreshTokenRepositoryError>;
+    /// Revokes every not-yet-revoked token of the family. Errors: `Unexpected`.
+    async fn revoke_family(
+        &self,
+        family_id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), RefreshTokenRepositoryError>;
+    /// Revokes every not-yet-revoked token of the user. Errors: `Unexpected`.
+    async fn revoke_all_for_user(
+        &self,
+        user_id: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), RefreshTokenRepositoryError>;
+}
+
+/// Failures of [`PasswordHasher`].
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordHasherError {
+    /// The stored hash could not be read (corrupt or of an unknown scheme).
+    #[error("malformed password hash")]
+    MalformedHash,
+    /// Hashing failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Hashes and verifies passwords (argon2id in production).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// A salted hash of `password`. Errors: `Unexpected`.
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, PasswordHasherError>;
+    /// Whether `password` matches `hash`, in time independent of where they differ.
+    /// Errors: `MalformedHash`, `Unexpected`.
+    async fn verify(
+        &self,
+        password: &Password,
+        hash: &PasswordHash,
+    ) -> Result<bool, PasswordHasherError>;
+}
+
+/// What an access token says about its bearer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessClaims {
+    /// The account (`sub`).
+    pub user_id: UserId,
+    /// Its role when the token was issued (`role`).
+    pub role: Role,
+}
+
+/// What a refresh token says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshClaims {
+    /// The account (`sub`).
+    pub user_id: UserId,
+    /// The token's record id (`jti`).
+    pub token_id: Uuid,
+}
+
+/// A signed token and how long it lives.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// The encoded token.
+    pub token: String,
+    /// Lifetime from issue.
+    pub expires_in: Duration,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// Why a token was refused. Deliberately coarse: callers learn nothing about which
+/// check failed beyond expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// The token was valid but has expired.
+    #[error("token expired")]
+    Expired,
+    /// Bad signature, algorithm, issuer, audience, type or shape.
+    #[error("invalid token")]
+    Invalid,
+}
+
+/// Issues and verifies signed tokens. Access and refresh tokens carry a type claim,
+/// and each verify method accepts only its own type.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait TokenIssuer: Send + Sync {
+    /// A short-lived access token for `claims`.
+    fn issue_access(&self, claims: AccessClaims, now: DateTime<Utc>)
+    -> anyhow::Result<IssuedToken>;
+    /// A refresh token for `claims`.
+    fn issue_refresh(
+        &self,
+        claims: RefreshClaims,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<IssuedToken>;
+    /// The claims of a valid access token.
+    fn verify_access(&self, token: &str) -> Result<AccessClaims, TokenError>;
+    /// The claims of a valid refresh token.
+    fn verify_refresh(&self, token: &str) -> Result<RefreshClaims, TokenError>;
+}
