@@ -346,17 +346,17 @@ impl Config {
                 check_service_url(url, variable, flag)?;
             }
         }
-        if let Some(key) = &self.api_key {
-            if key.len() < MIN_API_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(ConfigError::new(
-                    "EMPORIUM_API_KEY",
-                    "--api-key",
-                    format!(
-                        "the API key must be at least {MIN_API_KEY_LEN} visible ASCII characters \
-                         without spaces (it travels in the X-API-Key header)"
-                    ),
-                ));
-            }
+        if let Some(key) = &self.api_key
+            && (key.len() < MIN_API_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(ConfigError::new(
+                "EMPORIUM_API_KEY",
+                "--api-key",
+                format!(
+                    "the API key must be at least {MIN_API_KEY_LEN} visible ASCII characters \
+                     without spaces (it travels in the X-API-Key header)"
+                ),
+            ));
         }
         Ok(())
     }

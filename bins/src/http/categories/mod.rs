@@ -188,12 +188,12 @@ impl From<CreateCategoryError> for ApiError {
             CreateCategoryError::Denied(denied) => denied.into(),
             CreateCategoryError::DuplicateName(name) => conflict(
                 "duplicate_name",
-                format!("A category named {name:?} already exists."),
+                format!("A category named \"{name}\" already exists."),
                 "name",
             ),
             CreateCategoryError::DuplicateSlug(slug) => conflict(
                 "duplicate_slug",
-                format!("A category with slug {slug:?} already exists."),
+                format!("A category with slug \"{slug}\" already exists."),
                 "slug",
             ),
             CreateCategoryError::SlugRequired => ApiError::from(
