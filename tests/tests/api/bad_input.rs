@@ -1,0 +1,440 @@
+//! No 5xx on bad input: a sweep of malformed, mistyped and out-of-range requests on
+//! the embedded server. Each one gets its 4xx JSON:API error document, pointing at
+//! what was wrong, and nothing stored changes.
+
+use emporium::config::ServiceSet;
+use emporium_adapters::testing::TempDir;
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{
+    JSON_API, TestApp, adjust_document, embedded_config, inventory_document, product_document, send,
+};
+
+/// Where an error must point.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// `source.pointer`.
+    Pointer(&'static str),
+    /// `source.parameter`.
+    Parameter(&'static str),
+    /// `source.header`.
+    Header(&'static str),
+    /// Not checked.
+    Any,
+}
+
+/// The request body of a case.
+enum Body {
+    None,
+    /// Serialised and sent as JSON:API.
+    Json(Value),
+    /// Sent as is with this content type (`None`: no Content-Type header).
+    Raw(Vec<u8>, Option<&'static str>),
+}
+
+struct Case {
+    name: &'static str,
+    method: Method,
+    path: String,
+    body: Body,
+    /// Extra headers (an `Accept` given here replaces the default one).
+    headers: Vec<(&'static str, String)>,
+    /// Send the API key.
+    key: bool,
+    status: u16,
+    code: Option<&'static str>,
+    source: Source,
+}
+
+impl Case {
+    fn new(
+        name: &'static str,
+        method: Method,
+        path: impl Into<String>,
+        body: Body,
+        status: u16,
+    ) -> Self {
+        Case {
+            name,
+            method,
+            path: path.into(),
+            body,
+            headers: Vec::new(),
+            key: true,
+            status,
+            code: None,
+            source: Source::Any,
+        }
+    }
+
+    fn code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
+    }
+
+    fn at(mut self, source: Source) -> Self {
+        self.source = source;
+        self
+    }
+
+    fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    fn without_key(mut self) -> Self {
+        self.key = false;
+        self
+    }
+}
+
+fn doc(value: Value) -> Body {
+    Body::Json(value)
+}
+
+/// A product document with one attribute replaced (or removed, with `Value::Null`
+/// given as `None`).
+fn product_with(attribute: &str, value: Option<Value>) -> Value {
+    let mut document = product_document("Bad cup", "3.00", None);
+    let attributes = document["data"]["attributes"]
+        .as_object_mut()
+        .expect("attributes");
+    match value {
+        Some(value) => {
+            attributes.insert(attribute.to_owned(), value);
+        }
+        None => {
+            attributes.remove(attribute);
+        }
+    }
+    document
+}
+
+/// What the server holds, as seen through the public reads.
+async fn snapshot(app: &TestApp, product: &str) -> Vec<String> {
+    let mut texts = Vec::new();
+    for path in [
+        format!("/v1/products/{product}"),
+        "/v1/products?page[size]=100".to_owned(),
+        "/v1/categories?page[size]=100".to_owned(),
+        format!("/v1/inventory/{product}"),
+        "/v1/inventory?page[size]=100".to_owned(),
+    ] {
+        let reply = app.get(&path).await;
+        reply.expect_status(200);
+        texts.push(reply.text);
+    }
+    texts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_4xx_json_api_error_and_changes_nothing() {
+    let dir = TempDir::new();
+    let mut app = TestApp::spawn(embedded_config(&dir), ServiceSet::All).await;
+
+    let category = app.create_category("Cups").await;
+    let existing = product_document("Espresso cup", "12.50", Some(&category));
+    let created = app.post("/v1/products", &existing).await;
+    created.expect_status(201);
+    let product = created.id();
+    let sku = existing["data"]["attributes"]["sku"]
+        .as_str()
+        .expect("sku")
+        .to_owned();
+    app.create_inventory(&product, 10).await.expect_status(201);
+    let before = snapshot(&app, &product).await;
+
+    let products = "/v1/products";
+    let one = format!("/v1/products/{product}");
+    let stock = format!("/v1/inventory/{product}");
+    let unknown = Uuid::new_v4().to_string();
+    let adjust = |delta: Value| doc(adjust_document(&product, delta));
+    let patch_product = |attributes: Value| {
+        doc(
+            serde_json::json!({"data": {"type": "products", "id": product, "attributes": attributes}}),
+        )
+    };
+    let with_category = |data: Value| {
+        let mut document = product_document("Bad cup", "3.00", None);
+        document["data"]["relationships"] = serde_json::json!({"category": {"data": data}});
+        doc(document)
+    };
+    let two_mib = {
+        let mut document = product_document("Big cup", "3.00", None);
+        document["data"]["attributes"]["description"] = Value::String("x".repeat(2 * 1024 * 1024));
+        serde_json::to_vec(&document).expect("serialising")
+    };
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)).into_bytes();
+
+    use Source::{Header, Parameter, Pointer};
+    let cases = vec![
+        // Documents that are not JSON:API documents.
+        Case::new("malformed JSON", Method::POST, products, Body::Raw(b"{\"data\": {\"type\": \"products\",".to_vec(), Some(JSON_API)), 400)
+            .code("malformed_json")
+            .at(Pointer("")),
+        Case::new("invalid UTF-8", Method::POST, products, Body::Raw(b"{\"data\": \"\xff\"}".to_vec(), Some(JSON_API)), 400).at(Pointer("")),
+        Case::new("deeply nested JSON", Method::POST, products, Body::Raw(deep, Some(JSON_API)), 400).at(Pointer("")),
+        Case::new("empty body", Method::POST, products, Body::Raw(Vec::new(), Some(JSON_API)), 400).at(Pointer("")),
+        Case::new("a JSON array", Method::POST, products, doc(serde_json::json!([])), 400).at(Pointer("")),
+        Case::new("data is null", Method::POST, products, doc(serde_json::json!({"data": null})), 400).at(Pointer("/data")),
+        Case::new("no data", Method::POST, products, doc(serde_json::json!({"meta": {}})), 400).at(Pointer("/data")),
+        Case::new("data is an array", Method::POST, products, doc(serde_json::json!({"data": [existing["data"].clone()]})), 400).at(Pointer("/data")),
+        // Media types.
+        Case::new("Content-Type application/json", Method::POST, products, Body::Raw(serde_json::to_vec(&existing).unwrap(), Some("application/json")), 415)
+            .code("unsupported_media_type")
+            .at(Header("Content-Type")),
+        Case::new("Content-Type with ext", Method::POST, products, Body::Raw(serde_json::to_vec(&existing).unwrap(), Some("application/vnd.api+json; ext=\"https://example.com/ext\"")), 415)
+            .at(Header("Content-Type")),
+        Case::new("no Content-Type", Method::POST, products, Body::Raw(serde_json::to_vec(&product_document("No type", "1.00", None)).unwrap(), None), 415),
+        Case::new("Content-Type text/plain on PATCH", Method::PATCH, stock.clone(), Body::Raw(serde_json::to_vec(&adjust_document(&product, json!(-1))).unwrap(), Some("text/plain")), 415),
+        Case::new("Accept text/html on a read", Method::GET, products, Body::None, 406)
+            .code("not_acceptable")
+            .header("Accept", "text/html")
+            .at(Header("Accept")),
+        Case::new("Accept text/html on a write", Method::POST, products, doc(product_document("Html cup", "1.00", None)), 406).header("Accept", "text/html"),
+        Case::new("Accept JSON:API with ext only", Method::GET, products, Body::None, 406).header("Accept", "application/vnd.api+json; ext=\"https://example.com/ext\""),
+        // Types and ids.
+        Case::new("wrong type on create", Method::POST, products, doc(serde_json::json!({"data": {"type": "categories", "attributes": {"name": "X"}}})), 409)
+            .code("type_mismatch")
+            .at(Pointer("/data/type")),
+        Case::new("wrong type on update", Method::PATCH, one.clone(), doc(serde_json::json!({"data": {"type": "inventory", "id": product, "attributes": {"price": "1.00"}}})), 409).at(Pointer("/data/type")),
+        Case::new("wrong type on adjust", Method::PATCH, stock.clone(), doc(serde_json::json!({"data": {"type": "products", "id": product, "attributes": {"quantityDelta": -1}}})), 409).at(Pointer("/data/type")),
+        Case::new("id mismatch on update", Method::PATCH, one.clone(), doc(serde_json::json!({"data": {"type": "products", "id": unknown, "attributes": {"price": "1.00"}}})), 409)
+            .code("id_mismatch")
+            .at(Pointer("/data/id")),
+        Case::new("id mismatch on adjust", Method::PATCH, stock.clone(), doc(adjust_document(&unknown, json!(-1))), 409).at(Pointer("/data/id")),
+        Case::new("client-generated id", Method::POST, products, doc({
+            let mut document = product_document("Id cup", "1.00", None);
+            document["data"]["id"] = Value::String(Uuid::new_v4().to_string());
+            document
+        }), 403).at(Pointer("/data/id")),
+        // Attributes.
+        Case::new("unknown attribute", Method::POST, products, doc(product_with("colour", Some(json!("red")))), 400)
+            .code("unknown_attribute")
+            .at(Pointer("/data/attributes/colour")),
+        Case::new("read-only attribute", Method::PATCH, one.clone(), patch_product(serde_json::json!({"createdAt": "2020-01-01T00:00:00Z"})), 403).at(Pointer("/data/attributes/createdAt")),
+        Case::new("foreign key as attribute", Method::POST, products, doc(product_with("categoryId", Some(json!(category)))), 400).at(Pointer("/data/attributes/categoryId")),
+        Case::new("negative price", Method::POST, products, doc(product_with("price", Some(json!("-1.00")))), 422)
+            .at(Pointer("/data/attributes/price")),
+        Case::new("negative numeric price", Method::POST, products, doc(product_with("price", Some(json!(-3)))), 422).at(Pointer("/data/attributes/price")),
+        Case::new("price with three decimals", Method::POST, products, doc(product_with("price", Some(json!("1.005")))), 422).at(Pointer("/data/attributes/price")),
+        Case::new("price not a number", Method::POST, products, doc(product_with("price", Some(json!("abc")))), 422).at(Pointer("/data/attributes/price")),
+        Case::new("price is a boolean", Method::POST, products, doc(product_with("price", Some(json!(true)))), 400).at(Pointer("/data/attributes/price")),
+        Case::new("huge price", Method::POST, products, doc(product_with("price", Some(json!("1e400")))), 422).at(Pointer("/data/attributes/price")),
+        Case::new("negative price on update", Method::PATCH, one.clone(), patch_product(serde_json::json!({"price": "-0.01"})), 422).at(Pointer("/data/attributes/price")),
+        Case::new("empty name", Method::POST, products, doc(product_with("name", Some(json!("")))), 422).at(Pointer("/data/attributes/name")),
+        Case::new("blank name on update", Method::PATCH, one.clone(), patch_product(serde_json::json!({"name": "   "})), 422).at(Pointer("/data/attributes/name")),
+        Case::new("name is a number", Method::POST, products, doc(product_with("name", Some(json!(7)))), 400).at(Pointer("/data/attributes/name")),
+        Case::new("missing sku", Method::POST, products, doc(product_with("sku", None)), 422).at(Pointer("/data/attributes/sku")),
+        Case::new("image not a URL", Method::POST, products, doc(product_with("images", Some(json!(["javascript:alert(1)"])))), 422).at(Pointer("/data/attributes/images/0")),
+        Case::new("duplicate SKU", Method::POST, products, doc(product_with("sku", Some(json!(sku)))), 409)
+            .code("duplicate_sku")
+            .at(Pointer("/data/attributes/sku")),
+        Case::new("empty category name", Method::POST, "/v1/categories", doc(serde_json::json!({"data": {"type": "categories", "attributes": {"name": ""}}})), 422).at(Pointer("/data/attributes/name")),
+        // Relationships.
+        Case::new("category id not a UUID", Method::POST, products, with_category(json!({"type": "categories", "id": "nope"})), 400)
+            .code("invalid_id")
+            .at(Pointer("/data/relationships/category/data/id")),
+        Case::new("category of the wrong type", Method::POST, products, with_category(json!({"type": "products", "id": category})), 409).at(Pointer("/data/relationships/category/data/type")),
+        Case::new("unknown category", Method::POST, products, with_category(json!({"type": "categories", "id": unknown})), 404).at(Pointer("/data/relationships/category")),
+        Case::new("product id not a UUID", Method::POST, "/v1/inventory", doc(inventory_document("p-1", 5)), 400).at(Pointer("/data/relationships/product/data/id")),
+        Case::new("unknown product", Method::POST, "/v1/inventory", doc(inventory_document(&unknown, 5)), 404).at(Pointer("/data/relationships/product")),
+        Case::new("stock record exists", Method::POST, "/v1/inventory", doc(inventory_document(&product, 5)), 409),
+        Case::new("negative onHand", Method::POST, "/v1/inventory", doc(serde_json::json!({"data": {"type": "inventory", "attributes": {"onHand": -1}, "relationships": {"product": {"data": {"type": "products", "id": unknown}}}}})), 422).at(Pointer("/data/attributes/onHand")),
+        Case::new("onHand a string", Method::POST, "/v1/inventory", doc(serde_json::json!({"data": {"type": "inventory", "attributes": {"onHand": "5"}, "relationships": {"product": {"data": {"type": "products", "id": unknown}}}}})), 400).at(Pointer("/data/attributes/onHand")),
+        // Ids in the path.
+        Case::new("GET product id not a UUID", Method::GET, "/v1/products/not-a-uuid", Body::None, 404).code("not_found"),
+        Case::new("GET unknown product", Method::GET, format!("/v1/products/{unknown}"), Body::None, 404).code("not_found"),
+        Case::new("PATCH product id not a UUID", Method::PATCH, "/v1/products/42", patch_product(serde_json::json!({"price": "1.00"})), 404),
+        Case::new("DELETE product id not a UUID", Method::DELETE, "/v1/products/42", Body::None, 404),
+        Case::new("GET category id not a UUID", Method::GET, "/v1/categories/xyz", Body::None, 404),
+        Case::new("GET stock id not a UUID", Method::GET, "/v1/inventory/xyz", Body::None, 404),
+        Case::new("PATCH stock id not a UUID", Method::PATCH, "/v1/inventory/xyz", adjust(json!(-1)), 404),
+        // Query parameters.
+        Case::new("page[size]=1000", Method::GET, "/v1/products?page[size]=1000", Body::None, 400).at(Parameter("page[size]")),
+        Case::new("page[size]=0", Method::GET, "/v1/products?page[size]=0", Body::None, 400).at(Parameter("page[size]")),
+        Case::new("page[number]=-1", Method::GET, "/v1/products?page[number]=-1", Body::None, 400).at(Parameter("page[number]")),
+        Case::new("page[number]=abc", Method::GET, "/v1/inventory?page[number]=abc", Body::None, 400).at(Parameter("page[number]")),
+        Case::new("unknown sort field", Method::GET, "/v1/products?sort=colour", Body::None, 400).at(Parameter("sort")),
+        Case::new("sort on inventory", Method::GET, "/v1/inventory?sort=onHand", Body::None, 400).at(Parameter("sort")),
+        Case::new("unknown query parameter", Method::GET, "/v1/products?color=red", Body::None, 400)
+            .code("unsupported_parameter")
+            .at(Parameter("color")),
+        Case::new("unknown query parameter on a write", Method::POST, "/v1/products?dryRun=1", doc(product_document("Query cup", "1.00", None)), 400).at(Parameter("dryRun")),
+        Case::new("unsupported include", Method::GET, "/v1/products?include=owner", Body::None, 400).at(Parameter("include")),
+        Case::new("unsupported filter", Method::GET, "/v1/products?filter[colour]=red", Body::None, 400).at(Parameter("filter[colour]")),
+        Case::new("category filter not a UUID", Method::GET, "/v1/products?filter[category]=nope", Body::None, 400).at(Parameter("filter[category]")),
+        Case::new("unknown sparse field", Method::GET, "/v1/products?fields[products]=colour", Body::None, 400).at(Parameter("fields[products]")),
+        Case::new("repeated parameter", Method::GET, "/v1/products?sort=name&sort=price", Body::None, 400).at(Parameter("sort")),
+        // Size.
+        Case::new("2 MiB body", Method::POST, products, Body::Raw(two_mib, Some(JSON_API)), 413).code("payload_too_large"),
+        // Stock adjustments.
+        Case::new("quantityDelta \"abc\"", Method::PATCH, stock.clone(), adjust(json!("abc")), 400).at(Pointer("/data/attributes/quantityDelta")),
+        Case::new("quantityDelta 1.5", Method::PATCH, stock.clone(), adjust(json!(1.5)), 400).at(Pointer("/data/attributes/quantityDelta")),
+        Case::new("quantityDelta 0", Method::PATCH, stock.clone(), adjust(json!(0)), 422).at(Pointer("/data/attributes/quantityDelta")),
+        Case::new("quantityDelta null", Method::PATCH, stock.clone(), adjust(Value::Null), 400).at(Pointer("/data/attributes/quantityDelta")),
+        Case::new("quantityDelta beyond i64", Method::PATCH, stock.clone(), adjust(json!(u64::MAX)), 422).at(Pointer("/data/attributes/quantityDelta")),
+        Case::new("quantityDelta i64::MAX", Method::PATCH, stock.clone(), adjust(json!(i64::MAX)), 422).at(Pointer("/data/attributes/quantityDelta")),
+        Case::new("quantityDelta i64::MIN", Method::PATCH, stock.clone(), adjust(json!(i64::MIN)), 422).at(Pointer("/data/attributes/quantityDelta")),
+        Case::new("more than is in stock", Method::PATCH, stock.clone(), adjust(json!(-11)), 422).code("insufficient_stock").at(Pointer("/data/attributes/quantityDelta")),
+        Case::new("onHand set directly", Method::PATCH, stock.clone(), doc(serde_json::json!({"data": {"type": "inventory", "id": product, "attributes": {"quantityDelta": -1, "onHand": 100}}})), 403).at(Pointer("/data/attributes/onHand")),
+        Case::new("missing quantityDelta", Method::PATCH, stock.clone(), doc(serde_json::json!({"data": {"type": "inventory", "id": product, "attributes": {}}})), 422).at(Pointer("/data/attributes/quantityDelta")),
+        Case::new("unknown stock record", Method::PATCH, format!("/v1/inventory/{unknown}"), doc(adjust_document(&unknown, json!(-1))), 404),
+        // Authentication.
+        Case::new("write without API key", Method::POST, products, doc(product_document("Free cup", "1.00", None)), 401)
+            .code("unauthenticated")
+            .without_key()
+            .at(Header("X-API-Key")),
+        Case::new("adjust without API key", Method::PATCH, stock.clone(), adjust(json!(-1)), 401).without_key(),
+        Case::new("delete without API key", Method::DELETE, one.clone(), Body::None, 401).without_key(),
+        Case::new("wrong API key", Method::POST, products, doc(product_document("Wrong cup", "1.00", None)), 401)
+            .without_key()
+            .header("X-API-Key", "emp_wrong_key_0123456789abcdef")
+            .at(Header("X-API-Key")),
+        Case::new("invalid body without API key is still 401", Method::POST, products, Body::Raw(b"{".to_vec(), Some(JSON_API)), 401).without_key(),
+        // Routing.
+        Case::new("unknown route", Method::GET, "/v1/nothing-here", Body::None, 404),
+        Case::new("method not allowed", Method::PUT, products, doc(product_document("Put cup", "1.00", None)), 405),
+    ];
+
+    let mut failures = Vec::new();
+    for case in &cases {
+        if let Err(failure) = run(&app, case).await {
+            failures.push(format!("{}: {failure}", case.name));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} bad requests were answered wrongly:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+
+    assert_eq!(
+        snapshot(&app, &product).await,
+        before,
+        "bad requests changed stored data"
+    );
+
+    // A request id that is not a sane token is replaced, not echoed.
+    let odd_id = "x".repeat(300);
+    let reply = send(
+        app.request(Method::GET, "/v1/products")
+            .header("X-Request-ID", &odd_id),
+    )
+    .await;
+    reply.expect_status(200);
+    let answered = reply.header("x-request-id").unwrap_or("");
+    assert!(
+        !answered.is_empty() && answered != odd_id,
+        "request id: {answered:?}"
+    );
+
+    app.shutdown().await;
+}
+
+/// Sends `case` and checks the answer; `Err` says what was wrong.
+async fn run(app: &TestApp, case: &Case) -> Result<(), String> {
+    let mut request = app.bare_request(case.method.clone(), &case.path);
+    if !case
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("accept"))
+    {
+        request = request.header("Accept", JSON_API);
+    }
+    if case.key {
+        request = request.header("X-API-Key", &app.api_key);
+    }
+    match &case.body {
+        Body::None => {}
+        Body::Json(document) => {
+            request = request
+                .header("Content-Type", JSON_API)
+                .body(serde_json::to_vec(document).expect("serialising"));
+        }
+        Body::Raw(bytes, content_type) => {
+            if let Some(content_type) = content_type {
+                request = request.header("Content-Type", *content_type);
+            }
+            request = request.body(bytes.clone());
+        }
+    }
+    for (name, value) in &case.headers {
+        request = request.header(*name, value);
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let request_id = response.headers().get("x-request-id").is_some();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| format!("reading the body: {e}"))?;
+    let short: String = text.chars().take(400).collect();
+
+    if status >= 500 {
+        return Err(format!("server error {status}: {short}"));
+    }
+    if status != case.status {
+        return Err(format!("expected {}, got {status}: {short}", case.status));
+    }
+    if content_type.as_deref() != Some(JSON_API) {
+        return Err(format!("content type {content_type:?}: {short}"));
+    }
+    if !request_id {
+        return Err("no X-Request-ID".to_owned());
+    }
+    let body: Value =
+        serde_json::from_str(&text).map_err(|e| format!("not JSON ({e}): {short}"))?;
+    if body.get("data").is_some() {
+        return Err(format!("an error document with data: {short}"));
+    }
+    let first = body["errors"]
+        .as_array()
+        .and_then(|errors| errors.first())
+        .ok_or_else(|| format!("no errors[0]: {short}"))?;
+    if first["status"] != json!(case.status.to_string()) {
+        return Err(format!("errors[0].status is {}: {short}", first["status"]));
+    }
+    if !first["title"].is_string() || !first["detail"].is_string() {
+        return Err(format!("errors[0] lacks title or detail: {short}"));
+    }
+    if let Some(code) = case.code
+        && first["code"] != json!(code)
+    {
+        return Err(format!(
+            "errors[0].code is {}, expected {code:?}",
+            first["code"]
+        ));
+    }
+    let (member, expected) = match case.source {
+        Source::Pointer(pointer) => ("pointer", pointer),
+        Source::Parameter(parameter) => ("parameter", parameter),
+        Source::Header(header) => ("header", header),
+        Source::Any => return Ok(()),
+    };
+    let found = &first["source"][member];
+    let matches = match case.source {
+        Source::Header(_) => found
+            .as_str()
+            .is_some_and(|h| h.eq_ignore_ascii_case(expected)),
+        _ => found == &json!(expected),
+    };
+    if !matches {
+        return Err(format!(
+            "errors[0].source.{member} is {found}, expected {expected:?}: {short}"
+        ));
+    }
+    Ok(())
+}
