@@ -319,6 +319,33 @@ async fn bad_input_gets_a_4xx_json_api_error_and_changes_nothing() {
         "bad requests changed stored data"
     );
 
+    // A body without Content-Length (chunked) is cut off at the limit too.
+    let status = chunked_post(&app, "/v1/products", 2 * 1024 * 1024).await;
+    assert_eq!(status, 413, "a 2 MiB chunked body");
+
+    // The only media type parameter JSON:API allows (profile) is accepted.
+    let profiled = send(
+        app.write(Method::POST, products, None)
+            .header(
+                "Content-Type",
+                "application/vnd.api+json; profile=\"https://example.com/p\"",
+            )
+            .body(
+                serde_json::to_vec(&product_document("Profiled cup", "2.00", None)).expect("json"),
+            ),
+    )
+    .await;
+    profiled.expect_status(201);
+    app.delete(&format!("/v1/products/{}", profiled.id()))
+        .await
+        .expect_status(204);
+
+    assert_eq!(
+        snapshot(&app, &product).await,
+        before,
+        "bad requests changed stored data"
+    );
+
     // A request id that is not a sane token is replaced, not echoed.
     let odd_id = "x".repeat(300);
     let reply = send(
@@ -437,4 +464,62 @@ async fn run(app: &TestApp, case: &Case) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// POSTs `size` bytes of a JSON string to `path` with `Transfer-Encoding: chunked`
+/// (no `Content-Length`) over a raw connection; returns the answer's status.
+async fn chunked_post(app: &TestApp, path: &str, size: usize) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let address = app.base.trim_start_matches("http://").to_owned();
+    let stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connecting");
+    let (mut reader, mut writer) = stream.into_split();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: {JSON_API}\r\nAccept: {JSON_API}\r\n\
+         X-API-Key: {}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        app.api_key
+    );
+    // The server may answer (and close) before the whole body is sent: write in the
+    // background and ignore write errors.
+    let writing = tokio::spawn(async move {
+        writer.write_all(head.as_bytes()).await?;
+        let chunk = vec![b' '; 64 * 1024];
+        let mut sent = 0;
+        writer.write_all(b"1\r\n\"\r\n").await?;
+        while sent < size {
+            writer
+                .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                .await?;
+            writer.write_all(&chunk).await?;
+            writer.write_all(b"\r\n").await?;
+            sent += chunk.len();
+        }
+        writer.write_all(b"1\r\n\"\r\n0\r\n\r\n").await?;
+        writer.flush().await
+    });
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let mut buffer = [0_u8; 4096];
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            match reader.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    writing.abort();
+    assert!(
+        read.is_ok(),
+        "no answer to a chunked 2 MiB body within 30 s"
+    );
+    let text = String::from_utf8_lossy(&answer);
+    let status_line = text.lines().next().unwrap_or("");
+    status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP status line in {text:?}"))
 }
