@@ -9,6 +9,7 @@
 //! | [`cache`] | `in-process`, `redis` | the cache port on moka and on Redis |
 //! | [`in_process`] | `in-process` | clock, id generator, in-process catalog and stock lookups |
 //! | [`http`] | `http` | catalog and stock lookups over HTTP between services |
+//! | [`security`] | `argon2`, `jwt` | password hashing (argon2id) and token issuing (JWT HS256) |
 //!
 //! Every adapter passes the contract suite of its port (`adapters/tests/`), run
 //! unchanged against each implementation on its real server.
@@ -22,6 +23,8 @@ pub mod in_process;
 #[cfg(feature = "mongodb")]
 pub mod mongo;
 pub mod request_context;
+#[cfg(any(feature = "argon2", feature = "jwt"))]
+pub mod security;
 #[cfg(feature = "sea-orm")]
 pub mod sql;
 #[cfg(feature = "testing")]
