@@ -27,7 +27,6 @@ pub use redis_cache::{RedisCache, RedisCacheOptions};
 pub const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// `ttl` capped at [`MAX_TTL`].
-#[cfg_attr(not(any(feature = "in-process", feature = "redis")), allow(dead_code))]
 fn capped_ttl(ttl: Duration) -> Duration {
     ttl.min(MAX_TTL)
 }

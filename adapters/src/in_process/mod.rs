@@ -1,1 +1,105 @@
-//! (being written)
+//! In-process adapters: the system clock, uuid v7 ids, and the catalog and stock
+//! lookups answered by this process's own repositories (the all-in-one server).
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use emporium_domain::catalog::{
+    CatalogError, Product, ProductCatalog, ProductId, ProductRepository, StockLookup,
+    StockLookupError,
+};
+use emporium_domain::inventory::{InventoryRepository, Quantity};
+use emporium_domain::{Clock, IdGenerator};
+use uuid::Uuid;
+
+/// The [`Clock`] of the operating system.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// An [`IdGenerator`] of uuid v7 ids: time-ordered, so ids made later in this process
+/// sort after earlier ones (uuid's shared v7 context keeps them strictly increasing even
+/// within one millisecond), which keeps database indexes append-mostly.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UuidV7Generator;
+
+impl IdGenerator for UuidV7Generator {
+    fn new_id(&self) -> Uuid {
+        Uuid::now_v7()
+    }
+}
+
+/// The [`ProductCatalog`] of the all-in-one server: asks the product repository
+/// directly. Any repository failure makes the catalog
+/// [`Unavailable`](CatalogError::Unavailable).
+#[derive(Clone)]
+pub struct InProcessProductCatalog {
+    products: Arc<dyn ProductRepository>,
+}
+
+impl InProcessProductCatalog {
+    /// A catalog backed by `products`.
+    pub fn new(products: Arc<dyn ProductRepository>) -> Self {
+        Self { products }
+    }
+}
+
+impl std::fmt::Debug for InProcessProductCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InProcessProductCatalog")
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl ProductCatalog for InProcessProductCatalog {
+    async fn find_product(&self, id: ProductId) -> Result<Option<Product>, CatalogError> {
+        self.products
+            .get(id)
+            .await
+            .with_context(|| format!("reading product {id} from the product repository"))
+            .map_err(CatalogError::Unavailable)
+    }
+}
+
+/// The [`StockLookup`] of the all-in-one server: asks the inventory repository
+/// directly. Any repository failure makes inventory
+/// [`Unavailable`](StockLookupError::Unavailable).
+#[derive(Clone)]
+pub struct InProcessStockLookup {
+    inventory: Arc<dyn InventoryRepository>,
+}
+
+impl InProcessStockLookup {
+    /// A lookup backed by `inventory`.
+    pub fn new(inventory: Arc<dyn InventoryRepository>) -> Self {
+        Self { inventory }
+    }
+}
+
+impl std::fmt::Debug for InProcessStockLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InProcessStockLookup")
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl StockLookup for InProcessStockLookup {
+    async fn reserved_quantity(&self, id: ProductId) -> Result<Option<Quantity>, StockLookupError> {
+        let item = self
+            .inventory
+            .get(id)
+            .await
+            .with_context(|| format!("reading the stock record of product {id}"))
+            .map_err(StockLookupError::Unavailable)?;
+        Ok(item.map(|item| item.reserved()))
+    }
+}

@@ -1,0 +1,172 @@
+//! The in-process adapters: system clock, uuid v7 ids, and the catalog and stock
+//! lookups over the repositories (driven here by the domain's mocks).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use anyhow::anyhow;
+use chrono::{TimeZone, Utc};
+use emporium_adapters::in_process::{
+    InProcessProductCatalog, InProcessStockLookup, SystemClock, UuidV7Generator,
+};
+use emporium_domain::catalog::{
+    CatalogError, Description, MockProductRepository, NewProduct, Price, Product, ProductCatalog,
+    ProductId, ProductName, ProductRepositoryError, Sku, StockLookup, StockLookupError,
+};
+use emporium_domain::inventory::{
+    InventoryItem, InventoryRepositoryError, MockInventoryRepository, Quantity,
+};
+use emporium_domain::{Clock, IdGenerator};
+use uuid::{Uuid, Version};
+
+#[test]
+fn the_system_clock_tells_the_current_time_and_does_not_go_back() {
+    let clock = SystemClock;
+    let before = Utc::now();
+    let mut previous = clock.now();
+    for _ in 0..1_000 {
+        let now = clock.now();
+        assert!(now >= previous, "{now} before {previous}");
+        previous = now;
+    }
+    let after = Utc::now();
+    assert!(before <= previous && previous <= after);
+}
+
+#[test]
+fn v7_ids_are_unique_and_ordered() {
+    let ids = UuidV7Generator;
+    let generated: Vec<Uuid> = (0..10_000).map(|_| ids.new_id()).collect();
+    assert!(
+        generated
+            .iter()
+            .all(|id| id.get_version() == Some(Version::SortRand))
+    );
+    assert!(
+        generated.windows(2).all(|pair| pair[0] < pair[1]),
+        "ids made later must sort later"
+    );
+    let unique: HashSet<_> = generated.iter().collect();
+    assert_eq!(unique.len(), generated.len());
+    // The embedded timestamp is now.
+    let (seconds, _) = generated[0].get_timestamp().unwrap().to_unix();
+    let now = u64::try_from(Utc::now().timestamp()).unwrap();
+    assert!(now.abs_diff(seconds) <= 5);
+}
+
+#[test]
+fn v7_ids_from_many_threads_are_unique() {
+    let ids = Arc::new(UuidV7Generator);
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let ids = Arc::clone(&ids);
+            std::thread::spawn(move || (0..2_000).map(|_| ids.new_id()).collect::<Vec<_>>())
+        })
+        .collect();
+    let mut all = HashSet::new();
+    for thread in threads {
+        for id in thread.join().unwrap() {
+            assert!(all.insert(id), "duplicate id {id}");
+        }
+    }
+}
+
+fn product(id: ProductId) -> Product {
+    NewProduct {
+        name: ProductName::new("Espresso cup").unwrap(),
+        description: Description::default(),
+        price: Price::parse("12.50").unwrap(),
+        sku: Sku::new("CUP-090").unwrap(),
+        images: vec![],
+        active: true,
+        category_id: None,
+    }
+    .into_product(id, Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())
+}
+
+#[tokio::test]
+async fn the_catalog_answers_from_the_repository() {
+    let found = ProductId(Uuid::now_v7());
+    let missing = ProductId(Uuid::now_v7());
+    let mut repository = MockProductRepository::new();
+    repository
+        .expect_get()
+        .withf(move |id| *id == found)
+        .times(1)
+        .returning(|id| Ok(Some(product(id))));
+    repository
+        .expect_get()
+        .withf(move |id| *id == missing)
+        .times(1)
+        .returning(|_| Ok(None));
+    let catalog = InProcessProductCatalog::new(Arc::new(repository));
+    assert_eq!(
+        catalog.find_product(found).await.unwrap(),
+        Some(product(found))
+    );
+    assert_eq!(catalog.find_product(missing).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn repository_failures_make_the_catalog_unavailable() {
+    let id = ProductId(Uuid::now_v7());
+    let mut repository = MockProductRepository::new();
+    repository.expect_get().returning(|_| {
+        Err(ProductRepositoryError::Unexpected(anyhow!(
+            "database is down"
+        )))
+    });
+    let catalog = InProcessProductCatalog::new(Arc::new(repository));
+    let CatalogError::Unavailable(error) = catalog.find_product(id).await.unwrap_err();
+    let message = format!("{error:#}");
+    assert!(message.contains("database is down"), "{message}");
+    assert!(message.contains(&id.to_string()), "{message}");
+}
+
+#[tokio::test]
+async fn the_stock_lookup_answers_the_reserved_quantity() {
+    let stocked = ProductId(Uuid::now_v7());
+    let unstocked = ProductId(Uuid::now_v7());
+    let mut repository = MockInventoryRepository::new();
+    repository
+        .expect_get()
+        .withf(move |id| *id == stocked)
+        .times(1)
+        .returning(|id| {
+            Ok(Some(
+                InventoryItem::new(
+                    id,
+                    Quantity::new(10).unwrap(),
+                    Quantity::new(4).unwrap(),
+                    Utc::now(),
+                )
+                .unwrap(),
+            ))
+        });
+    repository
+        .expect_get()
+        .withf(move |id| *id == unstocked)
+        .times(1)
+        .returning(|_| Ok(None));
+    let lookup = InProcessStockLookup::new(Arc::new(repository));
+    assert_eq!(
+        lookup.reserved_quantity(stocked).await.unwrap(),
+        Some(Quantity::new(4).unwrap())
+    );
+    assert_eq!(lookup.reserved_quantity(unstocked).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn repository_failures_make_inventory_unavailable() {
+    let id = ProductId(Uuid::now_v7());
+    let mut repository = MockInventoryRepository::new();
+    repository.expect_get().returning(|_| {
+        Err(InventoryRepositoryError::Unexpected(anyhow!(
+            "mongo timed out"
+        )))
+    });
+    let lookup = InProcessStockLookup::new(Arc::new(repository));
+    let StockLookupError::Unavailable(error) = lookup.reserved_quantity(id).await.unwrap_err();
+    let message = format!("{error:#}");
+    assert!(message.contains("mongo timed out"), "{message}");
+}
