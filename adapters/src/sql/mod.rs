@@ -1,1 +1,243 @@
-//! (being written)
+//! Storage adapters on sea-orm, for SQLite (the embedded default) and PostgreSQL.
+//!
+//! - [`connect`] opens a pool for a `sqlite://…` or `postgres://…` URL;
+//! - [`migrate`] brings the schema up to date ([`migration::Migrator`]);
+//! - [`SqlProductRepository`], [`SqlCategoryRepository`] and [`SqlInventoryRepository`]
+//!   implement the catalog and inventory ports.
+//!
+//! Database errors are translated at this border: unique and foreign-key violations
+//! become the port's domain variants, everything else `Unexpected` with context.
+//!
+//! Storage notes:
+//! - Prices are `NUMERIC(12,2)` on PostgreSQL. On SQLite, where sea-orm would store a
+//!   decimal as a floating-point `REAL`, they are kept as exact decimal text
+//!   (`decimal_text` column, TEXT affinity) and read back as text on both databases.
+//! - Times are stored with microsecond precision (PostgreSQL's); finer parts are
+//!   truncated on write so both databases return the same value.
+
+mod category;
+mod entities;
+mod errors;
+mod inventory;
+pub mod migration;
+mod product;
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+
+pub use category::SqlCategoryRepository;
+pub use inventory::SqlInventoryRepository;
+pub use product::SqlProductRepository;
+
+/// How long a SQLite writer waits for the write lock before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections in a SQLite pool (one writer at a time, readers in parallel under WAL).
+const SQLITE_MAX_CONNECTIONS: u32 = 8;
+/// Connections in a PostgreSQL pool.
+const POSTGRES_MAX_CONNECTIONS: u32 = 16;
+/// How long a caller waits for a free pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long opening one connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens a connection pool for `url`.
+///
+/// - `sqlite://path/to/file.db` (or `sqlite:path`): the file and its parent directory
+///   are created when missing (unless the URL sets its own `mode=`), the journal is
+///   switched to WAL, and writers wait up to 10 s for the write lock instead of failing
+///   with `SQLITE_BUSY`. `sqlite::memory:` gives a private in-memory database on a
+///   single connection.
+/// - `postgres://…` / `postgresql://…`: a pool of up to 16 connections.
+pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    if url.starts_with("sqlite:") {
+        connect_sqlite(url).await
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        connect_postgres(url).await
+    } else {
+        bail!("unsupported database URL (expected sqlite:// or postgres://)")
+    }
+}
+
+#[cfg(feature = "sqlite")]
+async fn connect_sqlite(url: &str) -> anyhow::Result<DatabaseConnection> {
+    use std::str::FromStr;
+
+    use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+
+    let parsed = SqliteConnectOptions::from_str(url).context("parsing the SQLite URL")?;
+    let mode = url_parameter(url, "mode");
+    let in_memory = url.contains(":memory:") || mode == Some("memory");
+    // `mode=rwc` semantics unless the URL asks for something else (`ro`, `rw`).
+    let create = matches!(mode, None | Some("rwc"));
+    if !in_memory && create {
+        let file = parsed.get_filename();
+        if let Some(dir) = file.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            create_dir(dir)?;
+        }
+    }
+
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(if in_memory { 1 } else { SQLITE_MAX_CONNECTIONS })
+        .min_connections(if in_memory { 1 } else { 0 })
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(move |opts| {
+            let opts = opts
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .foreign_keys(true);
+            if create {
+                opts.create_if_missing(true)
+            } else {
+                opts
+            }
+        });
+    if in_memory {
+        // An in-memory database lives as long as its connection: keep it.
+        options.idle_timeout(None).max_lifetime(None);
+    }
+    Database::connect(options)
+        .await
+        .context("opening the SQLite database")
+}
+
+#[cfg(not(feature = "sqlite"))]
+async fn connect_sqlite(_url: &str) -> anyhow::Result<DatabaseConnection> {
+    bail!("this build has no SQLite support (feature `sqlite`)")
+}
+
+#[cfg(feature = "postgres")]
+async fn connect_postgres(url: &str) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(POSTGRES_MAX_CONNECTIONS)
+        .min_connections(0)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .sqlx_logging(false);
+    Database::connect(options)
+        .await
+        .context("connecting to PostgreSQL")
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn connect_postgres(_url: &str) -> anyhow::Result<DatabaseConnection> {
+    bail!("this build has no PostgreSQL support (feature `postgres`)")
+}
+
+/// The value of the query parameter `name` in `url`, if present.
+#[cfg(feature = "sqlite")]
+fn url_parameter<'a>(url: &'a str, name: &str) -> Option<&'a str> {
+    let (_, query) = url.split_once('?')?;
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+#[cfg(feature = "sqlite")]
+fn create_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the database directory {}", dir.display()))
+}
+
+/// Applies every pending migration of [`migration::Migrator`].
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    migration::Migrator::up(db, None)
+        .await
+        .context("applying database migrations")
+}
+
+/// Runs `SELECT 1`, for readiness probes.
+async fn ping(db: &DatabaseConnection) -> anyhow::Result<()> {
+    db.execute_unprepared("SELECT 1")
+        .await
+        .context("running SELECT 1")?;
+    Ok(())
+}
+
+/// `t` truncated to the microsecond, the precision both databases keep.
+fn to_stored_time(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+}
+
+/// Whether `db` is SQLite (which needs a few dialect adjustments).
+fn is_sqlite(db: &DatabaseConnection) -> bool {
+    db.get_database_backend() == DbBackend::Sqlite
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use chrono::Utc;
+    use emporium_domain::catalog::{
+        Description, Price, Product, ProductId, ProductName, ProductRepository, Sku,
+    };
+    use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+    use uuid::Uuid;
+
+    async fn pragma(db: &DatabaseConnection, sql: &str) -> String {
+        let row = db
+            .query_one_raw(Statement::from_string(DbBackend::Sqlite, sql))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<String>(0)
+            .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn sqlite_file_and_directory_are_created_in_wal_mode() {
+        let dir = std::env::temp_dir().join(format!("emporium-sql-{}", Uuid::new_v4().simple()));
+        let file = dir.join("nested").join("shop.db");
+        let db = super::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        super::migrate(&db).await.unwrap();
+        // Migrations run once; a second run has nothing to do.
+        super::migrate(&db).await.unwrap();
+        assert!(file.exists());
+        assert_eq!(pragma(&db, "PRAGMA journal_mode").await, "wal");
+        assert_eq!(pragma(&db, "PRAGMA busy_timeout").await, "10000");
+        assert_eq!(pragma(&db, "PRAGMA foreign_keys").await, "1");
+        db.close().await.unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn prices_are_stored_as_exact_text_on_sqlite() {
+        let db = super::connect("sqlite::memory:").await.unwrap();
+        super::migrate(&db).await.unwrap();
+        let repository = super::SqlProductRepository::new(db.clone());
+        let product = Product {
+            id: ProductId(Uuid::new_v4()),
+            name: ProductName::new("Cup").unwrap(),
+            description: Description::default(),
+            price: Price::parse("1234567890.10").unwrap(),
+            sku: Sku::new("CUP").unwrap(),
+            images: vec![],
+            active: true,
+            category_id: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        repository.insert(&product).await.unwrap();
+        let stored = pragma(&db, "SELECT price || '/' || typeof(price) FROM products").await;
+        assert_eq!(stored, "1234567890.10/text");
+        let got = repository.get(product.id).await.unwrap().unwrap();
+        assert_eq!(got.price.to_string(), "1234567890.10");
+    }
+
+    #[tokio::test]
+    async fn other_schemes_are_refused() {
+        assert!(super::connect("mysql://localhost/shop").await.is_err());
+    }
+}

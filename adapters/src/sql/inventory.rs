@@ -1,0 +1,187 @@
+//! [`InventoryRepository`] on sea-orm.
+
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use emporium_domain::catalog::ProductId;
+use emporium_domain::inventory::{
+    InventoryItem, InventoryRepository, InventoryRepositoryError, Quantity, QuantityDelta,
+};
+use emporium_domain::{Page, PageRequest};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, PaginatorTrait, QueryOrder, QuerySelect,
+};
+
+use super::entities::inventory::{self, Column, Entity};
+use super::errors::{Violation, violation};
+
+/// How many times [`SqlInventoryRepository::adjust`] retries a change that was refused
+/// while the re-read record says it would now succeed (a concurrent change came
+/// between the two statements).
+const ADJUST_ATTEMPTS: usize = 3;
+
+/// Stores stock records in the `inventory` table (SQLite or PostgreSQL).
+///
+/// [`adjust`](InventoryRepository::adjust) is one conditional `UPDATE … RETURNING`,
+/// so concurrent changes can never take stock below the reserved quantity or above
+/// [`Quantity::MAX`]; the table's CHECK constraints guard the same invariants.
+#[derive(Debug, Clone)]
+pub struct SqlInventoryRepository {
+    db: DatabaseConnection,
+}
+
+impl SqlInventoryRepository {
+    /// A repository on `db` (migrated with [`super::migrate`]).
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// The conditional update; `None` when no row matched.
+    async fn try_adjust(
+        &self,
+        product_id: ProductId,
+        delta: i64,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Option<InventoryItem>> {
+        let on_hand_after = || Expr::col(Column::OnHand).add(delta);
+        let statement = Query::update()
+            .table(Entity)
+            .value(Column::OnHand, on_hand_after())
+            .value(Column::UpdatedAt, super::to_stored_time(at))
+            .and_where(Column::ProductId.eq(product_id.0))
+            .and_where(on_hand_after().gte(Expr::col(Column::Reserved)))
+            .and_where(on_hand_after().lte(Quantity::MAX))
+            .returning_all()
+            .to_owned();
+        let row = self
+            .db
+            .query_one(&statement)
+            .await
+            .context("running the conditional stock update")?;
+        row.map(|row| {
+            let model = inventory::Model::from_query_result(&row, "")
+                .context("reading the updated stock record")?;
+            to_domain(model)
+        })
+        .transpose()
+    }
+}
+
+fn to_domain(row: inventory::Model) -> anyhow::Result<InventoryItem> {
+    let product_id = row.product_id;
+    InventoryItem::new(
+        ProductId(product_id),
+        Quantity::new(row.on_hand).context("stored on-hand quantity is out of range")?,
+        Quantity::new(row.reserved).context("stored reserved quantity is out of range")?,
+        row.updated_at,
+    )
+    .context("stored stock record is inconsistent")
+    .with_context(|| format!("reading the stock record of product {product_id}"))
+}
+
+#[async_trait]
+impl InventoryRepository for SqlInventoryRepository {
+    async fn create(&self, item: &InventoryItem) -> Result<(), InventoryRepositoryError> {
+        let row = inventory::ActiveModel {
+            product_id: Set(item.product_id().0),
+            on_hand: Set(item.on_hand().value()),
+            reserved: Set(item.reserved().value()),
+            updated_at: Set(super::to_stored_time(item.updated_at())),
+        };
+        match Entity::insert(row).exec_without_returning(&self.db).await {
+            Ok(_) => Ok(()),
+            Err(err) => match violation(&err) {
+                Some(Violation::Unique { .. }) => {
+                    Err(InventoryRepositoryError::AlreadyExists(item.product_id()))
+                }
+                _ => Err(anyhow::Error::new(err)
+                    .context(format!(
+                        "creating the stock record of product {}",
+                        item.product_id()
+                    ))
+                    .into()),
+            },
+        }
+    }
+
+    async fn get(
+        &self,
+        product_id: ProductId,
+    ) -> Result<Option<InventoryItem>, InventoryRepositoryError> {
+        let row = Entity::find_by_id(product_id.0)
+            .one(&self.db)
+            .await
+            .with_context(|| format!("loading the stock record of product {product_id}"))?;
+        Ok(row.map(to_domain).transpose()?)
+    }
+
+    async fn list(
+        &self,
+        page: PageRequest,
+    ) -> Result<Page<InventoryItem>, InventoryRepositoryError> {
+        let total = Entity::find()
+            .count(&self.db)
+            .await
+            .context("counting stock records")?;
+        let rows = Entity::find()
+            .order_by_asc(Column::ProductId)
+            .offset(page.offset())
+            .limit(u64::from(page.size()))
+            .all(&self.db)
+            .await
+            .context("listing stock records")?;
+        let items = rows
+            .into_iter()
+            .map(to_domain)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            total,
+            request: page,
+        })
+    }
+
+    async fn adjust(
+        &self,
+        product_id: ProductId,
+        delta: QuantityDelta,
+        at: DateTime<Utc>,
+    ) -> Result<InventoryItem, InventoryRepositoryError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            if let Some(item) = self.try_adjust(product_id, delta.value(), at).await? {
+                return Ok(item);
+            }
+            // Refused or missing: one read tells which, by the same rule as
+            // `InventoryItem::adjusted`.
+            let Some(current) = self.get(product_id).await? else {
+                return Err(InventoryRepositoryError::NotFound(product_id));
+            };
+            match current.adjusted(delta, at) {
+                Err(emporium_domain::inventory::StockError::Overflow) => {
+                    return Err(InventoryRepositoryError::Overflow);
+                }
+                Err(_) => {
+                    return Err(InventoryRepositoryError::InsufficientStock {
+                        available: current.available(),
+                    });
+                }
+                // A concurrent change made room between the update and the read.
+                Ok(_) if attempt < ADJUST_ATTEMPTS => continue,
+                Ok(_) => {
+                    return Err(anyhow::anyhow!(
+                        "stock of product {product_id} kept changing; adjustment not applied"
+                    )
+                    .into());
+                }
+            }
+        }
+    }
+
+    async fn ping(&self) -> Result<(), InventoryRepositoryError> {
+        Ok(super::ping(&self.db).await?)
+    }
+}

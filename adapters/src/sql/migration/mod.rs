@@ -1,0 +1,20 @@
+//! Schema migrations, as code ([sea-orm-migration]).
+//!
+//! Applied by [`super::migrate`]; each migration runs once per database and is
+//! recorded in `seaql_migrations`.
+
+mod m20260101_000001_catalog_and_inventory;
+
+pub(crate) use m20260101_000001_catalog_and_inventory::names;
+
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+/// Every migration of the storage adapters, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20260101_000001_catalog_and_inventory::Migration)]
+    }
+}

@@ -1,0 +1,141 @@
+//! Shared support of the storage contract suites (`*_repository_contract.rs`): stores
+//! on real servers, one fresh database per test, and a macro that instantiates a
+//! suite for one adapter.
+//!
+//! Every test binary includes this module but uses only part of it.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use chrono::{DateTime, DurationRound, TimeDelta, TimeZone, Utc};
+use emporium_adapters::mongo::MongoInventoryRepository;
+use emporium_adapters::sql::{
+    self, SqlCategoryRepository, SqlInventoryRepository, SqlProductRepository,
+};
+use emporium_adapters::testing::{self, TempDir};
+use emporium_domain::catalog::{CategoryRepository, ProductRepository};
+use emporium_domain::inventory::InventoryRepository;
+use sea_orm::DatabaseConnection;
+
+/// Instantiates a suite for one adapter: for each listed name, a `#[tokio::test]` that
+/// builds a fresh store with `$factory` (returning `None` — after a SKIP line — when
+/// the server is not configured) and runs `suite::$name` on it.
+macro_rules! contract_tests {
+    ($factory:path => $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let Some(store) = $factory().await else {
+                    return;
+                };
+                super::suite::$name(&store).await;
+            }
+        )+
+    };
+}
+
+/// Installs the rustls crypto provider (ring) once per process.
+pub fn init() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// What keeps a store's database alive for the test: the temporary directory of a
+/// SQLite file, or nothing for a server.
+pub type Guard = Option<TempDir>;
+
+/// A migrated SQLite database in a fresh temporary directory (a file, not
+/// `:memory:`, so every pooled connection shares it).
+pub async fn sqlite_db() -> (TempDir, DatabaseConnection) {
+    init();
+    let (dir, url) = testing::sqlite_database();
+    let db = sql::connect(&url).await.expect("open SQLite");
+    sql::migrate(&db).await.expect("migrate SQLite");
+    (dir, db)
+}
+
+/// A migrated, fresh PostgreSQL database; `None` when none is configured.
+pub async fn postgres_db() -> Option<DatabaseConnection> {
+    init();
+    let url = testing::postgres_database().await?;
+    let db = sql::connect(&url).await.expect("connect to PostgreSQL");
+    sql::migrate(&db).await.expect("migrate PostgreSQL");
+    Some(db)
+}
+
+/// Product and category repositories on one database.
+pub struct CatalogStore {
+    /// Products.
+    pub products: Arc<dyn ProductRepository>,
+    /// Categories (same database, so products can reference them).
+    pub categories: Arc<dyn CategoryRepository>,
+    _guard: Guard,
+}
+
+fn catalog_store(db: DatabaseConnection, guard: Guard) -> CatalogStore {
+    CatalogStore {
+        products: Arc::new(SqlProductRepository::new(db.clone())),
+        categories: Arc::new(SqlCategoryRepository::new(db)),
+        _guard: guard,
+    }
+}
+
+/// The catalog on SQLite.
+pub async fn sqlite_catalog() -> Option<CatalogStore> {
+    let (dir, db) = sqlite_db().await;
+    Some(catalog_store(db, Some(dir)))
+}
+
+/// The catalog on PostgreSQL.
+pub async fn postgres_catalog() -> Option<CatalogStore> {
+    Some(catalog_store(postgres_db().await?, None))
+}
+
+/// An inventory repository.
+pub struct InventoryStore {
+    /// The repository under test.
+    pub inventory: Arc<dyn InventoryRepository>,
+    _guard: Guard,
+}
+
+/// Inventory on SQLite.
+pub async fn sqlite_inventory() -> Option<InventoryStore> {
+    let (dir, db) = sqlite_db().await;
+    Some(InventoryStore {
+        inventory: Arc::new(SqlInventoryRepository::new(db)),
+        _guard: Some(dir),
+    })
+}
+
+/// Inventory on PostgreSQL.
+pub async fn postgres_inventory() -> Option<InventoryStore> {
+    let db = postgres_db().await?;
+    Some(InventoryStore {
+        inventory: Arc::new(SqlInventoryRepository::new(db)),
+        _guard: None,
+    })
+}
+
+/// Inventory on MongoDB (or the wire-compatible test server), in a fresh database.
+pub async fn mongo_inventory() -> Option<InventoryStore> {
+    init();
+    let (url, database) = testing::mongo_database()?;
+    let repository = MongoInventoryRepository::connect(&url, &database)
+        .await
+        .expect("connect to MongoDB");
+    Some(InventoryStore {
+        inventory: Arc::new(repository),
+        _guard: None,
+    })
+}
+
+/// A fixed instant with nanoseconds, `offset_ms` milliseconds after 2026-01-01.
+pub fn at(offset_ms: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 8, 30, 0).unwrap()
+        + TimeDelta::milliseconds(offset_ms)
+        + TimeDelta::nanoseconds(456_789)
+}
+
+/// `t` at the precision the stores keep (microseconds).
+pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap()
+}
