@@ -102,7 +102,10 @@ pub fn unique_prefix() -> String {
 /// database) is removed when the returned guard is dropped.
 pub fn sqlite_database() -> (TempDir, String) {
     let dir = TempDir::new();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("emporium.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("emporium.db").display()
+    );
     (dir, url)
 }
 
