@@ -3,7 +3,9 @@
 //! - [`connect`] opens a pool for a `sqlite://…` or `postgres://…` URL;
 //! - [`migrate`] brings the schema up to date ([`migration::Migrator`]);
 //! - [`SqlProductRepository`], [`SqlCategoryRepository`] and [`SqlInventoryRepository`]
-//!   implement the catalog and inventory ports.
+//!   implement the catalog and inventory ports;
+//! - [`SqlUserRepository`] and [`SqlRefreshTokenRepository`] implement the accounts
+//!   ports (refresh tokens are stored as hashes only).
 //!
 //! Database errors are translated at this border: unique and foreign-key violations
 //! become the port's domain variants, everything else `Unexpected` with context.
@@ -21,6 +23,8 @@ mod errors;
 mod inventory;
 pub mod migration;
 mod product;
+mod refresh_token;
+mod user;
 
 use std::time::Duration;
 
@@ -32,6 +36,8 @@ use sea_orm_migration::MigratorTrait;
 pub use category::SqlCategoryRepository;
 pub use inventory::SqlInventoryRepository;
 pub use product::SqlProductRepository;
+pub use refresh_token::SqlRefreshTokenRepository;
+pub use user::SqlUserRepository;
 
 /// How long a SQLite writer waits for the write lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);

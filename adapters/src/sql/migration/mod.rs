@@ -4,8 +4,10 @@
 //! recorded in `seaql_migrations`.
 
 mod m20260101_000001_catalog_and_inventory;
+mod m20260102_000001_accounts;
 
 pub(crate) use m20260101_000001_catalog_and_inventory::names;
+pub(crate) use m20260102_000001_accounts::names as account_names;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
@@ -15,6 +17,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20260101_000001_catalog_and_inventory::Migration)]
+        vec![
+            Box::new(m20260101_000001_catalog_and_inventory::Migration),
+            Box::new(m20260102_000001_accounts::Migration),
+        ]
     }
 }
