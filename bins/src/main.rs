@@ -9,7 +9,7 @@ use emporium::{composition, server, telemetry};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init();
+    let _logs = telemetry::init();
     server::install_crypto_provider();
     let config = match Config::from_settings(cli.settings) {
         Ok(config) => config,

@@ -17,16 +17,14 @@ pub mod middleware;
 pub mod products;
 
 use poem::endpoint::BoxEndpoint;
-use poem::middleware::CatchPanic;
-use poem::{EndpointExt, Response, Route};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Request, Response};
 use poem_openapi::{OpenApi, OpenApiService, Tags};
 
 use self::categories::CategoriesApi;
 use self::health::HealthApi;
 use self::inventory::InventoryApi;
 use self::middleware::auth::ApiKeyAuth;
-use self::middleware::edge::Edge;
-use self::middleware::media_type::AcceptJsonApi;
+use self::middleware::edge::{Edge, EdgeEndpoint};
 use self::products::ProductsApi;
 use crate::composition::App;
 use crate::config::ServiceSet;
@@ -45,7 +43,7 @@ pub enum ApiTags {
 }
 
 /// The whole HTTP application for `services`.
-pub fn endpoint(app: &App, services: ServiceSet) -> BoxEndpoint<'static, Response> {
+pub fn endpoint(app: &App, services: ServiceSet) -> HttpApp {
     let health = HealthApi::new(app.dependencies.clone(), service_name(services));
     let key = app.api_key.as_deref();
     match (&app.catalog, &app.inventory) {
@@ -87,17 +85,43 @@ pub fn openapi_service<T: OpenApi>(api: T) -> OpenApiService<T, ()> {
     )
 }
 
-fn routes<T: OpenApi + 'static>(api: T, api_key: Option<&str>) -> BoxEndpoint<'static, Response> {
+fn routes<T: OpenApi + 'static>(api: T, api_key: Option<&str>) -> HttpApp {
     let service = openapi_service(api);
-    let spec = service.spec_endpoint();
-    let docs = service.swagger_ui();
-    Route::new()
-        .at("/openapi.json", spec)
-        .nest("/docs", docs)
-        .nest("/", service)
-        .with(ApiKeyAuth::new(api_key))
-        .with(AcceptJsonApi)
-        .with(CatchPanic::new())
-        .with(Edge)
-        .boxed()
+    let spec = service.spec_endpoint().map_to_response().boxed();
+    let docs = poem::Route::new()
+        .nest("/docs", service.swagger_ui())
+        .map_to_response()
+        .boxed();
+    Dispatcher {
+        api: service.into_endpoint(),
+        spec,
+        docs,
+    }
+    .with(Edge::new(ApiKeyAuth::new(api_key)))
+}
+
+/// The whole HTTP application: the edge around the dispatcher.
+pub type HttpApp = EdgeEndpoint<Dispatcher>;
+
+/// Sends `/openapi.json` and `/docs` to the documentation, everything else to the
+/// API (without rewriting the URL, as nesting would).
+pub struct Dispatcher {
+    api: BoxEndpoint<'static, Response>,
+    spec: BoxEndpoint<'static, Response>,
+    docs: BoxEndpoint<'static, Response>,
+}
+
+impl Endpoint for Dispatcher {
+    type Output = Response;
+
+    async fn call(&self, request: Request) -> poem::Result<Response> {
+        let path = request.uri().path();
+        if path == "/openapi.json" {
+            self.spec.call(request).await
+        } else if path == "/docs" || path.starts_with("/docs/") {
+            self.docs.call(request).await
+        } else {
+            self.api.call(request).await
+        }
+    }
 }

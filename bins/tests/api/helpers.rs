@@ -21,8 +21,9 @@ pub struct TestApp {
 }
 
 fn init_logs() {
+    static LOGS: std::sync::OnceLock<emporium::telemetry::LogGuard> = std::sync::OnceLock::new();
     if std::env::var_os("TEST_LOG").is_some() {
-        emporium::telemetry::init();
+        LOGS.get_or_init(emporium::telemetry::init);
     }
 }
 

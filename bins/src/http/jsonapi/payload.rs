@@ -172,14 +172,17 @@ async fn read_document(
 
 /// Serialises a document, mapping the (never expected) failure to a 500.
 fn to_body(document: &impl Serialize) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(document)
-        .map_err(|error| ApiError::internal("serialising a response document", &error.into()))
+    // Most documents fit: one allocation instead of a growing vector.
+    let mut body = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut body, document)
+        .map_err(|error| ApiError::internal("serialising a response document", &error.into()))?;
+    Ok(body)
 }
 
 fn json_api_response(status: StatusCode, body: Vec<u8>) -> Response {
     Response::builder()
         .status(status)
-        .header(header::CONTENT_TYPE, JSON_API)
+        .header(header::CONTENT_TYPE, HeaderValue::from_static(JSON_API))
         .body(body)
 }
 

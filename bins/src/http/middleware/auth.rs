@@ -2,8 +2,8 @@
 //! compared in constant time) makes the caller [`Actor::Service`]; no key makes it
 //! [`Actor::Anonymous`]; a wrong key is refused at once with 401, whatever the route.
 //!
-//! Handlers learn the actor through the [`Caller`] extractor, or [`CatalogManager`]
-//! for catalog and inventory writes: it applies the domain's access rule
+//! Write handlers learn the actor through the [`CatalogManager`] extractor: it
+//! applies the domain's access rule
 //! ([`Actor::ensure_can_manage_catalog`]) before the request body is even read, so
 //! an unauthenticated client learns nothing from validation errors. The use cases
 //! check the same rule again.
@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use emporium_domain::{AccessDenied, Actor};
-use poem::{Endpoint, Middleware, Request, RequestBody};
+use poem::{Request, RequestBody};
 use poem_openapi::registry::{MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use subtle::ConstantTimeEq;
@@ -23,7 +23,7 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 /// The name of the security scheme in the OpenAPI document.
 const SCHEME: &str = "ApiKey";
 
-/// See the module documentation.
+/// The service API key the edge checks callers against.
 #[derive(Clone)]
 pub struct ApiKeyAuth {
     key: Option<Arc<[u8]>>,
@@ -36,35 +36,10 @@ impl ApiKeyAuth {
             key: key.map(|key| Arc::from(key.as_bytes())),
         }
     }
-}
 
-impl std::fmt::Debug for ApiKeyAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiKeyAuth").finish_non_exhaustive()
-    }
-}
-
-impl<E: Endpoint> Middleware<E> for ApiKeyAuth {
-    type Output = ApiKeyAuthEndpoint<E>;
-
-    fn transform(&self, inner: E) -> Self::Output {
-        ApiKeyAuthEndpoint {
-            inner,
-            key: self.key.clone(),
-        }
-    }
-}
-
-/// The endpoint of [`ApiKeyAuth`].
-pub struct ApiKeyAuthEndpoint<E> {
-    inner: E,
-    key: Option<Arc<[u8]>>,
-}
-
-impl<E: Endpoint> Endpoint for ApiKeyAuthEndpoint<E> {
-    type Output = E::Output;
-
-    async fn call(&self, mut request: Request) -> poem::Result<Self::Output> {
+    /// Records the request's [`Actor`] in its extensions: `Service` for the right
+    /// key, `Anonymous` for none; `Err(401)` for a wrong key.
+    pub fn identify(&self, request: &mut Request) -> Result<(), ApiError> {
         let actor = match request.headers().get(API_KEY_HEADER) {
             None => Actor::Anonymous,
             Some(given) => {
@@ -74,13 +49,19 @@ impl<E: Endpoint> Endpoint for ApiKeyAuthEndpoint<E> {
                     .as_deref()
                     .is_some_and(|key| bool::from(given.as_bytes().ct_eq(key)));
                 if !valid {
-                    return Err(ApiError::unauthenticated("The X-API-Key is not valid.").into());
+                    return Err(ApiError::unauthenticated("The X-API-Key is not valid."));
                 }
                 Actor::Service
             }
         };
         request.extensions_mut().insert(actor);
-        self.inner.call(request).await
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for ApiKeyAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyAuth").finish_non_exhaustive()
     }
 }
 
@@ -117,25 +98,6 @@ fn register_scheme(registry: &mut Registry) {
             openid_connect_url: None,
         },
     );
-}
-
-/// The actor of the request, whoever it is (reads).
-#[derive(Debug, Clone, Copy)]
-pub struct Caller(pub Actor);
-
-impl<'a> ApiExtractor<'a> for Caller {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::PoemExtractor];
-
-    type ParamType = ();
-    type ParamRawType = ();
-
-    async fn from_request(
-        request: &'a Request,
-        _body: &mut RequestBody,
-        _param_opts: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        Ok(Self(actor_of(request)))
-    }
 }
 
 /// The actor of a catalog or inventory write, refused (401/403) unless it may manage
