@@ -13,6 +13,7 @@ use emporium_adapters::http::{HttpClientConfig, HttpProductCatalog, HttpStockLoo
 use emporium_adapters::in_process::{
     InProcessProductCatalog, InProcessStockLookup, SystemClock, UuidV7Generator,
 };
+use emporium_adapters::mongo::MongoInventoryRepository;
 use emporium_adapters::sql::{
     self, SqlCategoryRepository, SqlInventoryRepository, SqlProductRepository,
 };
@@ -310,9 +311,9 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<App>
 
 /// Inventory on MongoDB.
 async fn connect_mongo(url: &str, database: &str) -> anyhow::Result<Arc<dyn InventoryRepository>> {
-    // TODO(mongo adapter): emporium_adapters::mongo::MongoInventoryRepository::connect
-    let _ = (url, database);
-    anyhow::bail!("this build has no MongoDB inventory adapter yet")
+    Ok(Arc::new(
+        MongoInventoryRepository::connect(url, database).await?,
+    ))
 }
 
 struct ProductsProbe(Arc<dyn ProductRepository>);

@@ -7,4 +7,5 @@ mod bad_input;
 mod conformance;
 mod helpers;
 mod operations;
+mod production_adapters;
 mod split_mode;

@@ -98,7 +98,7 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
             response.headers_mut().insert(X_REQUEST_ID.clone(), value);
         }
         let status = response.status().as_u16();
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let latency_ms = started.elapsed().as_micros() as f64 / 1000.0;
         let request_id = request_id.as_str();
         if status >= 500 {
             tracing::warn!(target: "emporium::http", method = method.as_str(), path, status, latency_ms, request_id, "request");
