@@ -19,8 +19,12 @@ use uuid::Uuid;
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// The current time, truncated to whole microseconds: the precision every store
+    /// keeps, so what a write answers is exactly what later reads return.
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        let now = Utc::now();
+        let micros = now.timestamp_micros();
+        DateTime::from_timestamp_micros(micros).unwrap_or(now)
     }
 }
 
