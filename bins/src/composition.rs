@@ -139,7 +139,7 @@ pub async fn migrate(config: &Config, services: ServiceSet) -> anyhow::Result<()
     }
     let db = sql::connect(&config.database_url).await.with_context(|| {
         format!(
-            "connecting to the database {}",
+            "EMPORIUM_DATABASE_URL: cannot open the database {}",
             redact_url(&config.database_url)
         )
     })?;
@@ -158,7 +158,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<App>
     let db = if needs_sql(config, services) {
         let db = sql::connect(&config.database_url).await.with_context(|| {
             format!(
-                "connecting to the database {}",
+                "EMPORIUM_DATABASE_URL: cannot open the database {}",
                 redact_url(&config.database_url)
             )
         })?;
@@ -177,7 +177,12 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<App>
             (Some(url), _) => {
                 let repo = connect_mongo(url, &config.mongo_database)
                     .await
-                    .with_context(|| format!("connecting to MongoDB at {}", redact_url(url)))?;
+                    .with_context(|| {
+                        format!(
+                            "EMPORIUM_MONGO_URL: cannot use MongoDB at {}",
+                            redact_url(url)
+                        )
+                    })?;
                 dependencies.push(Dependency {
                     name: "mongodb",
                     probe: Arc::new(InventoryProbe(repo.clone())),
@@ -223,11 +228,13 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<App>
             Arc::new(SqlCategoryRepository::new(db.clone()));
         let cache: Arc<dyn Cache> = match &config.redis_url {
             Some(url) => {
-                let cache: Arc<dyn Cache> = Arc::new(
-                    RedisCache::connect(url)
-                        .await
-                        .with_context(|| format!("connecting to Redis at {}", redact_url(url)))?,
-                );
+                let cache: Arc<dyn Cache> =
+                    Arc::new(RedisCache::connect(url).await.with_context(|| {
+                        format!(
+                            "EMPORIUM_REDIS_URL: cannot use Redis at {}",
+                            redact_url(url)
+                        )
+                    })?);
                 dependencies.push(Dependency {
                     name: "redis",
                     probe: Arc::new(CacheProbe(cache.clone())),
@@ -240,7 +247,8 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<App>
             (Some(url), _) => {
                 dependencies.push(remote_service("inventory-service", url)?);
                 Arc::new(
-                    HttpStockLookup::new(service_config(url)).context("EMPORIUM_INVENTORY_URL")?,
+                    HttpStockLookup::new(service_config(url))
+                        .context("EMPORIUM_INVENTORY_URL: cannot set up the inventory client")?,
                 )
             }
             (None, Some(inventory)) => Arc::new(InProcessStockLookup::new(inventory.clone())),
@@ -278,7 +286,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<App>
                 dependencies.push(remote_service("products-service", url)?);
                 Arc::new(
                     HttpProductCatalog::new(service_config(url))
-                        .context("EMPORIUM_PRODUCTS_URL")?,
+                        .context("EMPORIUM_PRODUCTS_URL: cannot set up the products client")?,
                 )
             }
             (None, Some(_)) => {
