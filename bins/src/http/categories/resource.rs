@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 use crate::http::jsonapi::Fields;
-use crate::http::jsonapi::document::SelfLink;
+use crate::http::jsonapi::document::{SelfLink, Timestamp};
 use crate::http::jsonapi::schema::{ListLinksSchema, ListMetaSchema, ResourceLinksSchema};
 
 /// The resource type.
@@ -41,7 +41,13 @@ impl Serialize for CategoryResource<'_> {
         map.serialize_entry("type", TYPE)?;
         map.serialize_entry("id", &category.id)?;
         map.serialize_entry("attributes", &Attributes(self))?;
-        map.serialize_entry("links", &SelfLink(&self_link(category)))?;
+        map.serialize_entry(
+            "links",
+            &SelfLink {
+                collection: "categories",
+                id: category.id,
+            },
+        )?;
         map.end()
     }
 }
@@ -59,7 +65,7 @@ impl Serialize for Attributes<'_, '_> {
             map.serialize_entry("slug", category.slug.as_str())?;
         }
         if fields.allows("createdAt") {
-            map.serialize_entry("createdAt", &category.created_at)?;
+            map.serialize_entry("createdAt", &Timestamp(&category.created_at))?;
         }
         map.end()
     }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 use crate::http::jsonapi::Fields;
-use crate::http::jsonapi::document::{SelfLink, ToOne};
+use crate::http::jsonapi::document::{SelfLink, Timestamp, ToOne};
 use crate::http::jsonapi::schema::{
     ListLinksSchema, ListMetaSchema, ProductRelationshipSchema, ResourceLinksSchema,
 };
@@ -48,7 +48,13 @@ impl Serialize for InventoryResource<'_> {
         if self.fields.allows("product") {
             map.serialize_entry("relationships", &Relationships(item))?;
         }
-        map.serialize_entry("links", &SelfLink(&self_link(item)))?;
+        map.serialize_entry(
+            "links",
+            &SelfLink {
+                collection: "inventory",
+                id: item.product_id(),
+            },
+        )?;
         map.end()
     }
 }
@@ -69,7 +75,7 @@ impl Serialize for Attributes<'_, '_> {
             map.serialize_entry("available", &item.available().value())?;
         }
         if fields.allows("updatedAt") {
-            map.serialize_entry("updatedAt", &item.updated_at())?;
+            map.serialize_entry("updatedAt", &Timestamp(&item.updated_at()))?;
         }
         map.end()
     }

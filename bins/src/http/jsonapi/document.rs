@@ -1,6 +1,7 @@
 //! Top-level answer documents (`data`, `included`, `links`, `meta`), serialised in one
 //! pass from borrowed resource serialisers (no intermediate `serde_json::Value`).
 
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
@@ -80,13 +81,74 @@ impl<T: std::fmt::Display> Serialize for Displayed<'_, T> {
     }
 }
 
-/// `{"self": "<url>"}`.
-pub struct SelfLink<'a>(pub &'a str);
+/// An RFC 3339 UTC timestamp with microseconds (`2026-11-22T12:28:45.720613Z`, the
+/// precision storage keeps), formatted by hand: it is on every resource of the hot
+/// path, and `core::fmt` through serde's `collect_str` costs several times more.
+pub struct Timestamp<'a>(pub &'a DateTime<Utc>);
 
-impl Serialize for SelfLink<'_> {
+impl Timestamp<'_> {
+    fn format(&self, buffer: &mut [u8; 32]) -> usize {
+        let t = self.0;
+        let year = t.year();
+        if !(0..=9999).contains(&year) {
+            return 0;
+        }
+        let micros = t.timestamp_subsec_micros().min(999_999);
+        let mut put = |at: usize, value: u32, width: usize| {
+            let mut value = value;
+            for i in (0..width).rev() {
+                buffer[at + i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, year as u32, 4);
+        put(5, t.month(), 2);
+        put(8, t.day(), 2);
+        put(11, t.hour(), 2);
+        put(14, t.minute(), 2);
+        put(17, t.second().min(59), 2);
+        put(20, micros, 6);
+        buffer[4] = b'-';
+        buffer[7] = b'-';
+        buffer[10] = b'T';
+        buffer[13] = b':';
+        buffer[16] = b':';
+        buffer[19] = b'.';
+        buffer[26] = b'Z';
+        27
+    }
+}
+
+impl Serialize for Timestamp<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut buffer = [0u8; 32];
+        match self.format(&mut buffer) {
+            0 => self.0.serialize(serializer),
+            length => serializer.serialize_str(
+                std::str::from_utf8(&buffer[..length]).map_err(serde::ser::Error::custom)?,
+            ),
+        }
+    }
+}
+
+/// `{"self": "/v1/<collection>/<id>"}`, written without building the URL first.
+pub struct SelfLink<'a, Id: std::fmt::Display> {
+    /// The collection path under `/v1/`, e.g. `products`.
+    pub collection: &'a str,
+    /// The resource id.
+    pub id: Id,
+}
+
+impl<Id: std::fmt::Display> std::fmt::Display for SelfLink<'_, Id> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "/v1/{}/{}", self.collection, self.id)
+    }
+}
+
+impl<Id: std::fmt::Display> Serialize for SelfLink<'_, Id> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(1))?;
-        map.serialize_entry("self", self.0)?;
+        map.serialize_entry("self", &Displayed(self))?;
         map.end()
     }
 }
@@ -152,6 +214,25 @@ mod tests {
         assert_eq!(value["links"]["prev"], serde_json::Value::Null);
         assert_eq!(value["included"][0]["type"], "y");
         assert_eq!(value["data"], json!([]));
+    }
+
+    #[test]
+    fn timestamps_have_microseconds() {
+        use chrono::TimeZone;
+        let t = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
+            + chrono::Duration::nanoseconds(720_613_999);
+        assert_eq!(
+            serde_json::to_value(Timestamp(&t)).unwrap(),
+            "2026-01-02T03:04:05.720613Z"
+        );
+        let whole = Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap();
+        assert_eq!(
+            serde_json::to_value(Timestamp(&whole)).unwrap(),
+            "1999-12-31T23:59:59.000000Z"
+        );
+        let parsed: DateTime<Utc> =
+            serde_json::from_value(serde_json::to_value(Timestamp(&t)).unwrap()).unwrap();
+        assert_eq!(parsed.timestamp_subsec_micros(), 720_613);
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
         };
         let header_value = HeaderValue::from_str(&request_id).ok();
         let method = request.method().clone();
-        let path = request.uri().path().to_owned();
+        let uri = request.uri().clone();
 
         let mut response = REQUEST_ID
             .scope(request_id.clone(), self.handle(request))
@@ -101,9 +101,9 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
         let latency_ms = started.elapsed().as_micros() as f64 / 1000.0;
         let request_id = request_id.as_str();
         if status >= 500 {
-            tracing::warn!(target: "emporium::http", method = method.as_str(), path, status, latency_ms, request_id, "request");
+            tracing::warn!(target: "emporium::http", method = method.as_str(), path = uri.path(), status, latency_ms, request_id, "request");
         } else {
-            tracing::info!(target: "emporium::http", method = method.as_str(), path, status, latency_ms, request_id, "request");
+            tracing::info!(target: "emporium::http", method = method.as_str(), path = uri.path(), status, latency_ms, request_id, "request");
         }
         Ok(response)
     }

@@ -10,10 +10,11 @@ use serde::ser::{SerializeMap, Serializer};
 
 use crate::http::categories::resource::CategoryResourceSchema;
 use crate::http::jsonapi::Fields;
-use crate::http::jsonapi::document::{Displayed, SelfLink, ToOne};
+use crate::http::jsonapi::document::{Displayed, SelfLink, Timestamp, ToOne};
 use crate::http::jsonapi::schema::{
     CategoryRelationshipSchema, ListLinksSchema, ListMetaSchema, ResourceLinksSchema,
 };
+use emporium_domain::catalog::Price;
 
 /// The resource type.
 pub const TYPE: &str = "products";
@@ -58,7 +59,13 @@ impl Serialize for ProductResource<'_> {
         if self.fields.allows("category") {
             map.serialize_entry("relationships", &Relationships(product))?;
         }
-        map.serialize_entry("links", &SelfLink(&self_link(product)))?;
+        map.serialize_entry(
+            "links",
+            &SelfLink {
+                collection: "products",
+                id: product.id,
+            },
+        )?;
         map.end()
     }
 }
@@ -76,7 +83,7 @@ impl Serialize for Attributes<'_, '_> {
             map.serialize_entry("description", product.description.as_str())?;
         }
         if fields.allows("price") {
-            map.serialize_entry("price", &Displayed(&product.price))?;
+            map.serialize_entry("price", &PriceText(&product.price))?;
         }
         if fields.allows("sku") {
             map.serialize_entry("sku", product.sku.as_str())?;
@@ -88,12 +95,46 @@ impl Serialize for Attributes<'_, '_> {
             map.serialize_entry("active", &product.active)?;
         }
         if fields.allows("createdAt") {
-            map.serialize_entry("createdAt", &product.created_at)?;
+            map.serialize_entry("createdAt", &Timestamp(&product.created_at))?;
         }
         if fields.allows("updatedAt") {
-            map.serialize_entry("updatedAt", &product.updated_at)?;
+            map.serialize_entry("updatedAt", &Timestamp(&product.updated_at))?;
         }
         map.end()
+    }
+}
+
+/// A price as its decimal string (`"12.50"`), formatted by hand from the mantissa
+/// (prices always have two decimal places); anything unexpected goes through
+/// `Display`.
+struct PriceText<'a>(&'a Price);
+
+impl Serialize for PriceText<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let amount = self.0.amount();
+        let mantissa = amount.mantissa();
+        if amount.scale() != 2 || !(0..=i128::from(u64::MAX)).contains(&mantissa) {
+            return Displayed(self.0).serialize(serializer);
+        }
+        let mut value = mantissa as u64;
+        let mut buffer = [0u8; 24];
+        let mut at = buffer.len();
+        let mut digits = 0;
+        loop {
+            if digits == 2 {
+                at -= 1;
+                buffer[at] = b'.';
+            }
+            at -= 1;
+            buffer[at] = b'0' + (value % 10) as u8;
+            value /= 10;
+            digits += 1;
+            if value == 0 && digits >= 3 {
+                break;
+            }
+        }
+        serializer
+            .serialize_str(std::str::from_utf8(&buffer[at..]).map_err(serde::ser::Error::custom)?)
     }
 }
 
@@ -118,6 +159,19 @@ impl Serialize for Relationships<'_> {
             },
         )?;
         map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_are_decimal_strings() {
+        for text in ["0.01", "0.10", "1.00", "12.50", "9999999999.99"] {
+            let price = Price::parse(text).unwrap();
+            assert_eq!(serde_json::to_value(PriceText(&price)).unwrap(), text);
+        }
     }
 }
 
