@@ -153,8 +153,13 @@ pub async fn migrate(config: &Config, services: ServiceSet) -> anyhow::Result<()
 pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<App> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids: Arc<dyn IdGenerator> = Arc::new(UuidV7Generator);
-    let mut dependencies = Vec::new();
+    // Probes in the order `/ready` lists them.
+    let mut database_probe: Option<Arc<dyn Probe>> = None;
+    let mut mongo_probe: Option<Arc<dyn Probe>> = None;
+    let mut redis_probe: Option<Arc<dyn Probe>> = None;
+    let mut remote_probes: Vec<Dependency> = Vec::new();
 
+    // Storage.
     let db = if needs_sql(config, services) {
         let db = sql::connect(&config.database_url).await.with_context(|| {
             format!(
@@ -167,148 +172,142 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<App>
     } else {
         None
     };
-    let products: Option<Arc<dyn ProductRepository>> = match (&db, services.has_catalog()) {
-        (Some(db), true) => Some(Arc::new(SqlProductRepository::new(db.clone()))),
+    let products: Option<Arc<dyn ProductRepository>> = match &db {
+        Some(db) if services.has_catalog() => {
+            let products: Arc<dyn ProductRepository> =
+                Arc::new(SqlProductRepository::new(db.clone()));
+            database_probe = Some(Arc::new(ProductsProbe(products.clone())));
+            Some(products)
+        }
         _ => None,
     };
-
-    let inventory_repo: Option<Arc<dyn InventoryRepository>> = if services.has_inventory() {
-        match (&config.mongo_url, &db) {
-            (Some(url), _) => {
-                let repo = connect_mongo(url, &config.mongo_database)
-                    .await
-                    .with_context(|| {
-                        format!(
-                            "EMPORIUM_MONGO_URL: cannot use MongoDB at {}",
-                            redact_url(url)
-                        )
-                    })?;
-                dependencies.push(Dependency {
-                    name: "mongodb",
-                    probe: Arc::new(InventoryProbe(repo.clone())),
-                });
-                Some(repo)
-            }
-            (None, Some(db)) => Some(Arc::new(SqlInventoryRepository::new(db.clone()))),
-            (None, None) => anyhow::bail!("inventory needs a database"),
+    let inventory_repo: Option<Arc<dyn InventoryRepository>> = match (&config.mongo_url, &db) {
+        _ if !services.has_inventory() => None,
+        (Some(url), _) => {
+            let repo = connect_mongo(url, &config.mongo_database)
+                .await
+                .with_context(|| {
+                    format!(
+                        "EMPORIUM_MONGO_URL: cannot use MongoDB at {}",
+                        redact_url(url)
+                    )
+                })?;
+            mongo_probe = Some(Arc::new(InventoryProbe(repo.clone())));
+            Some(repo)
         }
-    } else {
-        None
+        (None, Some(db)) => {
+            let repo: Arc<dyn InventoryRepository> =
+                Arc::new(SqlInventoryRepository::new(db.clone()));
+            if database_probe.is_none() {
+                database_probe = Some(Arc::new(InventoryProbe(repo.clone())));
+            }
+            Some(repo)
+        }
+        (None, None) => anyhow::bail!("inventory needs a database"),
     };
 
-    if let Some(products) = &products {
-        dependencies.insert(
-            0,
-            Dependency {
-                name: "database",
-                probe: Arc::new(ProductsProbe(products.clone())),
-            },
-        );
-    } else if let (Some(_), Some(inventory), None) = (&db, &inventory_repo, &config.mongo_url) {
-        dependencies.insert(
-            0,
-            Dependency {
-                name: "database",
-                probe: Arc::new(InventoryProbe(inventory.clone())),
-            },
-        );
-    }
-
-    let api_key = config.api_key.clone();
+    // Calls to the other service, when it runs elsewhere.
+    let api_key = config.api_key.clone().unwrap_or_default();
     let service_config = |base_url: &str| {
-        let mut client = HttpClientConfig::new(base_url, api_key.clone().unwrap_or_default());
+        let mut client = HttpClientConfig::new(base_url, api_key.clone());
         client.timeout = SERVICE_TIMEOUT;
         client.max_retries = SERVICE_RETRIES;
         client
     };
 
-    let catalog = if let Some(products) = products {
-        let db = db.as_ref().context("the catalog needs a database")?;
-        let categories: Arc<dyn CategoryRepository> =
-            Arc::new(SqlCategoryRepository::new(db.clone()));
-        let cache: Arc<dyn Cache> = match &config.redis_url {
-            Some(url) => {
-                let cache: Arc<dyn Cache> =
-                    Arc::new(RedisCache::connect(url).await.with_context(|| {
-                        format!(
-                            "EMPORIUM_REDIS_URL: cannot use Redis at {}",
-                            redact_url(url)
-                        )
-                    })?);
-                dependencies.push(Dependency {
-                    name: "redis",
-                    probe: Arc::new(CacheProbe(cache.clone())),
-                });
-                cache
-            }
-            None => Arc::new(MokaCache::new(MOKA_CAPACITY)),
-        };
-        let stock: Arc<dyn StockLookup> = match (&config.inventory_url, &inventory_repo) {
-            (Some(url), _) => {
-                dependencies.push(remote_service("inventory-service", url)?);
-                Arc::new(
-                    HttpStockLookup::new(service_config(url))
-                        .context("EMPORIUM_INVENTORY_URL: cannot set up the inventory client")?,
-                )
-            }
-            (None, Some(inventory)) => Arc::new(InProcessStockLookup::new(inventory.clone())),
-            (None, None) => anyhow::bail!(
-                "EMPORIUM_INVENTORY_URL is required: the catalog must ask inventory about reserved stock"
-            ),
-        };
-        Some(Arc::new(CatalogService {
-            create_product: CreateProduct::new(
-                products.clone(),
-                categories.clone(),
-                ids.clone(),
-                clock.clone(),
-            ),
-            get_product: GetProduct::new(products.clone(), cache.clone()),
-            list_products: ListProducts::new(products.clone()),
-            update_product: UpdateProduct::new(
-                products.clone(),
-                categories.clone(),
-                cache.clone(),
-                clock.clone(),
-            ),
-            delete_product: DeleteProduct::new(products.clone(), stock, cache),
-            create_category: CreateCategory::new(categories.clone(), ids.clone(), clock.clone()),
-            get_category: GetCategory::new(categories.clone()),
-            list_categories: ListCategories::new(categories),
-        }))
-    } else {
-        None
+    let catalog = match (&products, &db) {
+        (Some(products), Some(db)) => {
+            let categories: Arc<dyn CategoryRepository> =
+                Arc::new(SqlCategoryRepository::new(db.clone()));
+            let cache: Arc<dyn Cache> = match &config.redis_url {
+                Some(url) => {
+                    let cache: Arc<dyn Cache> =
+                        Arc::new(RedisCache::connect(url).await.with_context(|| {
+                            format!(
+                                "EMPORIUM_REDIS_URL: cannot use Redis at {}",
+                                redact_url(url)
+                            )
+                        })?);
+                    redis_probe = Some(Arc::new(CacheProbe(cache.clone())));
+                    cache
+                }
+                None => Arc::new(MokaCache::new(MOKA_CAPACITY)),
+            };
+            let stock: Arc<dyn StockLookup> = match (&config.inventory_url, &inventory_repo) {
+                (Some(url), _) => {
+                    remote_probes.push(remote_service("inventory-service", url)?);
+                    Arc::new(
+                        HttpStockLookup::new(service_config(url)).context(
+                            "EMPORIUM_INVENTORY_URL: cannot set up the inventory client",
+                        )?,
+                    )
+                }
+                (None, Some(inventory)) => Arc::new(InProcessStockLookup::new(inventory.clone())),
+                (None, None) => anyhow::bail!(
+                    "EMPORIUM_INVENTORY_URL is required: the catalog must ask inventory about \
+                     reserved stock"
+                ),
+            };
+            Some(Arc::new(CatalogService {
+                create_product: CreateProduct::new(
+                    products.clone(),
+                    categories.clone(),
+                    ids.clone(),
+                    clock.clone(),
+                ),
+                get_product: GetProduct::new(products.clone(), cache.clone()),
+                list_products: ListProducts::new(products.clone()),
+                update_product: UpdateProduct::new(
+                    products.clone(),
+                    categories.clone(),
+                    cache.clone(),
+                    clock.clone(),
+                ),
+                delete_product: DeleteProduct::new(products.clone(), stock, cache),
+                create_category: CreateCategory::new(categories.clone(), ids, clock.clone()),
+                get_category: GetCategory::new(categories.clone()),
+                list_categories: ListCategories::new(categories),
+            }))
+        }
+        _ => None,
     };
 
-    let inventory = if let Some(inventory) = inventory_repo {
-        let lookup: Arc<dyn ProductCatalog> = match (&config.products_url, &catalog) {
-            (Some(url), _) => {
-                dependencies.push(remote_service("products-service", url)?);
-                Arc::new(
-                    HttpProductCatalog::new(service_config(url))
-                        .context("EMPORIUM_PRODUCTS_URL: cannot set up the products client")?,
-                )
-            }
-            (None, Some(_)) => {
-                let db = db.as_ref().context("the catalog needs a database")?;
-                Arc::new(InProcessProductCatalog::new(Arc::new(
-                    SqlProductRepository::new(db.clone()),
-                )))
-            }
-            (None, None) => anyhow::bail!(
-                "EMPORIUM_PRODUCTS_URL is required: inventory must ask the catalog whether products exist"
-            ),
-        };
-        Some(Arc::new(InventoryService {
-            create: CreateInventory::new(inventory.clone(), lookup.clone(), clock.clone()),
-            get: GetInventory::new(inventory.clone(), lookup),
-            list: ListInventory::new(inventory.clone()),
-            adjust: AdjustInventory::new(inventory, clock),
-        }))
-    } else {
-        None
+    let inventory = match inventory_repo {
+        Some(inventory) => {
+            let lookup: Arc<dyn ProductCatalog> = match (&config.products_url, &products) {
+                (Some(url), _) => {
+                    remote_probes.push(remote_service("products-service", url)?);
+                    Arc::new(
+                        HttpProductCatalog::new(service_config(url))
+                            .context("EMPORIUM_PRODUCTS_URL: cannot set up the products client")?,
+                    )
+                }
+                (None, Some(products)) => Arc::new(InProcessProductCatalog::new(products.clone())),
+                (None, None) => anyhow::bail!(
+                    "EMPORIUM_PRODUCTS_URL is required: inventory must ask the catalog whether \
+                     products exist"
+                ),
+            };
+            Some(Arc::new(InventoryService {
+                create: CreateInventory::new(inventory.clone(), lookup.clone(), clock.clone()),
+                get: GetInventory::new(inventory.clone(), lookup),
+                list: ListInventory::new(inventory.clone()),
+                adjust: AdjustInventory::new(inventory, clock),
+            }))
+        }
+        None => None,
     };
 
+    let named = [
+        ("database", database_probe),
+        ("mongodb", mongo_probe),
+        ("redis", redis_probe),
+    ];
+    let dependencies: Vec<Dependency> = named
+        .into_iter()
+        .filter_map(|(name, probe)| probe.map(|probe| Dependency { name, probe }))
+        .chain(remote_probes)
+        .collect();
     Ok(App {
         catalog,
         inventory,
