@@ -1,7 +1,5 @@
 //! The `categories` resource object: serialisation and OpenAPI schemas.
 
-#![allow(dead_code)]
-
 use emporium_domain::catalog::Category;
 use poem_openapi::Object;
 use serde::Serialize;

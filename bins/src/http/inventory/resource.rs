@@ -1,8 +1,6 @@
 //! The `inventory` resource object (its id is the product id): serialisation and
 //! OpenAPI schemas.
 
-#![allow(dead_code)]
-
 use emporium_domain::inventory::InventoryItem;
 use poem_openapi::Object;
 use serde::Serialize;

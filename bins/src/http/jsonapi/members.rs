@@ -151,7 +151,7 @@ pub fn refuse_client_id(resource: &ResourceObject<'_>) -> Result<(), ApiError> {
 /// it names another).
 pub fn require_matching_id(resource: &ResourceObject<'_>, url_id: Uuid) -> Result<(), ApiError> {
     match resource.id {
-        None => Err(ApiError::from(missing_member_400("/data/id", "id"))),
+        None => Err(ApiError::from(missing_member("/data/id", "id"))),
         Some(Value::String(id)) => match Uuid::parse_str(id) {
             Ok(id) if id == url_id => Ok(()),
             _ => Err(ApiError::from(
@@ -262,10 +262,6 @@ pub fn missing_required(pointer: &str, name: &str) -> ErrorObject {
 
 /// 400: a structural member of the document left out.
 fn missing_member(pointer: &str, name: &str) -> ErrorObject {
-    missing_member_400(pointer, name)
-}
-
-fn missing_member_400(pointer: &str, name: &str) -> ErrorObject {
     ErrorObject::new(
         StatusCode::BAD_REQUEST,
         "missing_member",
@@ -341,7 +337,7 @@ pub fn to_one_relationship(
     }
     let data_pointer = format!("{base}/data");
     let identifier = match object.get("data") {
-        None => return Err(missing_member_400(&data_pointer, "data")),
+        None => return Err(missing_member(&data_pointer, "data")),
         Some(Value::Null) => return Ok(None),
         Some(Value::Object(identifier)) => identifier,
         Some(_) => {
@@ -377,7 +373,7 @@ pub fn to_one_relationship(
                 "a string",
             ));
         }
-        None => return Err(missing_member_400(&format!("{data_pointer}/type"), "type")),
+        None => return Err(missing_member(&format!("{data_pointer}/type"), "type")),
     }
     let id_pointer = format!("{data_pointer}/id");
     match identifier.get("id") {
@@ -391,7 +387,7 @@ pub fn to_one_relationship(
             .at_pointer(id_pointer)
         }),
         Some(_) => Err(invalid_type(&id_pointer, "id", "a string")),
-        None => Err(missing_member_400(&id_pointer, "id")),
+        None => Err(missing_member(&id_pointer, "id")),
     }
 }
 

@@ -3,8 +3,6 @@
 //! answers are serialised from the domain values directly (see `document`), and
 //! request documents are read member by member (see `members`).
 
-#![allow(dead_code)]
-
 use poem_openapi::Object;
 
 /// A JSON:API error document.

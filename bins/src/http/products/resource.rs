@@ -1,8 +1,6 @@
 //! The `products` resource object: serialisation (sparse fieldsets applied) and its
 //! OpenAPI schemas.
 
-#![allow(dead_code)]
-
 use emporium_domain::catalog::{ImageUrl, Product};
 use poem_openapi::Object;
 use serde::Serialize;
