@@ -34,11 +34,6 @@ use crate::config::{Config, ServiceSet, redact_url};
 
 /// Entries the in-process product cache holds at most.
 const MOKA_CAPACITY: u64 = 10_000;
-/// How long one attempt of a call to another service may take.
-const SERVICE_TIMEOUT: Duration = Duration::from_millis(1500);
-/// How often a failed call to another service is retried (so a dead service is
-/// reported within about 3.5 s).
-const SERVICE_RETRIES: u32 = 1;
 /// How long one readiness probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -208,12 +203,11 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<App>
 
     // Calls to the other service, when it runs elsewhere.
     let api_key = config.api_key.clone().unwrap_or_default();
-    let service_config = |base_url: &str| {
-        let mut client = HttpClientConfig::new(base_url, api_key.clone());
-        client.timeout = SERVICE_TIMEOUT;
-        client.max_retries = SERVICE_RETRIES;
-        client
-    };
+    // The adapter's defaults: 2 s per attempt, up to 3 retries with exponential
+    // backoff on timeouts, connection errors and 5xx only. A stopped service refuses
+    // connections, so it is reported (503) in about a second; a hung one within
+    // `HttpClientConfig::worst_case_duration` (about 9 s).
+    let service_config = |base_url: &str| HttpClientConfig::new(base_url, api_key.clone());
 
     let catalog = match (&products, &db) {
         (Some(products), Some(db)) => {

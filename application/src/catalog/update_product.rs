@@ -67,6 +67,9 @@ impl UpdateProduct {
             .await
             .map_err(|e| anyhow::Error::new(e).context("reading the product to update"))?
             .ok_or(UpdateProductError::NotFound(id))?;
+        if changes.is_empty() {
+            return Ok(product);
+        }
         if let Some(Some(category_id)) = changes.category_id {
             let found = self
                 .categories
@@ -158,6 +161,28 @@ mod tests {
                 .await
                 .is_ok()
         );
+    }
+
+    #[tokio::test]
+    async fn an_empty_update_writes_nothing() {
+        let stored = product(1);
+        let mut products = MockProductRepository::new();
+        let copy = stored.clone();
+        products
+            .expect_get()
+            .returning(move |_| Ok(Some(copy.clone())));
+        // No expect_update / expect_delete: a write or an invalidation would panic.
+        let uc = UpdateProduct::new(
+            Arc::new(products),
+            Arc::new(MockCategoryRepository::new()),
+            Arc::new(MockCache::new()),
+            clock(),
+        );
+        let unchanged = uc
+            .execute(&admin(), stored.id, ProductChanges::default())
+            .await
+            .unwrap();
+        assert_eq!(unchanged, stored);
     }
 
     #[tokio::test]
