@@ -27,5 +27,7 @@ pub mod request_context;
 pub mod security;
 #[cfg(feature = "sea-orm")]
 pub mod sql;
+#[cfg(any(feature = "sea-orm", feature = "mongodb"))]
+mod stock_adjustment;
 #[cfg(feature = "testing")]
 pub mod testing;

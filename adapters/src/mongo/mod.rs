@@ -27,9 +27,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use emporium_domain::catalog::ProductId;
 use emporium_domain::inventory::{
     InventoryItem, InventoryRepository, InventoryRepositoryError, Quantity, QuantityDelta,
-    StockError,
 };
 use emporium_domain::{Page, PageRequest};
+
+use crate::stock_adjustment::adjust_stock;
 use futures::TryStreamExt;
 use mongodb::bson::doc;
 use mongodb::error::{ErrorKind, WriteFailure};
@@ -41,9 +42,6 @@ use uuid::Uuid;
 /// How long the driver looks for a usable server (and waits to connect) before an
 /// operation fails: short, so a down server fails fast.
 const SERVER_TIMEOUT: Duration = Duration::from_secs(2);
-/// How many times `adjust` retries a change refused while the re-read record says it
-/// would now succeed (a concurrent change came in between).
-const ADJUST_ATTEMPTS: usize = 3;
 /// The MongoDB error code of a duplicate key.
 const DUPLICATE_KEY: i32 = 11000;
 
@@ -267,33 +265,14 @@ impl InventoryRepository for MongoInventoryRepository {
         delta: QuantityDelta,
         at: DateTime<Utc>,
     ) -> Result<InventoryItem, InventoryRepositoryError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            if let Some(item) = self.try_adjust(product_id, delta.value(), at).await? {
-                return Ok(item);
-            }
-            // Refused or missing: one read tells which, by the domain's own rule.
-            let Some(current) = self.get(product_id).await? else {
-                return Err(InventoryRepositoryError::NotFound(product_id));
-            };
-            match current.adjusted(delta, at) {
-                Err(StockError::Overflow) => return Err(InventoryRepositoryError::Overflow),
-                Err(_) => {
-                    return Err(InventoryRepositoryError::InsufficientStock {
-                        available: current.available(),
-                    });
-                }
-                // A concurrent change made room between the update and the read.
-                Ok(_) if attempt < ADJUST_ATTEMPTS => continue,
-                Ok(_) => {
-                    return Err(anyhow::anyhow!(
-                        "stock of product {product_id} kept changing; adjustment not applied"
-                    )
-                    .into());
-                }
-            }
-        }
+        adjust_stock(
+            product_id,
+            delta,
+            at,
+            move || async move { Ok(self.try_adjust(product_id, delta.value(), at).await?) },
+            move || self.get(product_id),
+        )
+        .await
     }
 
     async fn ping(&self) -> Result<(), InventoryRepositoryError> {

@@ -8,6 +8,8 @@ use emporium_domain::inventory::{
     InventoryItem, InventoryRepository, InventoryRepositoryError, Quantity, QuantityDelta,
 };
 use emporium_domain::{Page, PageRequest};
+
+use crate::stock_adjustment::adjust_stock;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -16,11 +18,6 @@ use sea_orm::{
 
 use super::entities::inventory::{self, Column, Entity};
 use super::errors::{Violation, violation};
-
-/// How many times [`SqlInventoryRepository::adjust`] retries a change that was refused
-/// while the re-read record says it would now succeed (a concurrent change came
-/// between the two statements).
-const ADJUST_ATTEMPTS: usize = 3;
 
 /// Stores stock records in the `inventory` table (SQLite or PostgreSQL).
 ///
@@ -149,36 +146,14 @@ impl InventoryRepository for SqlInventoryRepository {
         delta: QuantityDelta,
         at: DateTime<Utc>,
     ) -> Result<InventoryItem, InventoryRepositoryError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            if let Some(item) = self.try_adjust(product_id, delta.value(), at).await? {
-                return Ok(item);
-            }
-            // Refused or missing: one read tells which, by the same rule as
-            // `InventoryItem::adjusted`.
-            let Some(current) = self.get(product_id).await? else {
-                return Err(InventoryRepositoryError::NotFound(product_id));
-            };
-            match current.adjusted(delta, at) {
-                Err(emporium_domain::inventory::StockError::Overflow) => {
-                    return Err(InventoryRepositoryError::Overflow);
-                }
-                Err(_) => {
-                    return Err(InventoryRepositoryError::InsufficientStock {
-                        available: current.available(),
-                    });
-                }
-                // A concurrent change made room between the update and the read.
-                Ok(_) if attempt < ADJUST_ATTEMPTS => continue,
-                Ok(_) => {
-                    return Err(anyhow::anyhow!(
-                        "stock of product {product_id} kept changing; adjustment not applied"
-                    )
-                    .into());
-                }
-            }
-        }
+        adjust_stock(
+            product_id,
+            delta,
+            at,
+            move || async move { Ok(self.try_adjust(product_id, delta.value(), at).await?) },
+            move || self.get(product_id),
+        )
+        .await
     }
 
     async fn ping(&self) -> Result<(), InventoryRepositoryError> {
