@@ -14,9 +14,11 @@ use emporium_adapters::in_process::{
     InProcessProductCatalog, InProcessStockLookup, SystemClock, UuidV7Generator,
 };
 use emporium_adapters::mongo::MongoInventoryRepository;
+use emporium_adapters::security::{JwtSettings, JwtTokenIssuer};
 use emporium_adapters::sql::{
     self, SqlCategoryRepository, SqlInventoryRepository, SqlProductRepository,
 };
+use emporium_application::accounts::Authenticate;
 use emporium_application::catalog::{
     CreateCategory, CreateProduct, DeleteProduct, GetCategory, GetProduct, ListCategories,
     ListProducts, UpdateProduct,
@@ -24,6 +26,7 @@ use emporium_application::catalog::{
 use emporium_application::inventory::{
     AdjustInventory, CreateInventory, GetInventory, ListInventory,
 };
+use emporium_domain::accounts::TokenIssuer;
 use emporium_domain::catalog::{
     CategoryRepository, ProductCatalog, ProductRepository, StockLookup,
 };
@@ -118,6 +121,22 @@ pub struct App {
     pub dependencies: Arc<[Dependency]>,
     /// The service API key.
     pub api_key: Option<String>,
+    /// Signs and verifies access and refresh tokens.
+    pub tokens: Arc<dyn TokenIssuer>,
+    /// Bearer access token → actor (every service checks tokens itself).
+    pub authenticate: Arc<Authenticate>,
+}
+
+/// The token issuer configured by `EMPORIUM_JWT_SECRET` and the token lifetimes.
+pub fn token_issuer(config: &Config) -> anyhow::Result<JwtTokenIssuer> {
+    let secret = config
+        .jwt_secret
+        .as_deref()
+        .context("EMPORIUM_JWT_SECRET: no token signing secret")?;
+    let mut settings = JwtSettings::new(secret.as_bytes());
+    settings.access_ttl = Duration::from_secs(config.access_token_ttl);
+    settings.refresh_ttl = Duration::from_secs(config.refresh_token_ttl);
+    JwtTokenIssuer::new(settings)
 }
 
 /// Whether `services` keep anything in the SQL database.
@@ -144,8 +163,10 @@ pub async fn migrate(config: &Config, services: ServiceSet) -> anyhow::Result<()
 }
 
 /// Builds the application for `services` from `config` (already checked, with its
-/// API key resolved).
+/// API key and token secret resolved).
 pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<App> {
+    let tokens: Arc<dyn TokenIssuer> = Arc::new(token_issuer(config)?);
+    let authenticate = Arc::new(Authenticate::new(tokens.clone()));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids: Arc<dyn IdGenerator> = Arc::new(UuidV7Generator);
     // Probes in the order `/ready` lists them.
@@ -307,6 +328,8 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<App>
         inventory,
         dependencies: dependencies.into(),
         api_key: config.api_key.clone(),
+        tokens,
+        authenticate,
     })
 }
 

@@ -13,13 +13,19 @@
 //! | `EMPORIUM_API_KEY` | `--api-key` | generated (embedded mode) | service key for writes and service calls |
 //! | `EMPORIUM_PRODUCTS_URL` | `--products-url` | unset | inventory asks this products service |
 //! | `EMPORIUM_INVENTORY_URL` | `--inventory-url` | unset | products asks this inventory service before deletes |
+//! | `EMPORIUM_JWT_SECRET` | `--jwt-secret` | generated (embedded mode) | HS256 key of access/refresh tokens (≥ 32 bytes) |
+//! | `EMPORIUM_ACCESS_TOKEN_TTL` | `--access-token-ttl` | `900` | access token lifetime, seconds |
+//! | `EMPORIUM_REFRESH_TOKEN_TTL` | `--refresh-token-ttl` | `2592000` | refresh token lifetime, seconds |
 //!
 //! Split mode: `serve inventory` needs `EMPORIUM_PRODUCTS_URL` (it has no products of
 //! its own to check) and `serve products` needs `EMPORIUM_INVENTORY_URL` (a product
 //! must not be deleted while stock of it is reserved, and only inventory knows).
 //! A remote URL needs `EMPORIUM_API_KEY` (the services call each other with it).
 //! In embedded mode (`serve`, `serve all`) without a key, one is generated at first
-//! start and kept in `<data dir>/api-key` (mode 0600).
+//! start and kept in `<data dir>/api-key` (mode 0600); the same goes for the token
+//! signing secret (`<data dir>/jwt-secret`, in every mode). Split-mode services
+//! should share one `EMPORIUM_JWT_SECRET`: each checks bearer tokens itself, so a
+//! service with its own generated secret accepts no token issued elsewhere.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -38,6 +44,14 @@ pub const DEFAULT_MONGO_DATABASE: &str = "emporium";
 pub const API_KEY_FILE: &str = "api-key";
 /// The shortest API key accepted.
 pub const MIN_API_KEY_LEN: usize = 16;
+/// The file (in the data directory) holding a generated token signing secret.
+pub const JWT_SECRET_FILE: &str = "jwt-secret";
+/// The shortest token signing secret accepted, in bytes.
+pub const MIN_JWT_SECRET_LEN: usize = emporium_adapters::security::MIN_SECRET_BYTES;
+/// The default access token lifetime, seconds.
+pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 900;
+/// The default refresh token lifetime, seconds.
+pub const DEFAULT_REFRESH_TOKEN_TTL: u64 = 2_592_000;
 
 /// Which services one process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -147,6 +161,20 @@ pub struct Settings {
     /// Base URL of a remote inventory service (asked before a product is deleted).
     #[arg(long, env = "EMPORIUM_INVENTORY_URL", global = true)]
     pub inventory_url: Option<String>,
+    /// The HS256 secret signing access and refresh tokens (at least 32 bytes).
+    #[arg(
+        long,
+        env = "EMPORIUM_JWT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub jwt_secret: Option<String>,
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "EMPORIUM_ACCESS_TOKEN_TTL", global = true)]
+    pub access_token_ttl: Option<String>,
+    /// Refresh token lifetime in seconds.
+    #[arg(long, env = "EMPORIUM_REFRESH_TOKEN_TTL", global = true)]
+    pub refresh_token_ttl: Option<String>,
 }
 
 impl fmt::Debug for Settings {
@@ -199,6 +227,13 @@ pub struct Config {
     pub products_url: Option<String>,
     /// Remote inventory service for the catalog's delete check.
     pub inventory_url: Option<String>,
+    /// The token signing secret. `None` in embedded mode means "generate one in the
+    /// data directory at start".
+    pub jwt_secret: Option<String>,
+    /// Access token lifetime, seconds (at least 1).
+    pub access_token_ttl: u64,
+    /// Refresh token lifetime, seconds (at least 1).
+    pub refresh_token_ttl: u64,
 }
 
 impl fmt::Debug for Config {
@@ -213,6 +248,12 @@ impl fmt::Debug for Config {
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("products_url", &self.products_url)
             .field("inventory_url", &self.inventory_url)
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
             .finish()
     }
 }
@@ -252,6 +293,9 @@ impl Config {
             api_key: Some(generate_api_key()),
             products_url: None,
             inventory_url: None,
+            jwt_secret: Some(emporium_adapters::security::generate_secret()),
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
         }
     }
 
@@ -285,6 +329,19 @@ impl Config {
                 .map(|u| u.trim_end_matches('/').to_owned()),
             inventory_url: non_empty(settings.inventory_url)
                 .map(|u| u.trim_end_matches('/').to_owned()),
+            jwt_secret: settings.jwt_secret.filter(|secret| !secret.is_empty()),
+            access_token_ttl: parse_ttl(
+                settings.access_token_ttl,
+                DEFAULT_ACCESS_TOKEN_TTL,
+                "EMPORIUM_ACCESS_TOKEN_TTL",
+                "--access-token-ttl",
+            )?,
+            refresh_token_ttl: parse_ttl(
+                settings.refresh_token_ttl,
+                DEFAULT_REFRESH_TOKEN_TTL,
+                "EMPORIUM_REFRESH_TOKEN_TTL",
+                "--refresh-token-ttl",
+            )?,
         };
         config.check_formats()?;
         Ok(config)
@@ -358,6 +415,38 @@ impl Config {
                 ),
             ));
         }
+        if let Some(secret) = &self.jwt_secret
+            && secret.len() < MIN_JWT_SECRET_LEN
+        {
+            return Err(ConfigError::new(
+                "EMPORIUM_JWT_SECRET",
+                "--jwt-secret",
+                format!(
+                    "the token signing secret must be at least {MIN_JWT_SECRET_LEN} bytes \
+                     (use at least 256 random bits)"
+                ),
+            ));
+        }
+        for (ttl, variable, flag) in [
+            (
+                self.access_token_ttl,
+                "EMPORIUM_ACCESS_TOKEN_TTL",
+                "--access-token-ttl",
+            ),
+            (
+                self.refresh_token_ttl,
+                "EMPORIUM_REFRESH_TOKEN_TTL",
+                "--refresh-token-ttl",
+            ),
+        ] {
+            if ttl == 0 || ttl > MAX_TTL {
+                return Err(ConfigError::new(
+                    variable,
+                    flag,
+                    format!("a lifetime must be between 1 and {MAX_TTL} seconds"),
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -417,6 +506,69 @@ impl Config {
         self.api_key = Some(key);
         Ok(Some(path))
     }
+}
+
+impl Config {
+    /// Fills [`Config::jwt_secret`] when unset (embedded mode): reads
+    /// `<data dir>/jwt-secret`, or generates a secret and writes it there with mode
+    /// 0600. Returns the file when it was used. The secret is never logged.
+    pub fn ensure_jwt_secret(&mut self) -> anyhow::Result<Option<PathBuf>> {
+        if self.jwt_secret.is_some() {
+            return Ok(None);
+        }
+        let path = self.data_dir.join(JWT_SECRET_FILE);
+        let secret = load_or_create_secret(&path)?;
+        self.jwt_secret = Some(secret);
+        Ok(Some(path))
+    }
+}
+
+/// The longest token lifetime accepted: ten years.
+const MAX_TTL: u64 = 10 * 366 * 24 * 60 * 60;
+
+fn parse_ttl(
+    value: Option<String>,
+    default: u64,
+    variable: &'static str,
+    flag: &'static str,
+) -> Result<u64, ConfigError> {
+    match non_empty(value) {
+        None => Ok(default),
+        Some(text) => text.parse::<u64>().map_err(|_| {
+            ConfigError::new(
+                variable,
+                flag,
+                format!("{text:?} is not a whole number of seconds"),
+            )
+        }),
+    }
+}
+
+fn load_or_create_secret(path: &Path) -> anyhow::Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let secret = text.trim().to_owned();
+            anyhow::ensure!(
+                secret.len() >= MIN_JWT_SECRET_LEN,
+                "the token secret file {} is too short; delete it to generate a new one",
+                path.display()
+            );
+            return Ok(secret);
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => {
+            return Err(error)
+                .with_context(|| format!("reading the token secret file {}", path.display()));
+        }
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the data directory {}", dir.display()))?;
+    }
+    let secret = emporium_adapters::security::generate_secret();
+    write_private(path, &secret)
+        .with_context(|| format!("writing the token secret file {}", path.display()))?;
+    Ok(secret)
 }
 
 fn sqlite_url(data_dir: &Path) -> String {
@@ -683,6 +835,57 @@ mod tests {
         };
         again.ensure_api_key().unwrap();
         assert_eq!(again.api_key, Some(key));
+    }
+
+    #[test]
+    fn jwt_settings() {
+        let short = Config::from_settings(Settings {
+            jwt_secret: Some("too-short".into()),
+            ..settings()
+        })
+        .unwrap_err();
+        assert_eq!(short.variable, "EMPORIUM_JWT_SECRET");
+        assert!(!short.to_string().contains("too-short"));
+        let ttl = Config::from_settings(Settings {
+            access_token_ttl: Some("soon".into()),
+            ..settings()
+        })
+        .unwrap_err();
+        assert_eq!(ttl.variable, "EMPORIUM_ACCESS_TOKEN_TTL");
+        let zero = Config::from_settings(Settings {
+            refresh_token_ttl: Some("0".into()),
+            ..settings()
+        })
+        .unwrap_err();
+        assert_eq!(zero.variable, "EMPORIUM_REFRESH_TOKEN_TTL");
+        let defaults = Config::from_settings(settings()).unwrap();
+        assert_eq!(defaults.access_token_ttl, 900);
+        assert_eq!(defaults.refresh_token_ttl, 2_592_000);
+    }
+
+    #[test]
+    fn generated_jwt_secret_is_kept_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config {
+            jwt_secret: None,
+            ..Config::embedded(dir.path().to_path_buf())
+        };
+        let path = config.ensure_jwt_secret().unwrap().unwrap();
+        let secret = config.jwt_secret.clone().unwrap();
+        assert!(secret.len() >= MIN_JWT_SECRET_LEN);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let mut again = Config {
+            jwt_secret: None,
+            ..config.clone()
+        };
+        again.ensure_jwt_secret().unwrap();
+        assert_eq!(again.jwt_secret, Some(secret));
+        assert!(!format!("{again:?}").contains(again.jwt_secret.as_deref().unwrap()));
     }
 
     #[test]

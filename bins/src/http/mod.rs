@@ -45,7 +45,7 @@ pub enum ApiTags {
 /// The whole HTTP application for `services`.
 pub fn endpoint(app: &App, services: ServiceSet) -> HttpApp {
     let health = HealthApi::new(app.dependencies.clone(), service_name(services));
-    let key = app.api_key.as_deref();
+    let key = ApiKeyAuth::new(app.api_key.as_deref()).with_tokens(app.authenticate.clone());
     match (&app.catalog, &app.inventory) {
         (Some(catalog), Some(inventory)) => routes(
             (
@@ -81,11 +81,11 @@ fn service_name(services: ServiceSet) -> &'static str {
 pub fn openapi_service<T: OpenApi>(api: T) -> OpenApiService<T, ()> {
     OpenApiService::new(api, "Emporium", env!("CARGO_PKG_VERSION")).description(
         "Emporium shop backend. JSON:API 1.1 (application/vnd.api+json) under /v1; \
-         writes need the X-API-Key header.",
+         writes need an admin access token (Authorization: Bearer) or the X-API-Key header.",
     )
 }
 
-fn routes<T: OpenApi + 'static>(api: T, api_key: Option<&str>) -> HttpApp {
+fn routes<T: OpenApi + 'static>(api: T, auth: ApiKeyAuth) -> HttpApp {
     let service = openapi_service(api);
     let spec = service.spec_endpoint().map_to_response().boxed();
     let docs = poem::Route::new()
@@ -97,7 +97,7 @@ fn routes<T: OpenApi + 'static>(api: T, api_key: Option<&str>) -> HttpApp {
         spec,
         docs,
     }
-    .with(Edge::new(ApiKeyAuth::new(api_key)))
+    .with(Edge::new(auth))
 }
 
 /// The whole HTTP application: the edge around the dispatcher.

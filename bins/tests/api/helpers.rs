@@ -4,6 +4,9 @@ use std::net::SocketAddr;
 
 use emporium::config::{Config, ServiceSet};
 use emporium::server::{RunningServer, spawn};
+use emporium_adapters::security::{JwtSettings, JwtTokenIssuer};
+use emporium_domain::accounts::{AccessClaims, TokenIssuer};
+use emporium_domain::{Role, UserId};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -15,6 +18,8 @@ pub struct TestApp {
     pub server: Option<RunningServer>,
     pub base: String,
     pub key: String,
+    /// The server's token signing secret (tests mint tokens with it).
+    pub jwt_secret: Option<String>,
     pub client: reqwest::Client,
     /// Keeps the database directory until the test ends.
     pub _dir: TempDir,
@@ -50,6 +55,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_with(config: Config, services: ServiceSet, dir: TempDir) -> TestApp {
     init_logs();
     let key = config.api_key.clone().expect("tests configure an API key");
+    let jwt_secret = config.jwt_secret.clone();
     let server = spawn(config, services, local())
         .await
         .expect("server starts");
@@ -57,6 +63,7 @@ pub async fn spawn_with(config: Config, services: ServiceSet, dir: TempDir) -> T
         base: format!("http://{}", server.addr),
         server: Some(server),
         key,
+        jwt_secret,
         client: client(),
         _dir: dir,
     }
@@ -150,6 +157,49 @@ impl TestApp {
             request = request.body(bytes);
         }
         Answer::from(request.send().await.unwrap()).await
+    }
+
+    /// A request with these extra headers (`Authorization`, …).
+    pub async fn request_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = self.client.request(method, self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", JSON_API)
+                .body(body.to_string());
+        }
+        Answer::from(request.send().await.unwrap()).await
+    }
+
+    /// The server's token issuer (same secret, default lifetimes).
+    pub fn tokens(&self) -> JwtTokenIssuer {
+        let secret = self
+            .jwt_secret
+            .clone()
+            .expect("tests configure a JWT secret");
+        JwtTokenIssuer::new(JwtSettings::new(secret.into_bytes())).unwrap()
+    }
+
+    /// A valid access token for a made-up user with `role`.
+    pub fn access_token(&self, role: Role) -> String {
+        self.access_token_at(role, chrono::Utc::now())
+    }
+
+    /// An access token issued at `now` (in the past for an expired one).
+    pub fn access_token_at(&self, role: Role, now: chrono::DateTime<chrono::Utc>) -> String {
+        let claims = AccessClaims {
+            user_id: UserId(uuid::Uuid::now_v7()),
+            role,
+        };
+        self.tokens().issue_access(claims, now).unwrap().token
     }
 
     pub async fn get(&self, path: &str) -> Answer {

@@ -18,8 +18,14 @@ use serde::ser::{SerializeMap, Serializer};
 use super::JSON_API;
 use emporium_adapters::request_context::current_request_id;
 
-/// The value of `WWW-Authenticate` on 401 answers: the API key goes in `X-API-Key`.
-pub const WWW_AUTHENTICATE_API_KEY: &str = r#"ApiKey realm="emporium", header="X-API-Key""#;
+/// The value of `WWW-Authenticate` on 401 answers for missing or wrong credentials:
+/// a bearer access token (`Authorization: Bearer …`) or the API key in `X-API-Key`.
+pub const WWW_AUTHENTICATE_CHALLENGES: &str =
+    r#"Bearer realm="emporium", ApiKey realm="emporium", header="X-API-Key""#;
+/// The value of `WWW-Authenticate` when a bearer token is invalid or expired
+/// (RFC 6750 §3.1).
+pub const WWW_AUTHENTICATE_INVALID_TOKEN: &str =
+    r#"Bearer realm="emporium", error="invalid_token""#;
 
 /// What part of the request an error is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +107,7 @@ pub struct ApiError {
     status: StatusCode,
     errors: Vec<ErrorObject>,
     blame: Blame,
-    www_authenticate: bool,
+    www_authenticate: Option<&'static str>,
     retry_after: Option<u32>,
 }
 
@@ -153,7 +159,7 @@ impl ApiError {
             status,
             errors,
             blame: Blame::Client,
-            www_authenticate: false,
+            www_authenticate: None,
             retry_after: None,
         }
     }
@@ -184,7 +190,7 @@ impl ApiError {
         .at_parameter(parameter)
     }
 
-    /// 401: writes need the service API key (`X-API-Key`).
+    /// 401: writes need credentials (a bearer access token or the `X-API-Key`).
     pub fn unauthenticated(detail: impl Into<String>) -> Self {
         let mut error = Self::from(
             ErrorObject::new(
@@ -195,7 +201,22 @@ impl ApiError {
             )
             .at_header("X-API-Key"),
         );
-        error.www_authenticate = true;
+        error.www_authenticate = Some(WWW_AUTHENTICATE_CHALLENGES);
+        error
+    }
+
+    /// 401: the bearer token is invalid, expired, or not an access token.
+    pub fn invalid_token(detail: impl Into<String>) -> Self {
+        let mut error = Self::from(
+            ErrorObject::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "Invalid access token",
+                detail,
+            )
+            .at_header("Authorization"),
+        );
+        error.www_authenticate = Some(WWW_AUTHENTICATE_INVALID_TOKEN);
         error
     }
 
@@ -312,7 +333,7 @@ impl ApiError {
             status,
             errors: vec![ErrorObject::new(status, code, title, detail)],
             blame: Blame::Server,
-            www_authenticate: false,
+            www_authenticate: None,
             retry_after: None,
         }
     }
@@ -419,10 +440,10 @@ impl ApiError {
             .status(self.status)
             .header(header::CONTENT_TYPE, JSON_API)
             .body(body);
-        if self.www_authenticate {
+        if let Some(challenge) = self.www_authenticate {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(WWW_AUTHENTICATE_API_KEY),
+                HeaderValue::from_static(challenge),
             );
         }
         if let Some(seconds) = self.retry_after {
@@ -612,7 +633,13 @@ mod tests {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(
             response.headers().get(header::WWW_AUTHENTICATE).unwrap(),
-            WWW_AUTHENTICATE_API_KEY
+            WWW_AUTHENTICATE_CHALLENGES
+        );
+        let response = ApiError::invalid_token("expired").to_response_with(None);
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers().get(header::WWW_AUTHENTICATE).unwrap(),
+            WWW_AUTHENTICATE_INVALID_TOKEN
         );
     }
 

@@ -1,6 +1,15 @@
-//! Who is calling: until accounts exist, a valid `X-API-Key` (the shared service key,
-//! compared in constant time) makes the caller [`Actor::Service`]; no key makes it
-//! [`Actor::Anonymous`]; a wrong key is refused at once with 401, whatever the route.
+//! Who is calling, decided once per request, whatever the route:
+//!
+//! - `Authorization: Bearer <access token>` → [`Actor::User`] (checked by the
+//!   [`Authenticate`] use case with the shared signing secret: stateless, so every
+//!   service checks tokens itself). An invalid, expired or refresh token → 401
+//!   `invalid_token` with `WWW-Authenticate: Bearer error="invalid_token"`; another
+//!   `Authorization` scheme → 401 too.
+//! - `X-API-Key` (the shared service key, compared in constant time) →
+//!   [`Actor::Service`]; a wrong key → 401.
+//! - Both headers → 400 `ambiguous_credentials`: a request speaks for one caller,
+//!   and picking one silently would hide a client bug.
+//! - Neither → [`Actor::Anonymous`].
 //!
 //! Write handlers learn the actor through the [`CatalogManager`] extractor: it
 //! applies the domain's access rule
@@ -10,6 +19,8 @@
 
 use std::sync::Arc;
 
+use emporium_application::accounts::Authenticate;
+use emporium_domain::accounts::TokenError;
 use emporium_domain::{AccessDenied, Actor};
 use poem::{Request, RequestBody};
 use poem_openapi::registry::{MetaSecurityScheme, Registry};
@@ -20,13 +31,17 @@ use crate::http::jsonapi::ApiError;
 
 /// The header carrying the API key.
 pub const API_KEY_HEADER: &str = "x-api-key";
-/// The name of the security scheme in the OpenAPI document.
+/// The name of the API key security scheme in the OpenAPI document.
 const SCHEME: &str = "ApiKey";
+/// The name of the bearer token security scheme in the OpenAPI document.
+const BEARER_SCHEME: &str = "Bearer";
 
-/// The service API key the edge checks callers against.
+/// The credentials the edge checks callers against: the service API key and, when
+/// accounts are wired, bearer access tokens.
 #[derive(Clone)]
 pub struct ApiKeyAuth {
     key: Option<Arc<[u8]>>,
+    tokens: Option<Arc<Authenticate>>,
 }
 
 impl ApiKeyAuth {
@@ -34,15 +49,34 @@ impl ApiKeyAuth {
     pub fn new(key: Option<&str>) -> Self {
         Self {
             key: key.map(|key| Arc::from(key.as_bytes())),
+            tokens: None,
         }
     }
 
-    /// Records the request's [`Actor`] in its extensions: `Service` for the right
-    /// key, `Anonymous` for none; `Err(401)` for a wrong key.
+    /// Also accepts bearer access tokens that `tokens` verifies; without it every
+    /// bearer token is refused.
+    pub fn with_tokens(mut self, tokens: Arc<Authenticate>) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// Records the request's [`Actor`] in its extensions (see the module
+    /// documentation); `Err` (400/401) for bad or ambiguous credentials.
     pub fn identify(&self, request: &mut Request) -> Result<(), ApiError> {
-        let actor = match request.headers().get(API_KEY_HEADER) {
-            None => Actor::Anonymous,
-            Some(given) => {
+        let headers = request.headers();
+        let actor = match (
+            headers.get(poem::http::header::AUTHORIZATION),
+            headers.get(API_KEY_HEADER),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::from(ApiError::bad_request(
+                    "ambiguous_credentials",
+                    "Send either an Authorization bearer token or an X-API-Key, not both.",
+                )));
+            }
+            (Some(authorization), None) => self.bearer(authorization.as_bytes())?,
+            (None, None) => Actor::Anonymous,
+            (None, Some(given)) => {
                 // Lengths are not secret; the bytes are compared in constant time.
                 let valid = self
                     .key
@@ -56,6 +90,28 @@ impl ApiKeyAuth {
         };
         request.extensions_mut().insert(actor);
         Ok(())
+    }
+}
+
+impl ApiKeyAuth {
+    fn bearer(&self, authorization: &[u8]) -> Result<Actor, ApiError> {
+        let token = std::str::from_utf8(authorization)
+            .ok()
+            .and_then(|value| value.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| {
+                ApiError::invalid_token("The Authorization header must be `Bearer <access token>`.")
+            })?;
+        let tokens = self
+            .tokens
+            .as_ref()
+            .ok_or_else(|| ApiError::invalid_token("This service accepts no bearer tokens."))?;
+        tokens.execute(token).map_err(|error| match error {
+            TokenError::Expired => ApiError::invalid_token("The access token has expired."),
+            TokenError::Invalid => ApiError::invalid_token("The access token is not valid."),
+        })
     }
 }
 
@@ -76,9 +132,10 @@ fn actor_of(request: &Request) -> Actor {
 impl From<AccessDenied> for ApiError {
     fn from(denied: AccessDenied) -> Self {
         match denied {
-            AccessDenied::Unauthenticated => {
-                ApiError::unauthenticated("This operation needs a valid X-API-Key.")
-            }
+            AccessDenied::Unauthenticated => ApiError::unauthenticated(
+                "This operation needs an access token (Authorization: Bearer) or a valid \
+                     X-API-Key.",
+            ),
             AccessDenied::Forbidden => ApiError::forbidden(),
         }
     }
@@ -94,6 +151,19 @@ fn register_scheme(registry: &mut Registry) {
             key_in: Some("header"),
             scheme: None,
             bearer_format: None,
+            flows: None,
+            openid_connect_url: None,
+        },
+    );
+    registry.create_security_scheme(
+        BEARER_SCHEME,
+        MetaSecurityScheme {
+            ty: "http",
+            description: Some("An access token from POST /v1/auth/login."),
+            name: None,
+            key_in: None,
+            scheme: Some("bearer"),
+            bearer_format: Some("JWT"),
             flows: None,
             openid_connect_url: None,
         },
@@ -116,7 +186,7 @@ impl<'a> ApiExtractor<'a> for CatalogManager {
     }
 
     fn security_schemes() -> Vec<&'static str> {
-        vec![SCHEME]
+        vec![BEARER_SCHEME, SCHEME]
     }
 
     async fn from_request(
