@@ -14,11 +14,15 @@ use emporium_adapters::in_process::{
     InProcessProductCatalog, InProcessStockLookup, SystemClock, UuidV7Generator,
 };
 use emporium_adapters::mongo::MongoInventoryRepository;
-use emporium_adapters::security::{JwtSettings, JwtTokenIssuer};
+use emporium_adapters::security::{Argon2PasswordHasher, JwtSettings, JwtTokenIssuer};
 use emporium_adapters::sql::{
     self, SqlCategoryRepository, SqlInventoryRepository, SqlProductRepository,
+    SqlRefreshTokenRepository, SqlUserRepository,
 };
-use emporium_application::accounts::Authenticate;
+use emporium_application::accounts::{
+    Authenticate, CreateAdmin, GetCurrentUser, ListUsers, LogIn, LogOut, RefreshSession,
+    RegisterUser, SessionIssuer, UpdateUser,
+};
 use emporium_application::catalog::{
     CreateCategory, CreateProduct, DeleteProduct, GetCategory, GetProduct, ListCategories,
     ListProducts, UpdateProduct,
@@ -26,7 +30,9 @@ use emporium_application::catalog::{
 use emporium_application::inventory::{
     AdjustInventory, CreateInventory, GetInventory, ListInventory,
 };
-use emporium_domain::accounts::TokenIssuer;
+use emporium_domain::accounts::{
+    PasswordHasher, RefreshTokenRepository, TokenIssuer, UserRepository,
+};
 use emporium_domain::catalog::{
     CategoryRepository, ProductCatalog, ProductRepository, StockLookup,
 };
@@ -70,6 +76,26 @@ pub struct InventoryService {
     pub list: ListInventory,
     /// `PATCH /v1/inventory/{product_id}`.
     pub adjust: AdjustInventory,
+}
+
+/// The account use cases (the all-in-one server only).
+pub struct AccountsService {
+    /// `POST /v1/auth/register`.
+    pub register: RegisterUser,
+    /// `POST /v1/auth/login`.
+    pub log_in: LogIn,
+    /// `POST /v1/auth/refresh`.
+    pub refresh: RefreshSession,
+    /// `POST /v1/auth/logout`.
+    pub log_out: LogOut,
+    /// `GET /v1/users/me`.
+    pub current_user: GetCurrentUser,
+    /// `GET /v1/users`.
+    pub list_users: ListUsers,
+    /// `PATCH /v1/users/{id}`.
+    pub update_user: UpdateUser,
+    /// The first administrator (`users create-admin`, `EMPORIUM_ADMIN_EMAIL`).
+    pub create_admin: CreateAdmin,
 }
 
 /// Something `/ready` checks.
@@ -117,6 +143,8 @@ pub struct App {
     pub catalog: Option<Arc<CatalogService>>,
     /// Present when inventory runs here.
     pub inventory: Option<Arc<InventoryService>>,
+    /// Present when accounts run here (`serve all`).
+    pub accounts: Option<Arc<AccountsService>>,
     /// What `/ready` checks.
     pub dependencies: Arc<[Dependency]>,
     /// The service API key.
@@ -313,6 +341,17 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<App>
         None => None,
     };
 
+    let accounts = match &db {
+        Some(db) if services == ServiceSet::All => Some(Arc::new(accounts_service(
+            Arc::new(SqlUserRepository::new(db.clone())),
+            Arc::new(SqlRefreshTokenRepository::new(db.clone())),
+            tokens.clone(),
+            Arc::new(UuidV7Generator),
+            Arc::new(SystemClock),
+        ))),
+        _ => None,
+    };
+
     let named = [
         ("database", database_probe),
         ("mongodb", mongo_probe),
@@ -328,9 +367,32 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<App>
         inventory,
         dependencies: dependencies.into(),
         api_key: config.api_key.clone(),
+        accounts,
         tokens,
         authenticate,
     })
+}
+
+/// The account use cases on the SQL database.
+fn accounts_service(
+    users: Arc<dyn UserRepository>,
+    refresh_tokens: Arc<dyn RefreshTokenRepository>,
+    tokens: Arc<dyn TokenIssuer>,
+    ids: Arc<dyn IdGenerator>,
+    clock: Arc<dyn Clock>,
+) -> AccountsService {
+    let hasher: Arc<dyn PasswordHasher> = Arc::new(Argon2PasswordHasher::new());
+    let sessions = SessionIssuer::new(tokens, refresh_tokens.clone(), ids.clone(), clock.clone());
+    AccountsService {
+        register: RegisterUser::new(users.clone(), hasher.clone(), ids.clone(), clock.clone()),
+        log_in: LogIn::new(users.clone(), hasher.clone(), sessions.clone()),
+        refresh: RefreshSession::new(users.clone(), sessions.clone()),
+        log_out: LogOut::new(sessions),
+        current_user: GetCurrentUser::new(users.clone()),
+        list_users: ListUsers::new(users.clone()),
+        update_user: UpdateUser::new(users.clone(), refresh_tokens, clock.clone()),
+        create_admin: CreateAdmin::new(users, hasher, ids, clock),
+    }
 }
 
 /// Inventory on MongoDB.

@@ -6,9 +6,12 @@
 //! | `/v1/products`, `/v1/products/{id}` | GET, POST / GET, PATCH, DELETE |
 //! | `/v1/categories`, `/v1/categories/{id}` | GET, POST / GET |
 //! | `/v1/inventory`, `/v1/inventory/{product_id}` | GET, POST / GET, PATCH |
+//! | `/v1/auth/register`, `/v1/auth/login`, `/v1/auth/refresh`, `/v1/auth/logout` | POST (all-in-one only) |
+//! | `/v1/users/me`, `/v1/users` | GET (all-in-one only) |
 //! | `/health`, `/ready` | GET |
 //! | `/openapi.json`, `/docs` | GET |
 
+pub mod accounts;
 pub mod categories;
 pub mod health;
 pub mod inventory;
@@ -20,6 +23,7 @@ use poem::endpoint::BoxEndpoint;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Request, Response};
 use poem_openapi::{OpenApi, OpenApiService, Tags};
 
+use self::accounts::AccountsApi;
 use self::categories::CategoriesApi;
 use self::health::HealthApi;
 use self::inventory::InventoryApi;
@@ -38,6 +42,8 @@ pub enum ApiTags {
     Categories,
     /// Stock records, one per product.
     Inventory,
+    /// Registration, sessions and users.
+    Accounts,
     /// Liveness and readiness.
     Operations,
 }
@@ -47,6 +53,16 @@ pub fn endpoint(app: &App, services: ServiceSet) -> HttpApp {
     let health = HealthApi::new(app.dependencies.clone(), service_name(services));
     let key = ApiKeyAuth::new(app.api_key.as_deref()).with_tokens(app.authenticate.clone());
     match (&app.catalog, &app.inventory) {
+        (Some(catalog), Some(inventory)) if app.accounts.is_some() => routes(
+            (
+                health,
+                ProductsApi::new(catalog.clone()),
+                CategoriesApi::new(catalog.clone()),
+                InventoryApi::new(inventory.clone()),
+                AccountsApi::new(app.accounts.clone().expect("checked above")),
+            ),
+            key,
+        ),
         (Some(catalog), Some(inventory)) => routes(
             (
                 health,

@@ -2,6 +2,7 @@
 //! fresh SQLite database in a temporary directory per test, real HTTP (reqwest).
 //! Set `TEST_LOG=1` to see the server's logs.
 
+mod accounts;
 mod auth;
 mod bad_input;
 mod conformance;

@@ -220,6 +220,19 @@ impl ApiError {
         error
     }
 
+    /// 401 for credentials sent in the request document (log-in, refresh tokens):
+    /// `code` and `detail` say what, the challenge says how to authenticate.
+    pub fn rejected_credentials(code: &'static str, detail: impl Into<String>) -> Self {
+        let mut error = Self::from(ErrorObject::new(
+            StatusCode::UNAUTHORIZED,
+            code,
+            "Authentication failed",
+            detail,
+        ));
+        error.www_authenticate = Some(WWW_AUTHENTICATE_CHALLENGES);
+        error
+    }
+
     /// 403: the caller is known but may not do this.
     pub fn forbidden() -> Self {
         Self::from(ErrorObject::new(

@@ -121,7 +121,8 @@ impl std::fmt::Debug for ApiKeyAuth {
     }
 }
 
-fn actor_of(request: &Request) -> Actor {
+/// The request's [`Actor`] as the edge identified it.
+pub fn actor_of(request: &Request) -> Actor {
     request
         .extensions()
         .get::<Actor>()

@@ -1,0 +1,233 @@
+//! Accounts over HTTP: registration, sessions and the current user.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{Answer, TestApp, spawn_app};
+
+pub fn register_doc(email: &str, password: &str) -> Value {
+    json!({"data": {"type": "users", "attributes":
+        {"email": email, "password": password, "name": "Ada"}}})
+}
+
+fn credentials(email: &str, password: &str) -> Value {
+    json!({"data": {"type": "credentials", "attributes": {"email": email, "password": password}}})
+}
+
+fn refresh_doc(token: &str) -> Value {
+    json!({"data": {"type": "tokens", "attributes": {"refreshToken": token}}})
+}
+
+pub async fn anonymous(app: &TestApp, method: Method, path: &str, body: &Value) -> Answer {
+    app.request_with(method, path, Some(body), &[]).await
+}
+
+pub async fn log_in(app: &TestApp, email: &str, password: &str) -> Answer {
+    anonymous(
+        app,
+        Method::POST,
+        "/v1/auth/login",
+        &credentials(email, password),
+    )
+    .await
+}
+
+pub async fn with_token(app: &TestApp, method: Method, path: &str, token: &str) -> Answer {
+    app.request_with(
+        method,
+        path,
+        None,
+        &[("Authorization", &format!("Bearer {token}"))],
+    )
+    .await
+}
+
+fn tokens(answer: &Answer) -> (String, String) {
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let attributes = &answer.body["data"]["attributes"];
+    assert_eq!(answer.body["data"]["type"], "tokens");
+    assert_eq!(attributes["tokenType"], "Bearer");
+    assert_eq!(attributes["expiresIn"], 900);
+    (
+        attributes["accessToken"].as_str().unwrap().to_owned(),
+        attributes["refreshToken"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn register_log_in_refresh_and_log_out() {
+    let app = spawn_app().await;
+    let registered = anonymous(
+        &app,
+        Method::POST,
+        "/v1/auth/register",
+        &register_doc("ada@example.com", "correct horse"),
+    )
+    .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.body
+    );
+    let id = registered.body["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        registered.header("location"),
+        Some(&*format!("/v1/users/{id}"))
+    );
+    let attributes = &registered.body["data"]["attributes"];
+    assert_eq!(attributes["role"], "customer");
+    assert_eq!(attributes["active"], true);
+    assert!(attributes.get("password").is_none());
+    assert!(!registered.body.to_string().contains("correct horse"));
+
+    let (access, refresh) = tokens(&log_in(&app, "ada@example.com", "correct horse").await);
+    let me = with_token(&app, Method::GET, "/v1/users/me", &access).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert_eq!(me.body["data"]["id"], id);
+    assert_eq!(me.body["data"]["attributes"]["email"], "ada@example.com");
+    // Without a token, /me is refused.
+    app.get("/v1/users/me")
+        .await
+        .assert_error(401, "unauthenticated", None);
+    // A refresh token is no access token.
+    with_token(&app, Method::GET, "/v1/users/me", &refresh)
+        .await
+        .assert_error(401, "invalid_token", None);
+
+    let renewed = anonymous(
+        &app,
+        Method::POST,
+        "/v1/auth/refresh",
+        &refresh_doc(&refresh),
+    )
+    .await;
+    let (access2, refresh2) = tokens(&renewed);
+    assert_ne!(refresh2, refresh);
+    assert_eq!(
+        with_token(&app, Method::GET, "/v1/users/me", &access2)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // The old refresh token is spent; reusing it revokes the whole family.
+    anonymous(
+        &app,
+        Method::POST,
+        "/v1/auth/refresh",
+        &refresh_doc(&refresh),
+    )
+    .await
+    .assert_error(401, "invalid_token", None);
+    anonymous(
+        &app,
+        Method::POST,
+        "/v1/auth/refresh",
+        &refresh_doc(&refresh2),
+    )
+    .await
+    .assert_error(401, "invalid_token", None);
+
+    // A fresh session ends with log-out.
+    let (_, refresh3) = tokens(&log_in(&app, "ada@example.com", "correct horse").await);
+    let out = anonymous(
+        &app,
+        Method::POST,
+        "/v1/auth/logout",
+        &refresh_doc(&refresh3),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.body);
+    anonymous(
+        &app,
+        Method::POST,
+        "/v1/auth/refresh",
+        &refresh_doc(&refresh3),
+    )
+    .await
+    .assert_error(401, "invalid_token", None);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn registration_cannot_choose_a_role_or_reuse_an_address() {
+    let app = spawn_app().await;
+    let mut escalate = register_doc("eve@example.com", "correct horse");
+    escalate["data"]["attributes"]["role"] = json!("admin");
+    anonymous(&app, Method::POST, "/v1/auth/register", &escalate)
+        .await
+        .assert_error(403, "read_only_attribute", Some("/data/attributes/role"));
+    // Nothing was created.
+    log_in(&app, "eve@example.com", "correct horse")
+        .await
+        .assert_error(401, "invalid_credentials", None);
+
+    let doc = register_doc("bob@example.com", "correct horse");
+    let first = anonymous(&app, Method::POST, "/v1/auth/register", &doc).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    anonymous(
+        &app,
+        Method::POST,
+        "/v1/auth/register",
+        &register_doc("BOB@example.com", "another one"),
+    )
+    .await
+    .assert_error(409, "duplicate_email", Some("/data/attributes/email"));
+
+    let bad = anonymous(
+        &app,
+        Method::POST,
+        "/v1/auth/register",
+        &register_doc("not-an-address", "short"),
+    )
+    .await;
+    bad.assert_error(422, "invalid_value", Some("/data/attributes/email"));
+    bad.assert_error(422, "invalid_value", Some("/data/attributes/password"));
+    assert!(!bad.body.to_string().contains("\"short\""));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn over_long_passwords_are_refused_without_hashing() {
+    let app = spawn_app().await;
+    let long = "p".repeat(10_000);
+    let started = Instant::now();
+    let register = anonymous(
+        &app,
+        Method::POST,
+        "/v1/auth/register",
+        &register_doc("long@example.com", &long),
+    )
+    .await;
+    register.assert_error(422, "invalid_value", Some("/data/attributes/password"));
+    assert!(!register.body.to_string().contains("pppppppp"));
+    let login = log_in(&app, "long@example.com", &long).await;
+    assert_eq!(login.status, StatusCode::UNAUTHORIZED);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn log_in_failures_are_uniform() {
+    let app = spawn_app().await;
+    let created = anonymous(
+        &app,
+        Method::POST,
+        "/v1/auth/register",
+        &register_doc("carol@example.com", "correct horse"),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let unknown = log_in(&app, "nobody@example.com", "correct horse").await;
+    let wrong = log_in(&app, "carol@example.com", "wrong horse!").await;
+    unknown.assert_error(401, "invalid_credentials", None);
+    assert_eq!(unknown.body, wrong.body);
+    assert_eq!(unknown.status, wrong.status);
+    assert_eq!(
+        unknown.header("www-authenticate"),
+        wrong.header("www-authenticate")
+    );
+    app.shutdown().await;
+}
