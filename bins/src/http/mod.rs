@@ -7,7 +7,7 @@
 //! | `/v1/categories`, `/v1/categories/{id}` | GET, POST / GET |
 //! | `/v1/inventory`, `/v1/inventory/{product_id}` | GET, POST / GET, PATCH |
 //! | `/v1/auth/register`, `/v1/auth/login`, `/v1/auth/refresh`, `/v1/auth/logout` | POST (all-in-one only) |
-//! | `/v1/users/me`, `/v1/users` | GET (all-in-one only) |
+//! | `/v1/users/me`, `/v1/users`, `/v1/users/{id}` | GET / GET / PATCH (all-in-one only) |
 //! | `/health`, `/ready` | GET |
 //! | `/openapi.json`, `/docs` | GET |
 

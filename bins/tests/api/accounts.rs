@@ -231,3 +231,97 @@ async fn log_in_failures_are_uniform() {
     );
     app.shutdown().await;
 }
+
+async fn register_and_log_in(app: &TestApp, email: &str) -> (String, String, String) {
+    let created = anonymous(
+        app,
+        Method::POST,
+        "/v1/auth/register",
+        &register_doc(email, "correct horse"),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["data"]["id"].as_str().unwrap().to_owned();
+    let (access, refresh) = tokens(&log_in(app, email, "correct horse").await);
+    (id, access, refresh)
+}
+
+async fn patch_user(app: &TestApp, id: &str, token: &str, attributes: Value) -> Answer {
+    app.request_with(
+        Method::PATCH,
+        &format!("/v1/users/{id}"),
+        Some(&json!({"data": {"type": "users", "id": id, "attributes": attributes}})),
+        &[("Authorization", &format!("Bearer {token}"))],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn admins_list_and_update_users() {
+    let app = spawn_app().await;
+    let (id, customer, refresh) = register_and_log_in(&app, "dan@example.com").await;
+    let admin = app.access_token(emporium_domain::Role::Admin);
+
+    app.get("/v1/users")
+        .await
+        .assert_error(401, "unauthenticated", None);
+    with_token(&app, Method::GET, "/v1/users", &customer)
+        .await
+        .assert_error(403, "forbidden", None);
+    let listed = with_token(&app, Method::GET, "/v1/users?page%5Bsize%5D=10", &admin).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert_eq!(listed.body["meta"]["total"], 1);
+    assert_eq!(listed.body["data"][0]["id"], id);
+    assert!(
+        listed.body["data"][0]["attributes"]
+            .get("password")
+            .is_none()
+    );
+
+    // Customers may not administer, not even themselves; checked before the body.
+    patch_user(&app, &id, &customer, json!({"role": "admin"}))
+        .await
+        .assert_error(403, "forbidden", None);
+    let garbage = app
+        .request_with(
+            Method::PATCH,
+            &format!("/v1/users/{id}"),
+            Some(&json!("{")),
+            &[("Authorization", &format!("Bearer {customer}"))],
+        )
+        .await;
+    assert_eq!(garbage.status, StatusCode::FORBIDDEN);
+    patch_user(&app, &id, &admin, json!({"role": "root"}))
+        .await
+        .assert_error(422, "invalid_value", Some("/data/attributes/role"));
+    patch_user(&app, &id, &admin, json!({"email": "x@example.com"}))
+        .await
+        .assert_error(403, "read_only_attribute", Some("/data/attributes/email"));
+    let missing = uuid::Uuid::now_v7().to_string();
+    assert_eq!(
+        patch_user(&app, &missing, &admin, json!({"active": false}))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    let promoted = patch_user(&app, &id, &admin, json!({"role": "admin"})).await;
+    assert_eq!(promoted.status, StatusCode::OK, "{}", promoted.body);
+    assert_eq!(promoted.body["data"]["attributes"]["role"], "admin");
+
+    let deactivated = patch_user(&app, &id, &admin, json!({"active": false})).await;
+    assert_eq!(deactivated.status, StatusCode::OK, "{}", deactivated.body);
+    assert_eq!(deactivated.body["data"]["attributes"]["active"], false);
+    log_in(&app, "dan@example.com", "correct horse")
+        .await
+        .assert_error(401, "invalid_credentials", None);
+    anonymous(
+        &app,
+        Method::POST,
+        "/v1/auth/refresh",
+        &refresh_doc(&refresh),
+    )
+    .await
+    .assert_error(401, "invalid_token", None);
+    app.shutdown().await;
+}

@@ -2,15 +2,18 @@
 //! checked for length before anything else happens to them (no hashing of a 10 000
 //! character password) and never appear in an error.
 
-use emporium_domain::accounts::{DisplayName, Email, NewUser, Password};
+use emporium_domain::Role;
+use emporium_domain::accounts::{DisplayName, Email, NewUser, Password, UserChanges};
+use uuid::Uuid;
 
 use super::resource::{
     CREDENTIALS, CredentialsDocument, RefreshDocument, RegisterDocument, TOKENS, USERS,
+    UserUpdateDocument,
 };
 use crate::http::jsonapi::members::{
-    Problems, attribute_pointer, invalid_value, missing_required, primary_resource,
-    read_only_attribute, refuse_client_id, string_attribute, unknown_attribute,
-    unknown_relationship,
+    Problems, attribute_pointer, bool_attribute, invalid_value, missing_required, primary_resource,
+    read_only_attribute, refuse_client_id, require_matching_id, string_attribute,
+    unknown_attribute, unknown_relationship,
 };
 use crate::http::jsonapi::{ApiError, JsonApiBody};
 
@@ -146,6 +149,41 @@ impl JsonApiBody<RefreshDocument> {
             Some(token) if problems.is_empty() => Ok(token.to_owned()),
             _ => Err(problems.into_error()),
         }
+    }
+}
+
+impl JsonApiBody<UserUpdateDocument> {
+    /// An admin's changes to the user `url_id`: `role` and/or `active`.
+    pub fn try_into_domain(&self, url_id: Uuid) -> Result<UserChanges, ApiError> {
+        let resource = primary_resource(self.value(), USERS)?;
+        require_matching_id(&resource, url_id)?;
+        let mut problems = Problems::new();
+        let mut changes = UserChanges::default();
+        for (key, value) in resource.attributes() {
+            match key.as_str() {
+                "role" => {
+                    changes.role =
+                        problems.take(string_attribute(key, value).and_then(|text| match text {
+                            "customer" => Ok(Role::Customer),
+                            "admin" => Ok(Role::Admin),
+                            _ => Err(invalid_value(
+                                &attribute_pointer(key),
+                                "role must be \"customer\" or \"admin\".",
+                            )),
+                        }));
+                }
+                "active" => changes.active = problems.take(bool_attribute(key, value)),
+                "email" | "name" | "password" | "id" | "type" | "createdAt" | "updatedAt" => {
+                    problems.push(read_only_attribute(key));
+                }
+                key => problems.push(unknown_attribute(key)),
+            }
+        }
+        for (key, _) in resource.relationships() {
+            problems.push(unknown_relationship(key));
+        }
+        problems.check()?;
+        Ok(changes)
     }
 }
 

@@ -8,23 +8,25 @@ use std::sync::Arc;
 
 use emporium_application::accounts::{
     GetCurrentUserError, ListUsersError, LogInError, LogOutError, RefreshSessionError,
-    RegisterUserError,
+    RegisterUserError, UpdateUserError,
 };
+use emporium_domain::UserId;
 use poem::Request;
 use poem::http::StatusCode;
 use poem_openapi::OpenApi;
-use poem_openapi::param::Query;
+use poem_openapi::param::{Path, Query};
+use uuid::Uuid;
 
 use self::resource::{
     CredentialsDocument, RefreshDocument, RegisterDocument, TokensDocument, TokensResource,
-    UserDocument, UserListDocument, UserResource, self_link,
+    UserDocument, UserListDocument, UserResource, UserUpdateDocument, self_link,
 };
 use super::ApiTags;
 use super::jsonapi::document::Document;
 use super::jsonapi::{
     ApiError, Created, ErrorObject, JsonApi, JsonApiBody, NoContent, QuerySpec, parse_query,
 };
-use super::middleware::auth::actor_of;
+use super::middleware::auth::{UserAdmin, actor_of};
 use crate::composition::AccountsService;
 
 const LIST_QUERY: QuerySpec = QuerySpec {
@@ -177,6 +179,7 @@ impl AccountsApi {
     )]
     async fn list(
         &self,
+        admin: UserAdmin,
         request: &Request,
         /// Page number, from 1.
         #[oai(name = "page[number]")]
@@ -185,10 +188,12 @@ impl AccountsApi {
         #[oai(name = "page[size]")]
         _page_size: Query<Option<String>>,
     ) -> Result<JsonApi<UserListDocument>, ApiError> {
-        let actor = actor_of(request);
-        actor.ensure_admin().map_err(ApiError::from)?;
         let query = parse_query(request.uri().query(), &LIST_QUERY)?;
-        let page = self.accounts.list_users.execute(&actor, query.page).await?;
+        let page = self
+            .accounts
+            .list_users
+            .execute(&admin.0, query.page)
+            .await?;
         let data: Vec<UserResource<'_>> = page.items.iter().map(UserResource).collect();
         let links = query.list_links("/v1/users", &page);
         JsonApi::new(&Document::<_, ()>::page(
@@ -197,6 +202,52 @@ impl AccountsApi {
             links,
             page.total,
         ))
+    }
+
+    /// Update a user
+    ///
+    /// Admins only: `role` and/or `active`. Deactivating ends the account's sessions
+    /// (its access tokens stay valid until they expire). Admins cannot demote or
+    /// deactivate themselves.
+    #[oai(
+        path = "/v1/users/:id",
+        method = "patch",
+        tag = "ApiTags::Accounts",
+        operation_id = "updateUser"
+    )]
+    async fn update(
+        &self,
+        admin: UserAdmin,
+        request: &Request,
+        /// The user id (UUID).
+        id: Path<String>,
+        body: JsonApiBody<UserUpdateDocument>,
+    ) -> Result<JsonApi<UserDocument>, ApiError> {
+        let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("user", &*id))?;
+        parse_query(request.uri().query(), &PLAIN_QUERY)?;
+        let changes = body.try_into_domain(id)?;
+        let user = self
+            .accounts
+            .update_user
+            .execute(&admin.0, UserId(id), changes)
+            .await?;
+        JsonApi::new(&Document::single(UserResource(&user)))
+    }
+}
+
+impl From<UpdateUserError> for ApiError {
+    fn from(error: UpdateUserError) -> Self {
+        match error {
+            UpdateUserError::Denied(denied) => denied.into(),
+            UpdateUserError::NotFound(id) => ApiError::not_found("user", id),
+            UpdateUserError::OwnAccount => ApiError::from(ErrorObject::new(
+                StatusCode::CONFLICT,
+                "own_account",
+                "Conflict",
+                "Admins cannot demote or deactivate their own account.",
+            )),
+            UpdateUserError::Unexpected(error) => ApiError::internal("updating a user", &error),
+        }
     }
 }
 

@@ -273,3 +273,34 @@ pub struct TokensDocument {
     /// The session.
     pub data: TokensResourceSchema,
 }
+
+/// Attributes an admin may change.
+#[derive(Object)]
+#[oai(rename = "UserUpdateAttributes")]
+pub struct UserUpdateAttributesSchema {
+    /// `customer` or `admin`.
+    pub role: Option<String>,
+    /// Whether the account may sign in; `false` also ends its sessions.
+    pub active: Option<bool>,
+}
+
+/// The resource object of a user update.
+#[derive(Object)]
+#[oai(rename = "UserUpdateResource")]
+pub struct UserUpdateResourceSchema {
+    /// Must be `users`.
+    #[oai(rename = "type")]
+    pub type_: String,
+    /// Must be the id in the URL.
+    pub id: String,
+    /// The changes.
+    pub attributes: UserUpdateAttributesSchema,
+}
+
+/// `PATCH /v1/users/{id}` request document.
+#[derive(Object)]
+#[oai(rename = "UserUpdateDocument")]
+pub struct UserUpdateDocument {
+    /// The changes.
+    pub data: UserUpdateResourceSchema,
+}

@@ -200,3 +200,33 @@ impl<'a> ApiExtractor<'a> for CatalogManager {
         Ok(Self(actor))
     }
 }
+
+/// The actor of a user administration request, refused (401/403) unless an admin,
+/// before the request body is read.
+#[derive(Debug, Clone, Copy)]
+pub struct UserAdmin(pub Actor);
+
+impl<'a> ApiExtractor<'a> for UserAdmin {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        register_scheme(registry);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![BEARER_SCHEME]
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        _body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let actor = actor_of(request);
+        actor.ensure_admin().map_err(ApiError::from)?;
+        Ok(Self(actor))
+    }
+}
