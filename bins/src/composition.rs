@@ -20,8 +20,8 @@ use emporium_adapters::sql::{
     SqlRefreshTokenRepository, SqlUserRepository,
 };
 use emporium_application::accounts::{
-    Authenticate, CreateAdmin, GetCurrentUser, ListUsers, LogIn, LogOut, RefreshSession,
-    RegisterUser, SessionIssuer, UpdateUser,
+    Authenticate, CreateAdmin, CreateAdminError, GetCurrentUser, ListUsers, LogIn, LogOut,
+    RefreshSession, RegisterUser, SessionIssuer, UpdateUser,
 };
 use emporium_application::catalog::{
     CreateCategory, CreateProduct, DeleteProduct, GetCategory, GetProduct, ListCategories,
@@ -31,7 +31,8 @@ use emporium_application::inventory::{
     AdjustInventory, CreateInventory, GetInventory, ListInventory,
 };
 use emporium_domain::accounts::{
-    PasswordHasher, RefreshTokenRepository, TokenIssuer, UserRepository,
+    DisplayName, Email, NewUser, Password, PasswordHasher, RefreshTokenRepository, TokenIssuer,
+    UserRepository,
 };
 use emporium_domain::catalog::{
     CategoryRepository, ProductCatalog, ProductRepository, StockLookup,
@@ -371,6 +372,90 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<App>
         tokens,
         authenticate,
     })
+}
+
+/// An administrator's details, checked; errors say which value is wrong (never
+/// showing the password) and come from `source` (a variable or flag).
+pub fn admin_input(
+    email: &str,
+    name: &str,
+    password: &str,
+    source: &str,
+) -> anyhow::Result<NewUser> {
+    let email =
+        Email::parse(email).map_err(|e| anyhow::anyhow!("{source}: the e-mail address {}", e.0))?;
+    let name = DisplayName::new(name).map_err(|e| anyhow::anyhow!("{source}: the name {}", e.0))?;
+    let password =
+        Password::new(password).map_err(|e| anyhow::anyhow!("{source}: the password {}", e.0))?;
+    Ok(NewUser {
+        email,
+        name,
+        password,
+    })
+}
+
+/// Creates the administrator of `EMPORIUM_ADMIN_EMAIL`/`EMPORIUM_ADMIN_PASSWORD` at
+/// start-up unless an account already has that address (then nothing changes).
+pub async fn bootstrap_admin(app: &App, config: &Config) -> anyhow::Result<()> {
+    let Some((email, password)) = &config.bootstrap_admin else {
+        return Ok(());
+    };
+    let Some(accounts) = &app.accounts else {
+        tracing::warn!(
+            "EMPORIUM_ADMIN_EMAIL is ignored: accounts run in the all-in-one server only"
+        );
+        return Ok(());
+    };
+    let input = admin_input(
+        email,
+        crate::config::DEFAULT_ADMIN_NAME,
+        password,
+        "EMPORIUM_ADMIN_EMAIL/EMPORIUM_ADMIN_PASSWORD",
+    )?;
+    match accounts.create_admin.execute(input).await {
+        Ok(user) => {
+            tracing::info!(user = %user.id, "created the administrator named by EMPORIUM_ADMIN_EMAIL");
+            Ok(())
+        }
+        Err(CreateAdminError::AlreadyExists) => {
+            tracing::info!("the account named by EMPORIUM_ADMIN_EMAIL exists; left as it is");
+            Ok(())
+        }
+        Err(CreateAdminError::Unexpected(error)) => {
+            Err(error.context("creating the administrator of EMPORIUM_ADMIN_EMAIL"))
+        }
+    }
+}
+
+/// `emporium users create-admin`: opens (and migrates) the database and creates an
+/// administrator.
+pub async fn create_admin(config: &Config, input: NewUser) -> anyhow::Result<()> {
+    config.check_formats()?;
+    let db = sql::connect(&config.database_url).await.with_context(|| {
+        format!(
+            "EMPORIUM_DATABASE_URL: cannot open the database {}",
+            redact_url(&config.database_url)
+        )
+    })?;
+    sql::migrate(&db).await?;
+    let create = CreateAdmin::new(
+        Arc::new(SqlUserRepository::new(db)),
+        Arc::new(Argon2PasswordHasher::new()),
+        Arc::new(UuidV7Generator),
+        Arc::new(SystemClock),
+    );
+    match create.execute(input).await {
+        Ok(user) => {
+            tracing::info!(user = %user.id, "administrator created");
+            Ok(())
+        }
+        Err(CreateAdminError::AlreadyExists) => {
+            anyhow::bail!("an account with this e-mail address already exists")
+        }
+        Err(CreateAdminError::Unexpected(error)) => {
+            Err(error.context("creating the administrator"))
+        }
+    }
 }
 
 /// The account use cases on the SQL database.

@@ -16,6 +16,8 @@
 //! | `EMPORIUM_JWT_SECRET` | `--jwt-secret` | generated (embedded mode) | HS256 key of access/refresh tokens (≥ 32 bytes) |
 //! | `EMPORIUM_ACCESS_TOKEN_TTL` | `--access-token-ttl` | `900` | access token lifetime, seconds |
 //! | `EMPORIUM_REFRESH_TOKEN_TTL` | `--refresh-token-ttl` | `2592000` | refresh token lifetime, seconds |
+//! | `EMPORIUM_ADMIN_EMAIL` | `--admin-email` | unset | with `EMPORIUM_ADMIN_PASSWORD`: an admin created at start-up if no account has this address |
+//! | `EMPORIUM_ADMIN_PASSWORD` | `--admin-password` | unset | that admin's password (never logged) |
 //!
 //! Split mode: `serve inventory` needs `EMPORIUM_PRODUCTS_URL` (it has no products of
 //! its own to check) and `serve products` needs `EMPORIUM_INVENTORY_URL` (a product
@@ -114,7 +116,30 @@ pub enum Command {
         #[arg(value_enum, default_value_t = ServiceSet::All)]
         services: ServiceSet,
     },
+    /// User accounts.
+    Users {
+        /// What to do.
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
 }
+
+/// `emporium users …`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Creates an administrator; the password is read as one line from stdin.
+    CreateAdmin {
+        /// Sign-in address.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long, default_value = DEFAULT_ADMIN_NAME)]
+        name: String,
+    },
+}
+
+/// The display name of an administrator created without one.
+pub const DEFAULT_ADMIN_NAME: &str = "Administrator";
 
 /// Raw settings as given; [`Config::from_settings`] validates them.
 #[derive(Args, Default)]
@@ -175,6 +200,17 @@ pub struct Settings {
     /// Refresh token lifetime in seconds.
     #[arg(long, env = "EMPORIUM_REFRESH_TOKEN_TTL", global = true)]
     pub refresh_token_ttl: Option<String>,
+    /// An administrator to create at start-up (with `--admin-password`).
+    #[arg(long, env = "EMPORIUM_ADMIN_EMAIL", global = true)]
+    pub admin_email: Option<String>,
+    /// That administrator's password.
+    #[arg(
+        long,
+        env = "EMPORIUM_ADMIN_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub admin_password: Option<String>,
 }
 
 impl fmt::Debug for Settings {
@@ -234,6 +270,9 @@ pub struct Config {
     pub access_token_ttl: u64,
     /// Refresh token lifetime, seconds (at least 1).
     pub refresh_token_ttl: u64,
+    /// The administrator to create at start-up when no account has its address:
+    /// `(email, password)`.
+    pub bootstrap_admin: Option<(String, String)>,
 }
 
 impl fmt::Debug for Config {
@@ -254,6 +293,10 @@ impl fmt::Debug for Config {
             )
             .field("access_token_ttl", &self.access_token_ttl)
             .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field(
+                "bootstrap_admin",
+                &self.bootstrap_admin.as_ref().map(|(email, _)| email),
+            )
             .finish()
     }
 }
@@ -296,6 +339,7 @@ impl Config {
             jwt_secret: Some(emporium_adapters::security::generate_secret()),
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
+            bootstrap_admin: None,
         }
     }
 
@@ -316,7 +360,29 @@ impl Config {
                 ),
             )
         })?;
+        let bootstrap_admin = match (
+            non_empty(settings.admin_email),
+            settings.admin_password.filter(|p| !p.is_empty()),
+        ) {
+            (Some(email), Some(password)) => Some((email, password)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    "EMPORIUM_ADMIN_PASSWORD",
+                    "--admin-password",
+                    "EMPORIUM_ADMIN_EMAIL is set: give the administrator's password too",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    "EMPORIUM_ADMIN_EMAIL",
+                    "--admin-email",
+                    "EMPORIUM_ADMIN_PASSWORD is set: give the administrator's e-mail address too",
+                ));
+            }
+        };
         let config = Config {
+            bootstrap_admin,
             addr,
             database_url: non_empty(settings.database_url).unwrap_or_else(|| sqlite_url(&data_dir)),
             data_dir,
@@ -861,6 +927,44 @@ mod tests {
         let defaults = Config::from_settings(settings()).unwrap();
         assert_eq!(defaults.access_token_ttl, 900);
         assert_eq!(defaults.refresh_token_ttl, 2_592_000);
+    }
+
+    #[test]
+    fn the_bootstrap_admin_needs_both_values_and_hides_the_password() {
+        let half = Config::from_settings(Settings {
+            admin_email: Some("root@example.com".into()),
+            ..settings()
+        })
+        .unwrap_err();
+        assert_eq!(half.variable, "EMPORIUM_ADMIN_PASSWORD");
+        let other_half = Config::from_settings(Settings {
+            admin_password: Some("hunter2hunter2".into()),
+            ..settings()
+        })
+        .unwrap_err();
+        assert_eq!(other_half.variable, "EMPORIUM_ADMIN_EMAIL");
+        assert!(!other_half.to_string().contains("hunter2"));
+        let both = Config::from_settings(Settings {
+            admin_email: Some("root@example.com".into()),
+            admin_password: Some("hunter2hunter2".into()),
+            ..settings()
+        })
+        .unwrap();
+        assert!(!format!("{both:?}").contains("hunter2"));
+        let cli = Cli::try_parse_from([
+            "emporium",
+            "users",
+            "create-admin",
+            "--email",
+            "root@example.com",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Users {
+                command: UsersCommand::CreateAdmin { .. }
+            })
+        ));
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! `emporium [serve [all|products|inventory]] | emporium migrate`.
+//! `emporium [serve [all|products|inventory]] | emporium migrate |
+//! emporium users create-admin --email E [--name N]` (password on stdin).
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use emporium::config::{Cli, Command, Config, ServiceSet};
+use emporium::config::{Cli, Command, Config, ServiceSet, UsersCommand};
 use emporium::{composition, server, telemetry};
 
 #[tokio::main]
@@ -24,6 +25,9 @@ async fn main() -> ExitCode {
     }) {
         Command::Serve { services } => server::serve(config, services).await,
         Command::Migrate { services } => composition::migrate(&config, services).await,
+        Command::Users {
+            command: UsersCommand::CreateAdmin { email, name },
+        } => create_admin(&config, &email, &name).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -33,4 +37,18 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `emporium users create-admin`: the password is one line of stdin (not echoed
+/// anywhere, never logged).
+async fn create_admin(config: &Config, email: &str, name: &str) -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .map_err(|e| anyhow::anyhow!("reading the password from stdin: {e}"))?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    let input = composition::admin_input(email, name, password, "users create-admin")?;
+    composition::create_admin(config, input).await?;
+    eprintln!("emporium: administrator {email} created");
+    Ok(())
 }

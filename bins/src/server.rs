@@ -93,6 +93,7 @@ pub async fn spawn(
         }
     }
     let app = composition::build(&config, services).await?;
+    composition::bootstrap_admin(&app, &config).await?;
     let endpoint = http::endpoint(&app, services);
 
     let acceptor = TcpListener::bind(addr)

@@ -325,3 +325,88 @@ async fn admins_list_and_update_users() {
     .assert_error(401, "invalid_token", None);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_first_admin_comes_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = emporium::config::Config::embedded(dir.path().to_path_buf());
+    config.bootstrap_admin = Some(("root@example.com".into(), "admin password".into()));
+    let app =
+        crate::helpers::spawn_with(config.clone(), emporium::config::ServiceSet::All, dir).await;
+    let (access, _) = tokens(&log_in(&app, "root@example.com", "admin password").await);
+    let me = with_token(&app, Method::GET, "/v1/users/me", &access).await;
+    assert_eq!(me.body["data"]["attributes"]["role"], "admin");
+    let created = app
+        .request_with(
+            Method::POST,
+            "/v1/products",
+            Some(&crate::helpers::product_doc("ROOT-1", "2.00", None)),
+            &[("Authorization", &format!("Bearer {access}"))],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let listed = with_token(&app, Method::GET, "/v1/users", &access).await;
+    assert_eq!(listed.body["meta"]["total"], 1);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_existing_account_is_left_alone_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let first = crate::helpers::spawn_with(
+        emporium::config::Config::embedded(path.clone()),
+        emporium::config::ServiceSet::All,
+        tempfile::tempdir().unwrap(),
+    )
+    .await;
+    register_and_log_in(&first, "taken@example.com").await;
+    first.shutdown().await;
+    let mut config = emporium::config::Config::embedded(path);
+    config.bootstrap_admin = Some(("taken@example.com".into(), "other password".into()));
+    let app = crate::helpers::spawn_with(config, emporium::config::ServiceSet::All, dir).await;
+    let (access, _) = tokens(&log_in(&app, "taken@example.com", "correct horse").await);
+    let me = with_token(&app, Method::GET, "/v1/users/me", &access).await;
+    assert_eq!(me.body["data"]["attributes"]["role"], "customer");
+    log_in(&app, "taken@example.com", "other password")
+        .await
+        .assert_error(401, "invalid_credentials", None);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn create_admin_command_reads_the_password_from_stdin() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_emporium"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["users", "create-admin", "--email", "ops@example.com"])
+        .env_remove("EMPORIUM_DATABASE_URL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"stdin password\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{printed}");
+    assert!(!printed.contains("stdin password"));
+    let config = emporium::config::Config::embedded(dir.path().to_path_buf());
+    let app = crate::helpers::spawn_with(config, emporium::config::ServiceSet::All, dir).await;
+    let (access, _) = tokens(&log_in(&app, "ops@example.com", "stdin password").await);
+    let me = with_token(&app, Method::GET, "/v1/users/me", &access).await;
+    assert_eq!(me.body["data"]["attributes"]["role"], "admin");
+    assert_eq!(me.body["data"]["attributes"]["name"], "Administrator");
+    app.shutdown().await;
+}
