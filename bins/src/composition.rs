@@ -146,6 +146,8 @@ pub struct App {
     pub inventory: Option<Arc<InventoryService>>,
     /// Present when accounts run here (`serve all`).
     pub accounts: Option<Arc<AccountsService>>,
+    /// Log-in and registration attempts per minute, per address and per e-mail.
+    pub auth_rate_per_minute: std::num::NonZeroU32,
     /// What `/ready` checks.
     pub dependencies: Arc<[Dependency]>,
     /// The service API key.
@@ -369,6 +371,8 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<App>
         dependencies: dependencies.into(),
         api_key: config.api_key.clone(),
         accounts,
+        auth_rate_per_minute: std::num::NonZeroU32::new(config.auth_rate_per_minute)
+            .context("EMPORIUM_AUTH_RATE_PER_MINUTE must be at least 1")?,
         tokens,
         authenticate,
     })

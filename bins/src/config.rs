@@ -17,6 +17,7 @@
 //! | `EMPORIUM_ACCESS_TOKEN_TTL` | `--access-token-ttl` | `900` | access token lifetime, seconds |
 //! | `EMPORIUM_REFRESH_TOKEN_TTL` | `--refresh-token-ttl` | `2592000` | refresh token lifetime, seconds |
 //! | `EMPORIUM_ADMIN_EMAIL` | `--admin-email` | unset | with `EMPORIUM_ADMIN_PASSWORD`: an admin created at start-up if no account has this address |
+//! | `EMPORIUM_AUTH_RATE_PER_MINUTE` | `--auth-rate-per-minute` | `10` | log-in/registration attempts per client address and per e-mail address |
 //! | `EMPORIUM_ADMIN_PASSWORD` | `--admin-password` | unset | that admin's password (never logged) |
 //!
 //! Split mode: `serve inventory` needs `EMPORIUM_PRODUCTS_URL` (it has no products of
@@ -50,6 +51,8 @@ pub const MIN_API_KEY_LEN: usize = 16;
 pub const JWT_SECRET_FILE: &str = "jwt-secret";
 /// The shortest token signing secret accepted, in bytes.
 pub const MIN_JWT_SECRET_LEN: usize = emporium_adapters::security::MIN_SECRET_BYTES;
+/// The default limit of log-in and registration attempts per minute.
+pub const DEFAULT_AUTH_RATE_PER_MINUTE: u32 = 10;
 /// The default access token lifetime, seconds.
 pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 900;
 /// The default refresh token lifetime, seconds.
@@ -200,6 +203,10 @@ pub struct Settings {
     /// Refresh token lifetime in seconds.
     #[arg(long, env = "EMPORIUM_REFRESH_TOKEN_TTL", global = true)]
     pub refresh_token_ttl: Option<String>,
+    /// Log-in and registration attempts per minute, per client address and per
+    /// e-mail address.
+    #[arg(long, env = "EMPORIUM_AUTH_RATE_PER_MINUTE", global = true)]
+    pub auth_rate_per_minute: Option<String>,
     /// An administrator to create at start-up (with `--admin-password`).
     #[arg(long, env = "EMPORIUM_ADMIN_EMAIL", global = true)]
     pub admin_email: Option<String>,
@@ -270,6 +277,9 @@ pub struct Config {
     pub access_token_ttl: u64,
     /// Refresh token lifetime, seconds (at least 1).
     pub refresh_token_ttl: u64,
+    /// Log-in and registration attempts per minute, per client address and per
+    /// e-mail address (at least 1).
+    pub auth_rate_per_minute: u32,
     /// The administrator to create at start-up when no account has its address:
     /// `(email, password)`.
     pub bootstrap_admin: Option<(String, String)>,
@@ -293,6 +303,7 @@ impl fmt::Debug for Config {
             )
             .field("access_token_ttl", &self.access_token_ttl)
             .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("auth_rate_per_minute", &self.auth_rate_per_minute)
             .field(
                 "bootstrap_admin",
                 &self.bootstrap_admin.as_ref().map(|(email, _)| email),
@@ -340,6 +351,7 @@ impl Config {
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
             bootstrap_admin: None,
+            auth_rate_per_minute: DEFAULT_AUTH_RATE_PER_MINUTE,
         }
     }
 
@@ -381,7 +393,18 @@ impl Config {
                 ));
             }
         };
+        let auth_rate_per_minute = match non_empty(settings.auth_rate_per_minute) {
+            None => DEFAULT_AUTH_RATE_PER_MINUTE,
+            Some(text) => text.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ConfigError::new(
+                    "EMPORIUM_AUTH_RATE_PER_MINUTE",
+                    "--auth-rate-per-minute",
+                    format!("{text:?} is not a whole number of attempts of at least 1"),
+                )
+            })?,
+        };
         let config = Config {
+            auth_rate_per_minute,
             bootstrap_admin,
             addr,
             database_url: non_empty(settings.database_url).unwrap_or_else(|| sqlite_url(&data_dir)),

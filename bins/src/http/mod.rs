@@ -59,7 +59,10 @@ pub fn endpoint(app: &App, services: ServiceSet) -> HttpApp {
                 ProductsApi::new(catalog.clone()),
                 CategoriesApi::new(catalog.clone()),
                 InventoryApi::new(inventory.clone()),
-                AccountsApi::new(app.accounts.clone().expect("checked above")),
+                AccountsApi::new(
+                    app.accounts.clone().expect("checked above"),
+                    app.auth_rate_per_minute,
+                ),
             ),
             key,
         ),

@@ -410,3 +410,30 @@ async fn create_admin_command_reads_the_password_from_stdin() {
     assert_eq!(me.body["data"]["attributes"]["name"], "Administrator");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn log_in_and_registration_are_rate_limited() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = emporium::config::Config::embedded(dir.path().to_path_buf());
+    config.auth_rate_per_minute = 3;
+    let app = crate::helpers::spawn_with(config, emporium::config::ServiceSet::All, dir).await;
+    for _ in 0..3 {
+        log_in(&app, "victim@example.com", "guess guess")
+            .await
+            .assert_error(401, "invalid_credentials", None);
+    }
+    let limited = log_in(&app, "victim@example.com", "guess guess").await;
+    limited.assert_error(429, "too_many_requests", None);
+    let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // The client address is limited too, whatever the address it tries.
+    anonymous(
+        &app,
+        Method::POST,
+        "/v1/auth/register",
+        &register_doc("other@example.com", "correct horse"),
+    )
+    .await
+    .assert_error(429, "too_many_requests", None);
+    app.shutdown().await;
+}

@@ -2,8 +2,10 @@
 //! user; administration). Run by the all-in-one server only.
 
 pub mod body;
+pub mod rate_limit;
 pub mod resource;
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use emporium_application::accounts::{
@@ -17,6 +19,7 @@ use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 use uuid::Uuid;
 
+use self::rate_limit::AuthRateLimit;
 use self::resource::{
     CredentialsDocument, RefreshDocument, RegisterDocument, TokensDocument, TokensResource,
     UserDocument, UserListDocument, UserResource, UserUpdateDocument, self_link,
@@ -53,12 +56,17 @@ const LOGIN_FAILED: &str = "The e-mail address or password is not correct.";
 #[derive(Clone)]
 pub struct AccountsApi {
     accounts: Arc<AccountsService>,
+    limit: Arc<AuthRateLimit>,
 }
 
 impl AccountsApi {
-    /// Routes over the account use cases.
-    pub fn new(accounts: Arc<AccountsService>) -> Self {
-        Self { accounts }
+    /// Routes over the account use cases; log-in and registration allow
+    /// `attempts_per_minute` per client address and per e-mail address.
+    pub fn new(accounts: Arc<AccountsService>, attempts_per_minute: NonZeroU32) -> Self {
+        Self {
+            accounts,
+            limit: Arc::new(AuthRateLimit::new(attempts_per_minute)),
+        }
     }
 }
 
@@ -66,7 +74,8 @@ impl AccountsApi {
 impl AccountsApi {
     /// Register
     ///
-    /// Creates a customer account. `role` cannot be chosen (403).
+    /// Creates a customer account. `role` cannot be chosen (403). Rate-limited per
+    /// client address and per e-mail address (429 with `Retry-After`).
     #[oai(
         path = "/v1/auth/register",
         method = "post",
@@ -80,6 +89,7 @@ impl AccountsApi {
     ) -> Result<Created<UserDocument>, ApiError> {
         parse_query(request.uri().query(), &PLAIN_QUERY)?;
         let input = body.try_into_domain()?;
+        self.limit.check(request, Some(input.email.as_str()))?;
         let user = self.accounts.register.execute(input).await?;
         Created::new(&Document::single(UserResource(&user)), self_link(&user))
     }
@@ -87,6 +97,8 @@ impl AccountsApi {
     /// Log in
     ///
     /// Exchanges an e-mail address and password for an access and a refresh token.
+    /// Rate-limited per client address and per e-mail address (429 with
+    /// `Retry-After`).
     #[oai(
         path = "/v1/auth/login",
         method = "post",
@@ -100,6 +112,7 @@ impl AccountsApi {
     ) -> Result<JsonApi<TokensDocument>, ApiError> {
         parse_query(request.uri().query(), &PLAIN_QUERY)?;
         let credentials = body.try_into_domain()?;
+        self.limit.check(request, Some(&credentials.email))?;
         let session = self
             .accounts
             .log_in

@@ -233,6 +233,18 @@ impl ApiError {
         error
     }
 
+    /// 429: too many attempts; try again after `retry_after_seconds`.
+    pub fn too_many_requests(retry_after_seconds: u32) -> Self {
+        let mut error = Self::from(ErrorObject::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "Too many requests",
+            format!("Too many attempts; try again in {retry_after_seconds} s."),
+        ));
+        error.retry_after = Some(retry_after_seconds);
+        error
+    }
+
     /// 403: the caller is known but may not do this.
     pub fn forbidden() -> Self {
         Self::from(ErrorObject::new(
