@@ -991,6 +991,30 @@ mod tests {
     }
 
     #[test]
+    fn auth_rate_limit_is_a_positive_number() {
+        assert_eq!(
+            Config::from_settings(settings())
+                .unwrap()
+                .auth_rate_per_minute,
+            DEFAULT_AUTH_RATE_PER_MINUTE
+        );
+        for bad in ["0", "-1", "many"] {
+            let error = Config::from_settings(Settings {
+                auth_rate_per_minute: Some(bad.into()),
+                ..settings()
+            })
+            .unwrap_err();
+            assert_eq!(error.variable, "EMPORIUM_AUTH_RATE_PER_MINUTE");
+        }
+        let five = Config::from_settings(Settings {
+            auth_rate_per_minute: Some("5".into()),
+            ..settings()
+        })
+        .unwrap();
+        assert_eq!(five.auth_rate_per_minute, 5);
+    }
+
+    #[test]
     fn generated_jwt_secret_is_kept_private_and_reused() {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config {
