@@ -65,7 +65,10 @@ async fn main() -> std::io::Result<()> {
         .nth(1)
         .or_else(|| std::env::var("BARE_HANDLER_ADDR").ok())
         .unwrap_or_else(|| DEFAULT_ADDR.to_owned());
-    eprintln!("bare_handler: listening on {addr} ({} byte body)", BODY.len());
+    eprintln!(
+        "bare_handler: listening on {addr} ({} byte body)",
+        BODY.len()
+    );
     let app = Route::new().at("/v1/products/:id", get(product));
     Server::new(TcpListener::bind(addr))
         .run_with_graceful_shutdown(
