@@ -591,7 +591,12 @@ impl Config {
             return Ok(None);
         }
         let path = self.data_dir.join(API_KEY_FILE);
-        let key = load_or_create_api_key(&path)?;
+        let key = load_or_create_private(
+            &path,
+            "API key",
+            |key| key.len() >= MIN_API_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic()),
+            generate_api_key,
+        )?;
         self.api_key = Some(key);
         Ok(Some(path))
     }
@@ -606,7 +611,12 @@ impl Config {
             return Ok(None);
         }
         let path = self.data_dir.join(JWT_SECRET_FILE);
-        let secret = load_or_create_secret(&path)?;
+        let secret = load_or_create_private(
+            &path,
+            "token secret",
+            |secret| secret.len() >= MIN_JWT_SECRET_LEN,
+            emporium_adapters::security::generate_secret,
+        )?;
         self.jwt_secret = Some(secret);
         Ok(Some(path))
     }
@@ -631,33 +641,6 @@ fn parse_ttl(
             )
         }),
     }
-}
-
-fn load_or_create_secret(path: &Path) -> anyhow::Result<String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let secret = text.trim().to_owned();
-            anyhow::ensure!(
-                secret.len() >= MIN_JWT_SECRET_LEN,
-                "the token secret file {} is too short; delete it to generate a new one",
-                path.display()
-            );
-            return Ok(secret);
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => {
-            return Err(error)
-                .with_context(|| format!("reading the token secret file {}", path.display()));
-        }
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the data directory {}", dir.display()))?;
-    }
-    let secret = emporium_adapters::security::generate_secret();
-    write_private(path, &secret)
-        .with_context(|| format!("writing the token secret file {}", path.display()))?;
-    Ok(secret)
 }
 
 fn sqlite_url(data_dir: &Path) -> String {
@@ -715,31 +698,40 @@ pub fn generate_api_key() -> String {
     )
 }
 
-fn load_or_create_api_key(path: &Path) -> anyhow::Result<String> {
+/// A private value kept in a file of the data directory (the generated API key, the
+/// generated token secret): read from `path` when present, refused when `valid` says
+/// it is not, and otherwise made with `generate` and written there with mode 0600.
+/// `what` names it in errors.
+fn load_or_create_private(
+    path: &Path,
+    what: &str,
+    valid: fn(&str) -> bool,
+    generate: fn() -> String,
+) -> anyhow::Result<String> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
-            let key = text.trim().to_owned();
+            let value = text.trim().to_owned();
             anyhow::ensure!(
-                key.len() >= MIN_API_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic()),
-                "the API key file {} is not a valid key; delete it to generate a new one",
+                valid(&value),
+                "the {what} file {} is not valid; delete it to generate a new one",
                 path.display()
             );
-            return Ok(key);
+            return Ok(value);
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
         Err(error) => {
             return Err(error)
-                .with_context(|| format!("reading the API key file {}", path.display()));
+                .with_context(|| format!("reading the {what} file {}", path.display()));
         }
     }
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the data directory {}", dir.display()))?;
     }
-    let key = generate_api_key();
-    write_private(path, &key)
-        .with_context(|| format!("writing the API key file {}", path.display()))?;
-    Ok(key)
+    let value = generate();
+    write_private(path, &value)
+        .with_context(|| format!("writing the {what} file {}", path.display()))?;
+    Ok(value)
 }
 
 #[cfg(unix)]
