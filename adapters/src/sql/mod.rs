@@ -30,7 +30,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 
 pub use category::SqlCategoryRepository;
@@ -155,8 +157,37 @@ fn create_dir(dir: &std::path::Path) -> anyhow::Result<()> {
         .with_context(|| format!("creating the database directory {}", dir.display()))
 }
 
+/// The PostgreSQL advisory lock that serialises migration runs ("emporium" in ASCII).
+const MIGRATION_LOCK_KEY: i64 = 0x656d_706f_7269_756d;
+
 /// Applies every pending migration of [`migration::Migrator`].
+///
+/// On PostgreSQL, services that start at once on one database (`serve products` and
+/// `serve users`, say) take turns: each run waits for a transaction-scoped advisory
+/// lock held on a connection of its own, so the second finds the schema up to date
+/// instead of racing the first's `CREATE TABLE`s. The lock goes with its transaction,
+/// also when the process dies. A SQLite file has one server process.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return apply_migrations(db).await;
+    }
+    let lock = db
+        .begin()
+        .await
+        .context("opening the migration lock's transaction")?;
+    lock.execute_unprepared(&format!(
+        "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+    ))
+    .await
+    .context("waiting for the migration lock")?;
+    let applied = apply_migrations(db).await;
+    lock.commit()
+        .await
+        .context("releasing the migration lock")?;
+    applied
+}
+
+async fn apply_migrations(db: &DatabaseConnection) -> anyhow::Result<()> {
     migration::Migrator::up(db, None)
         .await
         .context("applying database migrations")
