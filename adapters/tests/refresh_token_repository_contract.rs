@@ -226,6 +226,24 @@ mod suite {
         assert_eq!(used_at(store, born_revoked.id).await, None);
     }
 
+    /// A token issued into a family after the family was revoked (a refresh that
+    /// raced a replay) is refused too, while other families are untouched.
+    pub async fn mark_used_refuses_a_token_of_a_revoked_family(store: &TokenStore) {
+        let owner = user(store).await;
+        let family = Uuid::new_v4();
+        let spent = inserted(store, token(owner, family, 0)).await;
+        assert!(store.tokens.mark_used(spent.id, at(10)).await.unwrap());
+        store.tokens.revoke_family(family, at(20)).await.unwrap();
+        // Inserted after the revocation: not revoked itself, yet unusable.
+        let late = inserted(store, token(owner, family, 30)).await;
+        assert_eq!(revoked_at(store, late.id).await, None);
+        assert!(!store.tokens.mark_used(late.id, at(40)).await.unwrap());
+        assert_eq!(used_at(store, late.id).await, None);
+
+        let elsewhere = inserted(store, token(owner, Uuid::new_v4(), 50)).await;
+        assert!(store.tokens.mark_used(elsewhere.id, at(60)).await.unwrap());
+    }
+
     /// 20 concurrent `mark_used` calls with one token: exactly one gets `true`, and the
     /// stored time is the winner's.
     pub async fn concurrent_mark_used_has_exactly_one_winner(store: &TokenStore) {
@@ -344,6 +362,7 @@ mod sqlite {
         duplicate_hash_and_unknown_user_are_refused,
         mark_used_succeeds_once,
         mark_used_refuses_a_revoked_token,
+        mark_used_refuses_a_token_of_a_revoked_family,
         concurrent_mark_used_has_exactly_one_winner,
         revoke_family_revokes_only_that_family,
         revoke_all_for_user_revokes_only_that_user,
@@ -356,6 +375,7 @@ mod postgres {
         duplicate_hash_and_unknown_user_are_refused,
         mark_used_succeeds_once,
         mark_used_refuses_a_revoked_token,
+        mark_used_refuses_a_token_of_a_revoked_family,
         concurrent_mark_used_has_exactly_one_winner,
         revoke_family_revokes_only_that_family,
         revoke_all_for_user_revokes_only_that_user,

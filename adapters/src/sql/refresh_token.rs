@@ -7,7 +7,7 @@ use emporium_domain::access::UserId;
 use emporium_domain::accounts::{
     RefreshTokenHash, RefreshTokenRecord, RefreshTokenRepository, RefreshTokenRepositoryError,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
 };
@@ -19,10 +19,12 @@ use super::entities::refresh_token::{self, Column, Entity};
 ///
 /// Only the token's hash is stored. [`mark_used`](RefreshTokenRepository::mark_used) is
 /// one conditional `UPDATE … WHERE id = $id AND used_at IS NULL AND revoked_at IS
-/// NULL`: the database serialises concurrent updates of the row and re-checks the
-/// condition, so of any number of concurrent calls with one token exactly one sees a
-/// changed row. Revocations only fill `revoked_at` where it is still empty, so they are
-/// idempotent and keep the time of the first revocation.
+/// NULL AND NOT EXISTS (a revoked token of the same family)`: the database serialises
+/// concurrent updates of the row and re-checks the condition, so of any number of
+/// concurrent calls with one token exactly one sees a changed row; and a token issued
+/// into a family just after the family was revoked (a refresh racing a replay) is
+/// refused as well. Revocations only fill `revoked_at` where it is still empty, so
+/// they are idempotent and keep the time of the first revocation.
 #[derive(Debug, Clone)]
 pub struct SqlRefreshTokenRepository {
     db: DatabaseConnection,
@@ -102,11 +104,27 @@ impl RefreshTokenRepository for SqlRefreshTokenRepository {
         id: Uuid,
         at: DateTime<Utc>,
     ) -> Result<bool, RefreshTokenRepositoryError> {
+        // `NOT EXISTS (SELECT 1 FROM refresh_tokens AS sibling WHERE sibling.family_id =
+        // refresh_tokens.family_id AND sibling.user_id = refresh_tokens.user_id AND
+        // sibling.revoked_at IS NOT NULL)`: a family is one user's session.
+        let sibling = Alias::new("sibling");
+        let family_revoked = Query::select()
+            .expr(Expr::val(1))
+            .from_as(Entity, sibling.clone())
+            .and_where(
+                Expr::col((sibling.clone(), Column::FamilyId)).equals((Entity, Column::FamilyId)),
+            )
+            .and_where(
+                Expr::col((sibling.clone(), Column::UserId)).equals((Entity, Column::UserId)),
+            )
+            .and_where(Expr::col((sibling, Column::RevokedAt)).is_not_null())
+            .to_owned();
         let result = Entity::update_many()
             .col_expr(Column::UsedAt, Expr::value(super::to_stored_time(at)))
             .filter(Column::Id.eq(id))
             .filter(Column::UsedAt.is_null())
             .filter(Column::RevokedAt.is_null())
+            .filter(Expr::exists(family_revoked).not())
             .exec(&self.db)
             .await
             .with_context(|| format!("marking refresh token {id} used"))?;

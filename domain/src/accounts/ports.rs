@@ -63,10 +63,11 @@ pub trait RefreshTokenRepository: Send + Sync {
         &self,
         id: Uuid,
     ) -> Result<Option<RefreshTokenRecord>, RefreshTokenRepositoryError>;
-    /// Marks the token used, atomically and only if it is unused and unrevoked: `true`
-    /// when this call used it, `false` when it had already been used or revoked (so
-    /// two concurrent refreshes with one token can never both succeed).
-    /// Errors: `Unexpected`.
+    /// Marks the token used, atomically and only if it is unused, unrevoked and no
+    /// token of its family is revoked: `true` when this call used it, `false`
+    /// otherwise (so two concurrent refreshes with one token can never both succeed,
+    /// and a token issued into a family while the family was being revoked never
+    /// works). Errors: `Unexpected`.
     async fn mark_used(
         &self,
         id: Uuid,
