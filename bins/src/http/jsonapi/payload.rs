@@ -29,6 +29,11 @@ use super::schema::ErrorDocumentSchema;
 
 /// The largest request body accepted: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// A refused body that declares at most this many bytes is read and dropped before
+/// the 413 goes out (see [`drain`]); a larger one is not.
+const MAX_DRAINED_BYTES: u64 = 8 * 1024 * 1024;
+/// How long draining a refused body may take.
+const MAX_DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A JSON:API request document, parsed as raw JSON. `S` documents its shape in OpenAPI.
 pub struct JsonApiBody<S> {
@@ -122,6 +127,29 @@ impl<'a, S: Type> ApiExtractor<'a> for JsonApiBody<S> {
     }
 }
 
+/// Reads and drops a refused body that the client is still sending, so that it reads
+/// the 413 rather than a reset connection (closing a socket that holds unread data
+/// resets it, often before the client has read the answer). Bounded by
+/// [`MAX_DRAINED_BYTES`] and [`MAX_DRAIN_TIME`]; past either the connection just
+/// closes.
+async fn drain(body: &mut RequestBody) {
+    use futures::StreamExt;
+    let Ok(body) = body.take() else {
+        return;
+    };
+    let mut chunks = body.into_bytes_stream();
+    let discard = async {
+        let mut read = 0u64;
+        while let Some(Ok(chunk)) = chunks.next().await {
+            read += chunk.len() as u64;
+            if read > MAX_DRAINED_BYTES {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(MAX_DRAIN_TIME, discard).await;
+}
+
 /// Reads at most [`MAX_BODY_BYTES`] and parses them as JSON.
 async fn read_document(
     request: &Request,
@@ -132,7 +160,10 @@ async fn read_document(
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+    if let Some(length) = declared.filter(|length| *length > MAX_BODY_BYTES as u64) {
+        if length <= MAX_DRAINED_BYTES {
+            drain(body).await;
+        }
         return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
     }
     let body = body.take().map_err(|_| {
