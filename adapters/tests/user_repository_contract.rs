@@ -281,6 +281,17 @@ mod suite {
         assert_eq!(store.users.find_by_email(&ghost.email).await.unwrap(), None);
     }
 
+    /// `ping` answers while the database does, and fails (`Unexpected`) once it is
+    /// gone, so `/ready` tells the truth.
+    pub async fn ping_answers(store: &UserStore) {
+        store.users.ping().await.unwrap();
+        store.db.clone().close().await.unwrap();
+        assert!(matches!(
+            store.users.ping().await,
+            Err(UserRepositoryError::Unexpected(_))
+        ));
+    }
+
     /// A row that no longer satisfies the domain's rules is an `Unexpected` failure
     /// naming the user, never a silently repaired or half-read account.
     pub async fn corrupt_rows_are_unexpected(store: &UserStore) {
@@ -339,6 +350,7 @@ mod sqlite {
         list_pages_oldest_first_with_total,
         update_replaces_the_stored_user,
         corrupt_rows_are_unexpected,
+        ping_answers,
     );
 }
 
@@ -350,5 +362,6 @@ mod postgres {
         list_pages_oldest_first_with_total,
         update_replaces_the_stored_user,
         corrupt_rows_are_unexpected,
+        ping_answers,
     );
 }

@@ -79,7 +79,7 @@ pub struct InventoryService {
     pub adjust: AdjustInventory,
 }
 
-/// The account use cases (the all-in-one server only).
+/// The account use cases (`serve all` and `serve users`).
 pub struct AccountsService {
     /// `POST /v1/auth/register`.
     pub register: RegisterUser,
@@ -144,7 +144,7 @@ pub struct App {
     pub catalog: Option<Arc<CatalogService>>,
     /// Present when inventory runs here.
     pub inventory: Option<Arc<InventoryService>>,
-    /// Present when accounts run here (`serve all`).
+    /// Present when accounts run here (`serve all`, `serve users`).
     pub accounts: Option<Arc<AccountsService>>,
     /// Log-in and registration attempts per minute, per address and per e-mail.
     pub auth_rate_per_minute: std::num::NonZeroU32,
@@ -172,7 +172,9 @@ pub fn token_issuer(config: &Config) -> anyhow::Result<JwtTokenIssuer> {
 
 /// Whether `services` keep anything in the SQL database.
 fn needs_sql(config: &Config, services: ServiceSet) -> bool {
-    services.has_catalog() || (services.has_inventory() && config.mongo_url.is_none())
+    services.has_catalog()
+        || services.has_accounts()
+        || (services.has_inventory() && config.mongo_url.is_none())
 }
 
 /// Applies migrations for `services` and returns (`emporium migrate`).
@@ -345,13 +347,19 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<App>
     };
 
     let accounts = match &db {
-        Some(db) if services == ServiceSet::All => Some(Arc::new(accounts_service(
-            Arc::new(SqlUserRepository::new(db.clone())),
-            Arc::new(SqlRefreshTokenRepository::new(db.clone())),
-            tokens.clone(),
-            Arc::new(UuidV7Generator),
-            Arc::new(SystemClock),
-        ))),
+        Some(db) if services.has_accounts() => {
+            let users: Arc<dyn UserRepository> = Arc::new(SqlUserRepository::new(db.clone()));
+            if database_probe.is_none() {
+                database_probe = Some(Arc::new(UsersProbe(users.clone())));
+            }
+            Some(Arc::new(accounts_service(
+                users,
+                Arc::new(SqlRefreshTokenRepository::new(db.clone())),
+                tokens.clone(),
+                Arc::new(UuidV7Generator),
+                Arc::new(SystemClock),
+            )))
+        }
         _ => None,
     };
 
@@ -406,7 +414,7 @@ pub async fn bootstrap_admin(app: &App, config: &Config) -> anyhow::Result<()> {
     };
     let Some(accounts) = &app.accounts else {
         tracing::warn!(
-            "EMPORIUM_ADMIN_EMAIL is ignored: accounts run in the all-in-one server only"
+            "EMPORIUM_ADMIN_EMAIL is ignored here: accounts run in `serve all` and `serve users`"
         );
         return Ok(());
     };
@@ -504,6 +512,15 @@ struct InventoryProbe(Arc<dyn InventoryRepository>);
 
 #[async_trait]
 impl Probe for InventoryProbe {
+    async fn check(&self) -> anyhow::Result<()> {
+        Ok(self.0.ping().await?)
+    }
+}
+
+struct UsersProbe(Arc<dyn UserRepository>);
+
+#[async_trait]
+impl Probe for UsersProbe {
     async fn check(&self) -> anyhow::Result<()> {
         Ok(self.0.ping().await?)
     }

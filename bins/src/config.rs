@@ -23,12 +23,12 @@
 //! Split mode: `serve inventory` needs `EMPORIUM_PRODUCTS_URL` (it has no products of
 //! its own to check) and `serve products` needs `EMPORIUM_INVENTORY_URL` (a product
 //! must not be deleted while stock of it is reserved, and only inventory knows).
-//! A remote URL needs `EMPORIUM_API_KEY` (the services call each other with it).
-//! In embedded mode (`serve`, `serve all`) without a key, one is generated at first
-//! start and kept in `<data dir>/api-key` (mode 0600); the same goes for the token
-//! signing secret (`<data dir>/jwt-secret`, in every mode). Split-mode services
-//! should share one `EMPORIUM_JWT_SECRET`: each checks bearer tokens itself, so a
-//! service with its own generated secret accepts no token issued elsewhere.
+//! `serve users` runs accounts on its own. Every split-mode service needs the shared
+//! `EMPORIUM_API_KEY` and the shared `EMPORIUM_JWT_SECRET`: the users service signs
+//! tokens and each service checks bearer tokens itself, so a service with a secret
+//! of its own would refuse every token. In embedded mode (`serve`, `serve all`)
+//! without them, an API key and a signing secret are generated at first start and
+//! kept in `<data dir>/api-key` and `<data dir>/jwt-secret` (mode 0600).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -61,13 +61,17 @@ pub const DEFAULT_REFRESH_TOKEN_TTL: u64 = 2_592_000;
 /// Which services one process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum ServiceSet {
-    /// Products, categories and inventory in one process (the embedded default).
+    /// Products, categories, inventory and accounts in one process (the embedded
+    /// default).
     #[default]
     All,
     /// Products and categories.
     Products,
     /// Inventory.
     Inventory,
+    /// Accounts: registration, sessions and users (the only service that issues
+    /// tokens; every service checks them).
+    Users,
 }
 
 impl ServiceSet {
@@ -80,15 +84,33 @@ impl ServiceSet {
     pub fn has_inventory(self) -> bool {
         matches!(self, Self::All | Self::Inventory)
     }
+
+    /// Whether accounts (registration, sessions, users) run here.
+    pub fn has_accounts(self) -> bool {
+        matches!(self, Self::All | Self::Users)
+    }
+
+    /// Whether this is one service of a split deployment (not the all-in-one server).
+    pub fn is_split(self) -> bool {
+        self != Self::All
+    }
+}
+
+impl ServiceSet {
+    /// Its name on the command line (`serve users`) and in `/health`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Products => "products",
+            Self::Inventory => "inventory",
+            Self::Users => "users",
+        }
+    }
 }
 
 impl fmt::Display for ServiceSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::All => "all",
-            Self::Products => "products",
-            Self::Inventory => "inventory",
-        })
+        f.write_str(self.name())
     }
 }
 
@@ -130,7 +152,8 @@ pub enum Command {
 /// `emporium users …`.
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
-    /// Creates an administrator; the password is read as one line from stdin.
+    /// Creates an administrator; the password is typed at a prompt (twice, not
+    /// echoed) or, when stdin is not a terminal, read as one line from stdin.
     CreateAdmin {
         /// Sign-in address.
         #[arg(long)]
@@ -573,11 +596,21 @@ impl Config {
                 ),
             ));
         }
-        if services != ServiceSet::All && self.api_key.is_none() {
+        if services.is_split() && self.api_key.is_none() {
             return Err(ConfigError::new(
                 "EMPORIUM_API_KEY",
                 "--api-key",
                 format!("`serve {services}` is a split-mode service: set the shared API key"),
+            ));
+        }
+        if services.is_split() && self.jwt_secret.is_none() {
+            return Err(ConfigError::new(
+                "EMPORIUM_JWT_SECRET",
+                "--jwt-secret",
+                format!(
+                    "`serve {services}` is a split-mode service: the users service signs tokens \
+                     and every service checks them itself, so all must share one signing secret"
+                ),
             ));
         }
         Ok(())
@@ -861,11 +894,51 @@ mod tests {
                 .variable,
             "EMPORIUM_API_KEY"
         );
-        let ready = Config {
+        let key_without_secret = Config {
             api_key: Some(generate_api_key()),
             ..remote_without_key
         };
+        assert_eq!(
+            key_without_secret
+                .check(ServiceSet::Inventory)
+                .unwrap_err()
+                .variable,
+            "EMPORIUM_JWT_SECRET"
+        );
+        // The all-in-one server generates its own secret; a split service may not.
+        assert!(key_without_secret.check(ServiceSet::All).is_ok());
+        let ready = Config {
+            jwt_secret: Some(emporium_adapters::security::generate_secret()),
+            ..key_without_secret
+        };
         assert!(ready.check(ServiceSet::Inventory).is_ok());
+    }
+
+    #[test]
+    fn the_users_service_needs_the_shared_key_and_secret_only() {
+        let base = Config::from_settings(settings()).unwrap();
+        assert_eq!(
+            base.check(ServiceSet::Users).unwrap_err().variable,
+            "EMPORIUM_API_KEY"
+        );
+        let with_key = Config {
+            api_key: Some(generate_api_key()),
+            ..base
+        };
+        let error = with_key.check(ServiceSet::Users).unwrap_err();
+        assert_eq!(error.variable, "EMPORIUM_JWT_SECRET");
+        assert!(error.to_string().contains("serve users"), "{error}");
+        let ready = Config {
+            jwt_secret: Some(emporium_adapters::security::generate_secret()),
+            ..with_key
+        };
+        // No other service's URL: accounts call nobody.
+        assert!(ready.check(ServiceSet::Users).is_ok());
+        assert!(ServiceSet::Users.has_accounts());
+        assert!(!ServiceSet::Users.has_catalog());
+        assert!(!ServiceSet::Users.has_inventory());
+        assert!(ServiceSet::All.has_accounts());
+        assert!(!ServiceSet::Products.has_accounts());
     }
 
     #[test]
@@ -1042,6 +1115,13 @@ mod tests {
             })
         ));
         assert_eq!(cli.settings.addr.as_deref(), Some("0.0.0.0:9000"));
+        let cli = Cli::try_parse_from(["emporium", "serve", "users"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Serve {
+                services: ServiceSet::Users
+            })
+        ));
         let cli = Cli::try_parse_from(["emporium", "migrate"]).unwrap();
         assert!(matches!(
             cli.command,

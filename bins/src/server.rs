@@ -79,18 +79,13 @@ pub async fn spawn(
             "no EMPORIUM_API_KEY given: using the generated API key kept in this file (send it as X-API-Key)"
         );
     }
+    // Split services were refused above without EMPORIUM_JWT_SECRET: only the
+    // all-in-one server signs with a generated secret.
     if let Some(path) = config.ensure_jwt_secret()? {
-        if services == ServiceSet::All {
-            tracing::info!(
-                path = %path.display(),
-                "no EMPORIUM_JWT_SECRET given: signing tokens with the generated secret kept in this file"
-            );
-        } else {
-            tracing::warn!(
-                path = %path.display(),
-                "no EMPORIUM_JWT_SECRET given: this service checks bearer tokens against its own generated secret, so tokens issued by other services are refused; give every service the same EMPORIUM_JWT_SECRET"
-            );
-        }
+        tracing::info!(
+            path = %path.display(),
+            "no EMPORIUM_JWT_SECRET given: signing tokens with the generated secret kept in this file"
+        );
     }
     let app = composition::build(&config, services).await?;
     composition::bootstrap_admin(&app, &config).await?;

@@ -167,6 +167,10 @@ impl UserRepository for SqlUserRepository {
         }
         Ok(())
     }
+
+    async fn ping(&self) -> Result<(), UserRepositoryError> {
+        Ok(super::ping(&self.db).await?)
+    }
 }
 
 #[cfg(test)]

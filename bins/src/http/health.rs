@@ -42,7 +42,7 @@ pub struct HealthDocument {
 pub struct HealthMeta {
     /// `ok`.
     pub status: String,
-    /// Which services this process runs (`all`, `products`, `inventory`).
+    /// Which services this process runs (`all`, `products`, `inventory`, `users`).
     pub services: String,
 }
 

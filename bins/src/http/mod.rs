@@ -6,8 +6,8 @@
 //! | `/v1/products`, `/v1/products/{id}` | GET, POST / GET, PATCH, DELETE |
 //! | `/v1/categories`, `/v1/categories/{id}` | GET, POST / GET |
 //! | `/v1/inventory`, `/v1/inventory/{product_id}` | GET, POST / GET, PATCH |
-//! | `/v1/auth/register`, `/v1/auth/login`, `/v1/auth/refresh`, `/v1/auth/logout` | POST (all-in-one only) |
-//! | `/v1/users/me`, `/v1/users`, `/v1/users/{id}` | GET / GET / PATCH (all-in-one only) |
+//! | `/v1/auth/register`, `/v1/auth/login`, `/v1/auth/refresh`, `/v1/auth/logout` | POST (`serve all`, `serve users`) |
+//! | `/v1/users/me`, `/v1/users`, `/v1/users/{id}` | GET / GET / PATCH (`serve all`, `serve users`) |
 //! | `/health`, `/ready` | GET |
 //! | `/openapi.json`, `/docs` | GET |
 
@@ -18,6 +18,8 @@ pub mod inventory;
 pub mod jsonapi;
 pub mod middleware;
 pub mod products;
+
+use std::sync::Arc;
 
 use poem::endpoint::BoxEndpoint;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Request, Response};
@@ -30,7 +32,7 @@ use self::inventory::InventoryApi;
 use self::middleware::auth::ApiKeyAuth;
 use self::middleware::edge::{Edge, EdgeEndpoint};
 use self::products::ProductsApi;
-use crate::composition::App;
+use crate::composition::{AccountsService, App};
 use crate::config::ServiceSet;
 
 /// Groups of operations in the OpenAPI document.
@@ -48,25 +50,26 @@ pub enum ApiTags {
     Operations,
 }
 
-/// The whole HTTP application for `services`.
+/// The whole HTTP application for `services`: the routes of the services `app`
+/// carries, plus `/health` and `/ready`.
 pub fn endpoint(app: &App, services: ServiceSet) -> HttpApp {
-    let health = HealthApi::new(app.dependencies.clone(), service_name(services));
+    let health = HealthApi::new(app.dependencies.clone(), services.name());
     let key = ApiKeyAuth::new(app.api_key.as_deref()).with_tokens(app.authenticate.clone());
-    match (&app.catalog, &app.inventory) {
-        (Some(catalog), Some(inventory)) if app.accounts.is_some() => routes(
+    let accounts = |accounts: &Arc<AccountsService>| {
+        AccountsApi::new(accounts.clone(), app.auth_rate_per_minute)
+    };
+    match (&app.catalog, &app.inventory, &app.accounts) {
+        (Some(catalog), Some(inventory), Some(users)) => routes(
             (
                 health,
                 ProductsApi::new(catalog.clone()),
                 CategoriesApi::new(catalog.clone()),
                 InventoryApi::new(inventory.clone()),
-                AccountsApi::new(
-                    app.accounts.clone().expect("checked above"),
-                    app.auth_rate_per_minute,
-                ),
+                accounts(users),
             ),
             key,
         ),
-        (Some(catalog), Some(inventory)) => routes(
+        (Some(catalog), Some(inventory), None) => routes(
             (
                 health,
                 ProductsApi::new(catalog.clone()),
@@ -75,7 +78,7 @@ pub fn endpoint(app: &App, services: ServiceSet) -> HttpApp {
             ),
             key,
         ),
-        (Some(catalog), None) => routes(
+        (Some(catalog), None, _) => routes(
             (
                 health,
                 ProductsApi::new(catalog.clone()),
@@ -83,16 +86,9 @@ pub fn endpoint(app: &App, services: ServiceSet) -> HttpApp {
             ),
             key,
         ),
-        (None, Some(inventory)) => routes((health, InventoryApi::new(inventory.clone())), key),
-        (None, None) => routes(health, key),
-    }
-}
-
-fn service_name(services: ServiceSet) -> &'static str {
-    match services {
-        ServiceSet::All => "all",
-        ServiceSet::Products => "products",
-        ServiceSet::Inventory => "inventory",
+        (None, Some(inventory), _) => routes((health, InventoryApi::new(inventory.clone())), key),
+        (None, None, Some(users)) => routes((health, accounts(users)), key),
+        (None, None, None) => routes(health, key),
     }
 }
 

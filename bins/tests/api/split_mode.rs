@@ -120,3 +120,59 @@ async fn inventory_and_products_as_two_services() {
     inventory_side.shutdown().await;
     catalog_side.shutdown().await;
 }
+
+/// `serve users` without the shared signing secret stops at once, naming the
+/// setting: with a secret of its own, no other service would accept its tokens.
+#[tokio::test]
+async fn the_users_service_refuses_to_start_without_the_shared_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_emporium"))
+        .args(["serve", "users", "--addr", "127.0.0.1:0"])
+        .env("EMPORIUM_DATA_DIR", dir.path())
+        .env("EMPORIUM_API_KEY", "a-shared-service-key-0123")
+        .env_remove("EMPORIUM_DATABASE_URL")
+        .env_remove("EMPORIUM_JWT_SECRET")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{printed}");
+    assert!(printed.contains("EMPORIUM_JWT_SECRET"), "{printed}");
+    assert!(
+        !dir.path().join("jwt-secret").exists(),
+        "no secret of its own is generated"
+    );
+}
+
+/// `serve users` runs accounts alone: registration and sign-in work, the catalog
+/// and inventory routes are not there, and `/ready` checks the database.
+#[tokio::test]
+async fn the_users_service_runs_accounts_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::embedded(dir.path().to_path_buf());
+    let app = spawn_with(config, ServiceSet::Users, dir).await;
+    let registered = crate::accounts::anonymous(
+        &app,
+        reqwest::Method::POST,
+        "/v1/auth/register",
+        &crate::accounts::register_doc("solo@example.com", "correct horse"),
+    )
+    .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.body
+    );
+    let login = crate::accounts::log_in(&app, "solo@example.com", "correct horse").await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    for path in ["/v1/products", "/v1/categories", "/v1/inventory"] {
+        app.get(path).await.assert_error(404, "not_found", None);
+    }
+    let ready = app.get("/ready").await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
+    assert_eq!(ready.body["meta"]["checks"][0]["name"], "database");
+    let health = app.get("/health").await;
+    assert_eq!(health.body["meta"]["services"], "users");
+    app.shutdown().await;
+}

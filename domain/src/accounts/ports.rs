@@ -42,6 +42,8 @@ pub trait UserRepository: Send + Sync {
     /// Replaces the stored account with the same id. Errors: `NotFound`, `DuplicateEmail`,
     /// `Unexpected`.
     async fn update(&self, user: &User) -> Result<(), UserRepositoryError>;
+    /// Checks that the store answers (readiness probes). Errors: `Unexpected`.
+    async fn ping(&self) -> Result<(), UserRepositoryError>;
 }
 
 /// Failures of [`RefreshTokenRepository`].

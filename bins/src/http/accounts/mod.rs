@@ -1,5 +1,5 @@
 //! `/v1/auth/*` (register, log in, refresh, log out) and `/v1/users/*` (the current
-//! user; administration). Run by the all-in-one server only.
+//! user; administration). Run by the all-in-one server and by `serve users`.
 
 pub mod body;
 pub mod rate_limit;
