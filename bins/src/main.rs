@@ -1,8 +1,10 @@
-//! `emporium [serve [all|products|inventory]] | emporium migrate |
-//! emporium users create-admin --email E [--name N]` (password on stdin).
+//! `emporium [serve [all|products|inventory|users]] | emporium migrate [SERVICES] |
+//! emporium users create-admin --email E [--name N]` (password at a prompt or on stdin).
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 use emporium::config::{Cli, Command, Config, ServiceSet, UsersCommand};
 use emporium::{composition, server, telemetry};
@@ -39,16 +41,33 @@ async fn main() -> ExitCode {
     }
 }
 
-/// `emporium users create-admin`: the password is one line of stdin (not echoed
-/// anywhere, never logged).
+/// `emporium users create-admin`: the password is typed at a prompt when stdin is a
+/// terminal, else read as one line of stdin; it is never echoed or logged.
 async fn create_admin(config: &Config, email: &str, name: &str) -> anyhow::Result<()> {
-    let mut password = String::new();
-    std::io::stdin()
-        .read_line(&mut password)
-        .map_err(|e| anyhow::anyhow!("reading the password from stdin: {e}"))?;
-    let password = password.trim_end_matches(['\r', '\n']);
-    let input = composition::admin_input(email, name, password, "users create-admin")?;
+    let password = read_admin_password()?;
+    let input = composition::admin_input(email, name, &password, "users create-admin")?;
     composition::create_admin(config, input).await?;
     eprintln!("emporium: administrator {email} created");
     Ok(())
+}
+
+/// At a terminal: asks twice without echo (a typo would lock the admin out). From a
+/// pipe: one line, its line ending removed.
+fn read_admin_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let password = rpassword::prompt_password("Administrator password: ")
+            .context("reading the password from the terminal")?;
+        let repeated = rpassword::prompt_password("Repeat the password: ")
+            .context("reading the password from the terminal")?;
+        anyhow::ensure!(
+            password == repeated,
+            "users create-admin: the two passwords differ; nothing was created"
+        );
+        return Ok(password);
+    }
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .context("reading the password from stdin")?;
+    Ok(password.trim_end_matches(['\r', '\n']).to_owned())
 }

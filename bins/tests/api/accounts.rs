@@ -411,6 +411,104 @@ async fn create_admin_command_reads_the_password_from_stdin() {
     app.shutdown().await;
 }
 
+/// Runs `emporium users create-admin` at a pseudo-terminal (util-linux `script`),
+/// typing each answer once its prompt has appeared. Returns whether it succeeded
+/// and everything the terminal showed.
+fn create_admin_at_a_terminal(
+    data_dir: &std::path::Path,
+    email: &str,
+    answers: [&str; 2],
+) -> (bool, String) {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    const PROMPTS: [&str; 2] = ["Administrator password:", "Repeat the password:"];
+    const PATIENCE: Duration = Duration::from_secs(60);
+    let command = format!(
+        "'{}' --data-dir '{}' users create-admin --email '{email}'",
+        env!("CARGO_BIN_EXE_emporium"),
+        data_dir.display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args([
+            "--quiet",
+            "--flush",
+            "--return",
+            "--command",
+            &command,
+            "/dev/null",
+        ])
+        .env_remove("EMPORIUM_DATABASE_URL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("util-linux `script` runs (package bsdutils)");
+    let shown = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let shown = Arc::clone(&shown);
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 1024];
+            while let Ok(read) = stdout.read(&mut buffer) {
+                if read == 0 {
+                    break;
+                }
+                shown.lock().unwrap().extend_from_slice(&buffer[..read]);
+            }
+        })
+    };
+    let text =
+        |shown: &Mutex<Vec<u8>>| String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
+    let mut stdin = child.stdin.take().unwrap();
+    for (prompt, answer) in PROMPTS.into_iter().zip(answers) {
+        let started = Instant::now();
+        while !text(&shown).contains(prompt) {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "no {prompt:?} prompt: {}",
+                text(&shown)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    let status = child.wait().unwrap();
+    drop(stdin);
+    reader.join().unwrap();
+    (status.success(), text(&shown))
+}
+
+#[tokio::test]
+async fn create_admin_command_prompts_twice_at_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (created, shown) = create_admin_at_a_terminal(
+        dir.path(),
+        "tty@example.com",
+        ["terminal password", "terminal password"],
+    );
+    assert!(created, "{shown}");
+    let (created, shown) = create_admin_at_a_terminal(
+        dir.path(),
+        "typo@example.com",
+        ["first try password", "second try password"],
+    );
+    assert!(!created, "{shown}");
+    assert!(shown.contains("the two passwords differ"), "{shown}");
+
+    let config = emporium::config::Config::embedded(dir.path().to_path_buf());
+    let app = crate::helpers::spawn_with(config, emporium::config::ServiceSet::All, dir).await;
+    let (access, _) = tokens(&log_in(&app, "tty@example.com", "terminal password").await);
+    let me = with_token(&app, Method::GET, "/v1/users/me", &access).await;
+    assert_eq!(me.body["data"]["attributes"]["role"], "admin");
+    for password in ["first try password", "second try password"] {
+        log_in(&app, "typo@example.com", password)
+            .await
+            .assert_error(401, "invalid_credentials", None);
+    }
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn log_in_and_registration_are_rate_limited() {
     let dir = tempfile::tempdir().unwrap();

@@ -126,12 +126,26 @@ impl TestApp {
         let request = self
             .request(method, path)
             .header("X-API-Key", &self.api_key);
-        match document {
-            Some(document) => request
-                .header("Content-Type", JSON_API)
-                .body(serde_json::to_vec(document).expect("serialising a document")),
-            None => request,
-        }
+        with_document(request, document)
+    }
+
+    /// A request without credentials, carrying `document` when given.
+    pub async fn anonymous(&self, method: Method, path: &str, document: Option<&Value>) -> Reply {
+        send(with_document(self.request(method, path), document)).await
+    }
+
+    /// A request with `Authorization: Bearer token`, carrying `document` when given.
+    pub async fn bearer(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        document: Option<&Value>,
+    ) -> Reply {
+        let request = self
+            .request(method, path)
+            .header("Authorization", format!("Bearer {token}"));
+        send(with_document(request, document)).await
     }
 
     /// `GET path`.
@@ -209,6 +223,16 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("running {sql:?}: {e}"));
         db.close().await.ok();
+    }
+}
+
+/// `request` with `document` as its JSON:API body, when given.
+fn with_document(request: RequestBuilder, document: Option<&Value>) -> RequestBuilder {
+    match document {
+        Some(document) => request
+            .header("Content-Type", JSON_API)
+            .body(serde_json::to_vec(document).expect("serialising a document")),
+        None => request,
     }
 }
 

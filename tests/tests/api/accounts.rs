@@ -1,0 +1,421 @@
+//! Accounts end to end over HTTP: the all-in-one server on SQLite and on PostgreSQL,
+//! and `serve users` as a service of its own whose tokens the products and inventory
+//! services accept (each checks tokens itself with the shared signing secret).
+
+use std::net::SocketAddr;
+
+use emporium::config::{Config, ServiceSet};
+use emporium_adapters::testing::TempDir;
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::{
+    Reply, TestApp, embedded_config, free_port, postgres_redis_config, product_document,
+};
+
+/// The administrator every server here creates at start-up.
+const ADMIN_EMAIL: &str = "root@shop.example";
+const ADMIN_PASSWORD: &str = "a long admin password";
+/// Concurrent refreshes with one token in the race test.
+const RACERS: usize = 8;
+
+/// Log-in and registration attempts a server here allows per minute: more than a
+/// test makes (the limit itself is tested in the `emporium` crate).
+const GENEROUS_AUTH_RATE: u32 = 1_000;
+
+/// `config` with the start-up administrator and room for a test's log-ins.
+fn with_admin(config: Config) -> Config {
+    Config {
+        bootstrap_admin: Some((ADMIN_EMAIL.to_owned(), ADMIN_PASSWORD.to_owned())),
+        auth_rate_per_minute: GENEROUS_AUTH_RATE,
+        ..config
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_server_runs_the_accounts_flow() {
+    let dir = TempDir::new();
+    let mut app = TestApp::spawn(with_admin(embedded_config(&dir)), ServiceSet::All).await;
+    accounts_flow(&app, &app).await;
+    a_refresh_race_has_one_winner_and_revokes_the_family(&app).await;
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_server_runs_the_accounts_flow() {
+    let dir = TempDir::new();
+    let Some(config) = postgres_redis_config(&dir).await else {
+        return;
+    };
+    let mut app = TestApp::spawn(with_admin(config), ServiceSet::All).await;
+    accounts_flow(&app, &app).await;
+    a_refresh_race_has_one_winner_and_revokes_the_family(&app).await;
+    app.shutdown().await;
+}
+
+/// `serve users`, `serve products` and `serve inventory` on one PostgreSQL database
+/// with one API key and one signing secret: the users service signs in, the others
+/// accept its tokens; a service with another secret refuses them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_users_service_issues_tokens_the_other_services_accept() {
+    let dir = TempDir::new();
+    let Some(shared) = postgres_redis_config(&dir).await else {
+        return;
+    };
+    let inventory_addr: SocketAddr = format!("127.0.0.1:{}", free_port())
+        .parse()
+        .expect("address");
+    let mut products = TestApp::spawn(
+        Config {
+            inventory_url: Some(format!("http://{inventory_addr}")),
+            ..shared.clone()
+        },
+        ServiceSet::Products,
+    )
+    .await;
+    let mut inventory = TestApp::spawn_on(
+        Config {
+            products_url: Some(products.base.clone()),
+            redis_url: None,
+            ..shared.clone()
+        },
+        ServiceSet::Inventory,
+        inventory_addr,
+    )
+    .await;
+    let mut users = TestApp::spawn(
+        with_admin(Config {
+            redis_url: None,
+            ..shared.clone()
+        }),
+        ServiceSet::Users,
+    )
+    .await;
+
+    // Each service serves its own routes only.
+    users.get("/v1/products").await.expect_error(404, None);
+    products
+        .anonymous(
+            Method::POST,
+            "/v1/auth/login",
+            Some(&credentials(ADMIN_EMAIL, ADMIN_PASSWORD)),
+        )
+        .await
+        .expect_error(404, None);
+    let ready = users.get("/ready").await;
+    ready.expect_status(200);
+    let checks = ready.body["meta"]["checks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no checks: {}", ready.text));
+    assert_eq!(checks.len(), 1, "{}", ready.text);
+    assert_eq!(checks[0]["name"], "database", "{}", ready.text);
+    assert_eq!(checks[0]["status"], "up", "{}", ready.text);
+    let health = users.get("/health").await;
+    assert_eq!(health.body["meta"]["services"], "users", "{}", health.text);
+
+    accounts_flow(&users, &products).await;
+    a_refresh_race_has_one_winner_and_revokes_the_family(&users).await;
+
+    // The inventory service takes the same tokens.
+    let admin = access_token(&log_in(&users, ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let product = products.create_product("Saucer", "4.00", None).await;
+    let stock = json!({"data": {"type": "inventory", "attributes": {"onHand": 7},
+        "relationships": {"product": {"data": {"type": "products", "id": product}}}}});
+    let created = inventory
+        .bearer(Method::POST, "/v1/inventory", &admin, Some(&stock))
+        .await;
+    created.expect_status(201);
+    assert_eq!(created.attributes()["onHand"], 7);
+
+    // A service signing with another secret accepts none of them.
+    let stranger_dir = TempDir::new();
+    let mut stranger = TestApp::spawn(
+        Config {
+            jwt_secret: Some(emporium_adapters::security::generate_secret()),
+            inventory_url: Some(inventory.base.clone()),
+            ..embedded_config(&stranger_dir)
+        },
+        ServiceSet::Products,
+    )
+    .await;
+    let refused = stranger
+        .bearer(
+            Method::POST,
+            "/v1/products",
+            &admin,
+            Some(&product_document("Mug", "9.00", None)),
+        )
+        .await;
+    refused.expect_error(401, Some("invalid_token"));
+    assert!(
+        refused
+            .header("www-authenticate")
+            .is_some_and(|value| value.contains(r#"error="invalid_token""#)),
+        "{:?}",
+        refused.headers
+    );
+
+    stranger.shutdown().await;
+    users.shutdown().await;
+    inventory.shutdown().await;
+    products.shutdown().await;
+}
+
+fn register_document(email: &str, password: &str) -> Value {
+    json!({"data": {"type": "users", "attributes":
+        {"email": email, "password": password, "name": "Ada"}}})
+}
+
+fn credentials(email: &str, password: &str) -> Value {
+    json!({"data": {"type": "credentials", "attributes": {"email": email, "password": password}}})
+}
+
+fn refresh_document(token: &str) -> Value {
+    json!({"data": {"type": "tokens", "attributes": {"refreshToken": token}}})
+}
+
+async fn register(users: &TestApp, email: &str, password: &str) -> Reply {
+    users
+        .anonymous(
+            Method::POST,
+            "/v1/auth/register",
+            Some(&register_document(email, password)),
+        )
+        .await
+}
+
+async fn log_in(users: &TestApp, email: &str, password: &str) -> Reply {
+    users
+        .anonymous(
+            Method::POST,
+            "/v1/auth/login",
+            Some(&credentials(email, password)),
+        )
+        .await
+}
+
+async fn refresh(users: &TestApp, token: &str) -> Reply {
+    users
+        .anonymous(
+            Method::POST,
+            "/v1/auth/refresh",
+            Some(&refresh_document(token)),
+        )
+        .await
+}
+
+/// The `tokens` resource of a 200 answer: (access token, refresh token).
+fn token_pair(reply: &Reply) -> (String, String) {
+    reply.expect_status(200);
+    assert_eq!(reply.body["data"]["type"], "tokens", "{}", reply.text);
+    let attributes = reply.attributes();
+    assert_eq!(attributes["tokenType"], "Bearer");
+    assert_eq!(attributes["expiresIn"], 900);
+    let token = |name: &str| {
+        attributes[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {name}: {}", reply.text))
+            .to_owned()
+    };
+    (token("accessToken"), token("refreshToken"))
+}
+
+fn access_token(reply: &Reply) -> String {
+    token_pair(reply).0
+}
+
+/// The number of products the catalog lists.
+async fn product_count(catalog: &TestApp) -> u64 {
+    let listed = catalog.get("/v1/products").await;
+    listed.expect_status(200);
+    listed.body["meta"]["total"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no meta.total: {}", listed.text))
+}
+
+/// Registration, log-in, roles on the catalog's writes, rotation and reuse of
+/// refresh tokens, administration and log-out, with `users` answering `/v1/auth`
+/// and `/v1/users` and `catalog` answering `/v1/products` (one server or two).
+async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
+    let email = format!("ada-{}@example.com", Uuid::new_v4().simple());
+    let password = "correct horse battery";
+
+    // Registration: always a customer; no role from the body; one account per address.
+    let mut escalation = register_document(&email, password);
+    escalation["data"]["attributes"]["role"] = json!("admin");
+    let refused = users
+        .anonymous(Method::POST, "/v1/auth/register", Some(&escalation))
+        .await;
+    let error = refused.expect_error(403, Some("read_only_attribute"));
+    assert_eq!(error["source"]["pointer"], "/data/attributes/role");
+    log_in(users, &email, password)
+        .await
+        .expect_error(401, Some("invalid_credentials"));
+
+    let registered = register(users, &email, password).await;
+    registered.expect_status(201);
+    let id = registered.id();
+    assert_eq!(registered.body["data"]["type"], "users");
+    assert_eq!(
+        registered.header("location"),
+        registered.body["data"]["links"]["self"].as_str(),
+        "{}",
+        registered.text
+    );
+    assert_eq!(registered.attributes()["role"], "customer");
+    assert_eq!(registered.attributes()["email"], json!(email));
+    assert!(!registered.text.contains(password), "{}", registered.text);
+    let duplicate = register(users, &email.to_uppercase(), "another password").await;
+    let error = duplicate.expect_error(409, Some("duplicate_email"));
+    assert_eq!(error["source"]["pointer"], "/data/attributes/email");
+
+    // Log-in failures look alike for an unknown address and a wrong password.
+    let unknown = log_in(users, "nobody@example.com", password).await;
+    let wrong = log_in(users, &email, "wrong horse battery").await;
+    unknown.expect_error(401, Some("invalid_credentials"));
+    assert_eq!(unknown.body, wrong.body);
+
+    let (customer, customer_refresh) = token_pair(&log_in(users, &email, password).await);
+    let me = users
+        .bearer(Method::GET, "/v1/users/me", &customer, None)
+        .await;
+    me.expect_status(200);
+    assert_eq!(me.id(), id);
+    // A refresh token is no access token.
+    users
+        .bearer(Method::GET, "/v1/users/me", &customer_refresh, None)
+        .await
+        .expect_error(401, Some("invalid_token"));
+
+    // The catalog's writes: a customer is forbidden, nobody is unauthenticated, an
+    // admin's token works; refusals change nothing.
+    let before = product_count(catalog).await;
+    let cup = product_document("Espresso cup", "12.50", None);
+    catalog
+        .bearer(Method::POST, "/v1/products", &customer, Some(&cup))
+        .await
+        .expect_error(403, Some("forbidden"));
+    let anonymous = catalog
+        .anonymous(Method::POST, "/v1/products", Some(&cup))
+        .await;
+    anonymous.expect_error(401, Some("unauthenticated"));
+    assert!(
+        anonymous
+            .header("www-authenticate")
+            .is_some_and(|value| value.starts_with("Bearer")),
+        "{:?}",
+        anonymous.headers
+    );
+    assert_eq!(product_count(catalog).await, before);
+    let admin = access_token(&log_in(users, ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    catalog
+        .bearer(Method::POST, "/v1/products", &admin, Some(&cup))
+        .await
+        .expect_status(201);
+    assert_eq!(product_count(catalog).await, before + 1);
+
+    // Refresh rotates; the spent token, presented again, revokes its whole family.
+    let (rotated_access, rotated_refresh) = token_pair(&refresh(users, &customer_refresh).await);
+    assert_ne!(rotated_refresh, customer_refresh);
+    users
+        .bearer(Method::GET, "/v1/users/me", &rotated_access, None)
+        .await
+        .expect_status(200);
+    refresh(users, &customer_refresh)
+        .await
+        .expect_error(401, Some("invalid_token"));
+    refresh(users, &rotated_refresh)
+        .await
+        .expect_error(401, Some("invalid_token"));
+
+    // Administration: customers may not; an admin lists and changes accounts.
+    users
+        .bearer(Method::GET, "/v1/users", &customer, None)
+        .await
+        .expect_error(403, Some("forbidden"));
+    let listed = users
+        .bearer(Method::GET, "/v1/users?page%5Bsize%5D=100", &admin, None)
+        .await;
+    listed.expect_status(200);
+    let ids: Vec<&str> = listed.body["data"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no data: {}", listed.text))
+        .iter()
+        .filter_map(|user| user["id"].as_str())
+        .collect();
+    assert!(ids.contains(&id.as_str()), "{}", listed.text);
+    assert!(!listed.text.contains("password"), "{}", listed.text);
+
+    let (_, live_refresh) = token_pair(&log_in(users, &email, password).await);
+    let patch =
+        |attributes: Value| json!({"data": {"type": "users", "id": id, "attributes": attributes}});
+    users
+        .bearer(
+            Method::PATCH,
+            &format!("/v1/users/{id}"),
+            &customer,
+            Some(&patch(json!({"role": "admin"}))),
+        )
+        .await
+        .expect_error(403, Some("forbidden"));
+    let deactivated = users
+        .bearer(
+            Method::PATCH,
+            &format!("/v1/users/{id}"),
+            &admin,
+            Some(&patch(json!({"active": false}))),
+        )
+        .await;
+    deactivated.expect_status(200);
+    assert_eq!(deactivated.attributes()["active"], false);
+    // A deactivated account can neither log in nor refresh.
+    log_in(users, &email, password)
+        .await
+        .expect_error(401, Some("invalid_credentials"));
+    refresh(users, &live_refresh)
+        .await
+        .expect_error(401, Some("invalid_token"));
+
+    // Log-out ends a session.
+    let (_, admin_refresh) = token_pair(&log_in(users, ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let out = users
+        .anonymous(
+            Method::POST,
+            "/v1/auth/logout",
+            Some(&refresh_document(&admin_refresh)),
+        )
+        .await;
+    out.expect_status(204);
+    refresh(users, &admin_refresh)
+        .await
+        .expect_error(401, Some("invalid_token"));
+}
+
+/// One refresh token sent by several clients at once: exactly one gets a new
+/// session, and since the others replayed it, the family is revoked, so even the
+/// winner's new refresh token is refused.
+async fn a_refresh_race_has_one_winner_and_revokes_the_family(users: &TestApp) {
+    let email = format!("racer-{}@example.com", Uuid::new_v4().simple());
+    let password = "correct horse battery";
+    register(users, &email, password).await.expect_status(201);
+    let (_, token) = token_pair(&log_in(users, &email, password).await);
+
+    let replies = join_all((0..RACERS).map(|_| refresh(users, &token))).await;
+    let winners: Vec<&Reply> = replies
+        .iter()
+        .filter(|reply| reply.status.as_u16() == 200)
+        .collect();
+    assert_eq!(winners.len(), 1, "one refresh wins");
+    for reply in replies.iter().filter(|reply| reply.status.as_u16() != 200) {
+        reply.expect_error(401, Some("invalid_token"));
+    }
+    let (_, next) = token_pair(winners[0]);
+    refresh(users, &next)
+        .await
+        .expect_error(401, Some("invalid_token"));
+    // The account itself is fine: a new log-in starts a new family.
+    let (_, fresh) = token_pair(&log_in(users, &email, password).await);
+    token_pair(&refresh(users, &fresh).await);
+}
