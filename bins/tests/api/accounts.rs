@@ -232,7 +232,8 @@ async fn log_in_failures_are_uniform() {
     app.shutdown().await;
 }
 
-async fn register_and_log_in(app: &TestApp, email: &str) -> (String, String, String) {
+/// Registers `email` (password "correct horse") and logs in: (id, access, refresh).
+pub async fn register_and_log_in(app: &TestApp, email: &str) -> (String, String, String) {
     let created = anonymous(
         app,
         Method::POST,

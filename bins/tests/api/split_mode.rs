@@ -151,21 +151,10 @@ async fn the_users_service_runs_accounts_alone() {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::embedded(dir.path().to_path_buf());
     let app = spawn_with(config, ServiceSet::Users, dir).await;
-    let registered = crate::accounts::anonymous(
-        &app,
-        reqwest::Method::POST,
-        "/v1/auth/register",
-        &crate::accounts::register_doc("solo@example.com", "correct horse"),
-    )
-    .await;
-    assert_eq!(
-        registered.status,
-        StatusCode::CREATED,
-        "{}",
-        registered.body
-    );
-    let login = crate::accounts::log_in(&app, "solo@example.com", "correct horse").await;
-    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    // Registration and log-in answer (the helper asserts 201 and 200).
+    let (_, access, _) = crate::accounts::register_and_log_in(&app, "solo@example.com").await;
+    let me = crate::accounts::with_token(&app, reqwest::Method::GET, "/v1/users/me", &access).await;
+    assert_eq!(me.body["data"]["attributes"]["email"], "solo@example.com");
     for path in ["/v1/products", "/v1/categories", "/v1/inventory"] {
         app.get(path).await.assert_error(404, "not_found", None);
     }
