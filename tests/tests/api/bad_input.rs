@@ -323,6 +323,13 @@ async fn bad_input_gets_a_4xx_json_api_error_and_changes_nothing() {
     let status = chunked_post(&app, "/v1/products", 2 * 1024 * 1024).await;
     assert_eq!(status, 413, "a 2 MiB chunked body");
 
+    // A client that sends its whole 2 MiB body before reading reads the 413, not a
+    // reset connection: the server drains what it refused.
+    for _ in 0..3 {
+        let status = post_whole_body_then_read(&app, "/v1/products", 2 * 1024 * 1024).await;
+        assert_eq!(status, 413, "a 2 MiB body with Content-Length");
+    }
+
     // The only media type parameter JSON:API allows (profile) is accepted.
     let profiled = send(
         app.write(Method::POST, products, None)
@@ -464,6 +471,41 @@ async fn run(app: &TestApp, case: &Case) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// POSTs `size` bytes of whitespace with a `Content-Length` over a raw connection,
+/// writing the whole body before reading, as a simple client does; returns the
+/// answer's status. Failing to write or to read the answer fails the test.
+async fn post_whole_body_then_read(app: &TestApp, path: &str, size: usize) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let address = app.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connecting");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: {JSON_API}\r\nAccept: {JSON_API}\r\n\
+         X-API-Key: {}\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n",
+        app.api_key
+    );
+    let exchange = async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(&vec![b' '; size]).await?;
+        stream.flush().await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        std::io::Result::Ok(answer)
+    };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(30), exchange)
+        .await
+        .expect("no answer within 30 s")
+        .unwrap_or_else(|error| panic!("the connection failed instead of answering: {error}"));
+    let text = String::from_utf8_lossy(&answer);
+    text.lines()
+        .next()
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP status line in {text:?}"))
 }
 
 /// POSTs `size` bytes of a JSON string to `path` with `Transfer-Encoding: chunked`
