@@ -94,9 +94,7 @@ impl ServiceSet {
     pub fn is_split(self) -> bool {
         self != Self::All
     }
-}
 
-impl ServiceSet {
     /// Its name on the command line (`serve users`) and in `/health`.
     pub fn name(self) -> &'static str {
         match self {
