@@ -11,4 +11,5 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod failure;
 pub mod inventory;

@@ -26,6 +26,22 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// The role's name as the API and the logs spell it: `customer` or `admin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// On whose behalf an operation runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
@@ -91,6 +107,16 @@ impl Actor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_are_spelled_as_the_api_spells_them() {
+        assert_eq!(Role::Admin.to_string(), "admin");
+        assert_eq!(Role::Customer.to_string(), "customer");
+        assert_eq!(
+            serde_json::to_value(Role::Admin).unwrap(),
+            Role::Admin.as_str()
+        );
+    }
 
     #[test]
     fn catalog_management_is_for_admins_and_services() {

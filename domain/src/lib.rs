@@ -26,12 +26,14 @@ pub mod clock;
 pub mod ids;
 pub mod inventory;
 pub mod pagination;
+pub mod unavailable;
 
 pub use access::{AccessDenied, Actor, Role, UserId};
 pub use cache::{Cache, CacheError};
 pub use clock::Clock;
 pub use ids::IdGenerator;
 pub use pagination::{Page, PageRequest, SortDirection};
+pub use unavailable::Unavailable;
 
 #[cfg(feature = "mocks")]
 pub use cache::MockCache;

@@ -1,27 +1,155 @@
 use std::sync::Arc;
 
 use emporium_domain::Actor;
-use emporium_domain::accounts::{TokenError, TokenIssuer};
+use emporium_domain::accounts::{TokenError, TokenIssuer, UserRepository};
 
-/// Turns a bearer access token into the [`Actor`] it speaks for. Stateless: every
-/// service checks tokens itself with the shared signing secret. Refresh tokens are
-/// refused here.
+use crate::failure::{Failure, FailureKind, UseCaseError};
+
+/// Turns a bearer access token into the [`Actor`] it speaks for.
+///
+/// The signature, expiry and type are checked with the shared signing secret, so every
+/// service can check tokens itself. Where the account store is at hand (the
+/// all-in-one server, `serve users`), the actor is then taken from the account **as
+/// stored now**: a deactivated or deleted account's tokens stop working at once, and
+/// a demoted admin's token carries the customer role at once — whatever the token
+/// still says. Services without the store trust the token's role until it expires.
 pub struct Authenticate {
     tokens: Arc<dyn TokenIssuer>,
+    users: Option<Arc<dyn UserRepository>>,
+}
+
+/// Failures of [`Authenticate`].
+#[derive(Debug, thiserror::Error)]
+pub enum AuthenticateError {
+    /// The token is not a valid access token, or has expired.
+    #[error("The access token is not valid ({0}).")]
+    Token(#[from] TokenError),
+    /// The token's account no longer exists or is deactivated.
+    #[error("The account of this access token is deactivated or no longer exists.")]
+    AccountGone,
+    /// The account store failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for AuthenticateError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::Token(_) | Self::AccountGone => {
+                Failure::new(FailureKind::Rejected, "invalid_token")
+            }
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl Authenticate {
-    /// The use case over its port.
+    /// Checks tokens only: the actor is what the token says (split services).
     pub fn new(tokens: Arc<dyn TokenIssuer>) -> Self {
-        Self { tokens }
+        Self {
+            tokens,
+            users: None,
+        }
     }
 
-    /// The user the access token was issued to.
-    pub fn execute(&self, access_token: &str) -> Result<Actor, TokenError> {
+    /// Also checks the account as stored now (where the account store is at hand).
+    pub fn with_users(mut self, users: Arc<dyn UserRepository>) -> Self {
+        self.users = Some(users);
+        self
+    }
+
+    /// The user the access token speaks for.
+    pub async fn execute(&self, access_token: &str) -> Result<Actor, AuthenticateError> {
         let claims = self.tokens.verify_access(access_token)?;
+        let Some(users) = &self.users else {
+            return Ok(Actor::User {
+                id: claims.user_id,
+                role: claims.role,
+            });
+        };
+        let user = users
+            .get(claims.user_id)
+            .await
+            .map_err(|e| anyhow::Error::new(e).context("reading the token's account"))?
+            .filter(|user| user.active)
+            .ok_or(AuthenticateError::AccountGone)?;
         Ok(Actor::User {
-            id: claims.user_id,
-            role: claims.role,
+            id: user.id,
+            role: user.role,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::test_support::*;
+    use emporium_domain::accounts::{AccessClaims, MockTokenIssuer, MockUserRepository};
+    use emporium_domain::{Role, UserId};
+    use uuid::Uuid;
+
+    fn tokens(role: Role) -> Arc<MockTokenIssuer> {
+        let mut tokens = MockTokenIssuer::new();
+        tokens.expect_verify_access().returning(move |_| {
+            Ok(AccessClaims {
+                user_id: UserId(Uuid::from_u128(7)),
+                role,
+            })
+        });
+        Arc::new(tokens)
+    }
+
+    #[tokio::test]
+    async fn without_the_store_the_token_decides() {
+        let actor = Authenticate::new(tokens(Role::Admin))
+            .execute("t")
+            .await
+            .unwrap();
+        assert!(matches!(
+            actor,
+            Actor::User {
+                role: Role::Admin,
+                ..
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn with_the_store_the_stored_account_decides() {
+        for (stored, expected) in [
+            (Some(user(7, Role::Customer, true)), Some(Role::Customer)),
+            (Some(user(7, Role::Admin, false)), None),
+            (None, None),
+        ] {
+            let mut users = MockUserRepository::new();
+            users.expect_get().returning(move |_| Ok(stored.clone()));
+            let result = Authenticate::new(tokens(Role::Admin))
+                .with_users(Arc::new(users))
+                .execute("t")
+                .await;
+            match expected {
+                Some(role) => assert!(
+                    matches!(result, Ok(Actor::User { role: r, .. }) if r == role),
+                    "{result:?}"
+                ),
+                None => assert!(matches!(result, Err(AuthenticateError::AccountGone))),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_tokens_are_refused_before_the_store_is_asked() {
+        let mut tokens = MockTokenIssuer::new();
+        tokens
+            .expect_verify_access()
+            .returning(|_| Err(TokenError::Expired));
+        let result = Authenticate::new(Arc::new(tokens))
+            .with_users(Arc::new(MockUserRepository::new()))
+            .execute("t")
+            .await;
+        assert!(matches!(
+            result,
+            Err(AuthenticateError::Token(TokenError::Expired))
+        ));
     }
 }

@@ -5,6 +5,8 @@ use emporium_domain::{Clock, IdGenerator, Role, UserId};
 
 use super::register_user::{RegisterUserError, create_user};
 
+use crate::failure::{Failure, UseCaseError};
+
 /// Creates an administrator account. Not reachable over HTTP: the operator runs it
 /// (`emporium users create-admin`, or `EMPORIUM_ADMIN_EMAIL`/`EMPORIUM_ADMIN_PASSWORD`
 /// on first start).
@@ -19,11 +21,20 @@ pub struct CreateAdmin {
 #[derive(Debug, thiserror::Error)]
 pub enum CreateAdminError {
     /// An account with this address exists already (it is left unchanged).
-    #[error("an account with this e-mail address already exists")]
+    #[error("An account with this e-mail address already exists.")]
     AlreadyExists,
     /// Storage or hashing failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for CreateAdminError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::AlreadyExists => Failure::conflict("duplicate_email").on_value("email"),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl CreateAdmin {

@@ -3,6 +3,8 @@ use std::sync::Arc;
 use emporium_domain::accounts::{User, UserRepository};
 use emporium_domain::{AccessDenied, Actor};
 
+use crate::failure::{Failure, FailureKind, UseCaseError};
+
 /// The signed-in user's own account.
 pub struct GetCurrentUser {
     users: Arc<dyn UserRepository>,
@@ -15,11 +17,21 @@ pub enum GetCurrentUserError {
     #[error(transparent)]
     Denied(#[from] AccessDenied),
     /// The account no longer exists.
-    #[error("account not found")]
+    #[error("The account of this access token no longer exists.")]
     NotFound,
     /// Storage failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for GetCurrentUserError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::Denied(denied) => (*denied).into(),
+            Self::NotFound => Failure::new(FailureKind::Rejected, "invalid_token"),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl GetCurrentUser {

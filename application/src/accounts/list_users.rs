@@ -3,6 +3,8 @@ use std::sync::Arc;
 use emporium_domain::accounts::{User, UserRepository};
 use emporium_domain::{AccessDenied, Actor, Page, PageRequest};
 
+use crate::failure::{Failure, UseCaseError};
+
 /// Lists accounts, oldest first. Admins only.
 pub struct ListUsers {
     users: Arc<dyn UserRepository>,
@@ -17,6 +19,15 @@ pub enum ListUsersError {
     /// Storage failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for ListUsersError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::Denied(denied) => (*denied).into(),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl ListUsers {

@@ -4,6 +4,8 @@ use emporium_domain::accounts::{Email, Password, PasswordHash, PasswordHasher, U
 
 use super::session::{Session, SessionIssuer};
 
+use crate::failure::{Failure, FailureKind, UseCaseError};
+
 /// Signs a user in with e-mail and password, starting a new session (a new
 /// refresh-token family).
 ///
@@ -23,11 +25,20 @@ pub struct LogIn {
 #[derive(Debug, thiserror::Error)]
 pub enum LogInError {
     /// The address and password do not open an active account.
-    #[error("invalid e-mail or password")]
+    #[error("The e-mail address or password is not correct.")]
     InvalidCredentials,
     /// Storage, hashing or signing failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for LogInError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::InvalidCredentials => Failure::new(FailureKind::Rejected, "invalid_credentials"),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl LogIn {

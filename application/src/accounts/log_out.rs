@@ -1,5 +1,7 @@
 use super::session::SessionIssuer;
 
+use crate::failure::{Failure, FailureKind, UseCaseError};
+
 /// Ends a session: revokes the presented refresh token and every other token of
 /// its family. Logging out twice is not an error.
 pub struct LogOut {
@@ -10,11 +12,20 @@ pub struct LogOut {
 #[derive(Debug, thiserror::Error)]
 pub enum LogOutError {
     /// The token is not a valid refresh token of ours.
-    #[error("invalid refresh token")]
+    #[error("The refresh token is not valid, has expired or was already used.")]
     InvalidToken,
     /// Storage failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for LogOutError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::InvalidToken => Failure::new(FailureKind::Rejected, "invalid_token"),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl LogOut {

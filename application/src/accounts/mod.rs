@@ -1,9 +1,11 @@
 //! Account use cases: registration, sessions (log in, refresh, log out), the
-//! current user, and user administration.
+//! current user, user administration, and [`Accounts`], all of them built over one
+//! set of ports.
 
 mod authenticate;
 mod create_admin;
 mod get_current_user;
+mod get_user;
 mod list_users;
 mod log_in;
 mod log_out;
@@ -12,9 +14,17 @@ mod register_user;
 mod session;
 mod update_user;
 
-pub use authenticate::Authenticate;
+use std::sync::Arc;
+
+use emporium_domain::accounts::{
+    PasswordHasher, RefreshTokenRepository, TokenIssuer, UserRepository,
+};
+use emporium_domain::{Clock, IdGenerator};
+
+pub use authenticate::{Authenticate, AuthenticateError};
 pub use create_admin::{CreateAdmin, CreateAdminError};
 pub use get_current_user::{GetCurrentUser, GetCurrentUserError};
+pub use get_user::{GetUser, GetUserError};
 pub use list_users::{ListUsers, ListUsersError};
 pub use log_in::{LogIn, LogInError};
 pub use log_out::{LogOut, LogOutError};
@@ -25,3 +35,76 @@ pub use update_user::{UpdateUser, UpdateUserError};
 
 #[cfg(test)]
 mod test_support;
+
+/// The ports the account use cases drive.
+#[derive(Clone)]
+pub struct AccountsPorts {
+    /// Account storage.
+    pub users: Arc<dyn UserRepository>,
+    /// Refresh-token storage (hashes only).
+    pub refresh_tokens: Arc<dyn RefreshTokenRepository>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Signs and verifies tokens.
+    pub tokens: Arc<dyn TokenIssuer>,
+    /// New ids.
+    pub ids: Arc<dyn IdGenerator>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Every account use case, over one set of ports.
+pub struct Accounts {
+    /// Creates a customer account.
+    pub register: RegisterUser,
+    /// Exchanges credentials for a session.
+    pub log_in: LogIn,
+    /// Exchanges a refresh token (once) for a new session.
+    pub refresh: RefreshSession,
+    /// Ends a session.
+    pub log_out: LogOut,
+    /// The signed-in user's account.
+    pub current_user: GetCurrentUser,
+    /// One account: the user's own, or any for an admin.
+    pub get_user: GetUser,
+    /// Lists accounts (admins).
+    pub list_users: ListUsers,
+    /// Changes an account's role or active flag (admins).
+    pub update_user: UpdateUser,
+    /// Creates an administrator (`users create-admin`, the bootstrap admin).
+    pub create_admin: CreateAdmin,
+    /// Bearer tokens → actors, checked against the stored accounts.
+    pub authenticate: Authenticate,
+}
+
+impl Accounts {
+    /// The use cases over `ports`.
+    pub fn new(ports: AccountsPorts) -> Self {
+        let AccountsPorts {
+            users,
+            refresh_tokens,
+            hasher,
+            tokens,
+            ids,
+            clock,
+        } = ports;
+        let sessions = SessionIssuer::new(
+            tokens.clone(),
+            refresh_tokens.clone(),
+            ids.clone(),
+            clock.clone(),
+        );
+        Self {
+            register: RegisterUser::new(users.clone(), hasher.clone(), ids.clone(), clock.clone()),
+            log_in: LogIn::new(users.clone(), hasher.clone(), sessions.clone()),
+            refresh: RefreshSession::new(users.clone(), sessions.clone()),
+            log_out: LogOut::new(sessions),
+            current_user: GetCurrentUser::new(users.clone()),
+            get_user: GetUser::new(users.clone()),
+            list_users: ListUsers::new(users.clone()),
+            update_user: UpdateUser::new(users.clone(), refresh_tokens, clock.clone()),
+            create_admin: CreateAdmin::new(users.clone(), hasher, ids, clock),
+            authenticate: Authenticate::new(tokens).with_users(users),
+        }
+    }
+}

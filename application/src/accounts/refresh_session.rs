@@ -4,6 +4,8 @@ use emporium_domain::accounts::UserRepository;
 
 use super::session::{Session, SessionIssuer};
 
+use crate::failure::{Failure, FailureKind, UseCaseError};
+
 /// Exchanges a refresh token for a new session in the same family. Each refresh
 /// token works once: the old one stops working, and presenting an already-used
 /// token again (a sign it was stolen) revokes the whole family. A deactivated
@@ -18,11 +20,20 @@ pub struct RefreshSession {
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshSessionError {
     /// The token is invalid, expired, used, revoked, or its account is inactive.
-    #[error("invalid or expired refresh token")]
+    #[error("The refresh token is not valid, has expired or was already used.")]
     InvalidToken,
     /// Storage or signing failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for RefreshSessionError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::InvalidToken => Failure::new(FailureKind::Rejected, "invalid_token"),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl RefreshSession {

@@ -5,6 +5,8 @@ use emporium_domain::accounts::{
 };
 use emporium_domain::{Clock, IdGenerator, Role, UserId};
 
+use crate::failure::{Failure, UseCaseError};
+
 /// Registers a customer account. The role is always `customer`: callers cannot
 /// choose it.
 pub struct RegisterUser {
@@ -18,11 +20,20 @@ pub struct RegisterUser {
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterUserError {
     /// Another account has this address.
-    #[error("an account with this e-mail address already exists")]
+    #[error("An account with this e-mail address already exists.")]
     DuplicateEmail,
     /// Storage or hashing failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for RegisterUserError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::DuplicateEmail => Failure::conflict("duplicate_email").on_value("email"),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl RegisterUser {
@@ -85,7 +96,7 @@ pub(super) async fn create_user(
             .context("storing the account")
             .into(),
     })?;
-    tracing::info!(user_id = %user.id, ?role, "account created");
+    tracing::info!(user_id = %user.id, role = %role, "account created");
     Ok(user)
 }
 

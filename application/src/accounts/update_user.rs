@@ -5,6 +5,8 @@ use emporium_domain::accounts::{
 };
 use emporium_domain::{AccessDenied, Actor, Clock, Role, UserId};
 
+use crate::failure::{Failure, UseCaseError};
+
 /// An administrator changes an account's role or active flag. Deactivating an
 /// account revokes all its sessions, so it can neither log in nor refresh; its
 /// current access token lapses within its (short) lifetime. Admins cannot demote or
@@ -22,14 +24,25 @@ pub enum UpdateUserError {
     #[error(transparent)]
     Denied(#[from] AccessDenied),
     /// No such account.
-    #[error("user {0} not found")]
+    #[error("There is no user with id {0}.")]
     NotFound(UserId),
     /// An admin tried to demote or deactivate their own account.
-    #[error("admins cannot demote or deactivate their own account")]
+    #[error("Admins cannot demote or deactivate their own account.")]
     OwnAccount,
     /// Storage failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for UpdateUserError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::Denied(denied) => (*denied).into(),
+            Self::NotFound(_) => Failure::not_found(),
+            Self::OwnAccount => Failure::conflict("own_account"),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl UpdateUser {
@@ -83,7 +96,7 @@ impl UpdateUser {
                 .await
                 .map_err(|e| anyhow::Error::new(e).context("revoking the account's sessions"))?;
         }
-        tracing::info!(role = ?user.role, active = user.active, "account updated");
+        tracing::info!(role = %user.role, active = user.active, "account updated");
         Ok(user)
     }
 }

@@ -5,6 +5,8 @@ use emporium_domain::catalog::{
 };
 use emporium_domain::{AccessDenied, Actor, Clock, IdGenerator};
 
+use crate::failure::{Failure, UseCaseError};
+
 /// What a caller supplies to create a category.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCategory {
@@ -28,17 +30,29 @@ pub enum CreateCategoryError {
     #[error(transparent)]
     Denied(#[from] AccessDenied),
     /// Another category has this name.
-    #[error("a category named {0} already exists")]
+    #[error("A category named \"{0}\" already exists.")]
     DuplicateName(CategoryName),
     /// Another category has this slug.
-    #[error("a category with slug {0} already exists")]
+    #[error("A category with slug \"{0}\" already exists.")]
     DuplicateSlug(Slug),
     /// No slug was given and none can be derived from the name.
-    #[error("no slug can be derived from this name; give one")]
+    #[error("No slug can be derived from this name; give one.")]
     SlugRequired,
     /// Storage failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for CreateCategoryError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::Denied(denied) => (*denied).into(),
+            Self::DuplicateName(_) => Failure::conflict("duplicate_name").on_value("name"),
+            Self::DuplicateSlug(_) => Failure::conflict("duplicate_slug").on_value("slug"),
+            Self::SlugRequired => Failure::invalid("slug_required").on_value("slug"),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl CreateCategory {

@@ -6,6 +6,8 @@ use emporium_domain::catalog::{
 };
 use emporium_domain::{AccessDenied, Actor, Clock, IdGenerator};
 
+use crate::failure::{Failure, FailureKind, UseCaseError};
+
 /// Adds a product to the catalog. Admins and services only.
 pub struct CreateProduct {
     products: Arc<dyn ProductRepository>,
@@ -21,14 +23,30 @@ pub enum CreateProductError {
     #[error(transparent)]
     Denied(#[from] AccessDenied),
     /// Another product has this SKU.
-    #[error("a product with SKU {0} already exists")]
+    #[error("Another product already has SKU {0}.")]
     DuplicateSku(Sku),
     /// The named category does not exist.
-    #[error("category {0} does not exist")]
+    #[error("There is no category with id {0}.")]
     UnknownCategory(CategoryId),
     /// Storage failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for CreateProductError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::Denied(denied) => (*denied).into(),
+            Self::DuplicateSku(_) => Failure::conflict("duplicate_sku").on_value("sku"),
+            Self::UnknownCategory(_) => unknown_category(),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
+}
+
+/// A product names a category that does not exist.
+pub(super) fn unknown_category() -> Failure {
+    Failure::new(FailureKind::NotFound, "unknown_category").on_reference("category")
 }
 
 impl CreateProduct {

@@ -1,16 +1,23 @@
 use std::sync::Arc;
 
-use emporium_domain::catalog::{ProductId, ProductRepository, StockLookup, StockLookupError};
+use emporium_domain::catalog::{
+    ProductId, ProductRepository, ProductStock, ProductStockError, StockRemoval,
+};
 use emporium_domain::inventory::Quantity;
 use emporium_domain::{AccessDenied, Actor, Cache};
 
 use super::cache::forget_product;
+use crate::failure::{Failure, UseCaseError};
 
-/// Deletes a product, unless some of its stock is reserved for orders. Admins and
-/// services. The product's stock record, if any, is left to inventory.
+/// Deletes a product with its stock record, unless some of its stock is reserved for
+/// orders. Admins and services.
+///
+/// The stock record goes first, in one conditional delete (refused while units are
+/// reserved), then the product: a failure in between leaves a product without stock
+/// record — never stock of a product that no longer exists.
 pub struct DeleteProduct {
     products: Arc<dyn ProductRepository>,
-    stock: Arc<dyn StockLookup>,
+    stock: Arc<dyn ProductStock>,
     cache: Arc<dyn Cache>,
 }
 
@@ -21,27 +28,39 @@ pub enum DeleteProductError {
     #[error(transparent)]
     Denied(#[from] AccessDenied),
     /// No such product.
-    #[error("product {0} not found")]
+    #[error("There is no product with id {0}.")]
     NotFound(ProductId),
     /// Stock of the product is reserved for orders.
-    #[error("{reserved} units of the product are reserved")]
+    #[error("{reserved} units of this product are reserved for orders; it cannot be deleted.")]
     StockReserved {
         /// Units reserved.
         reserved: Quantity,
     },
-    /// Inventory could not be asked about reserved stock, so nothing was deleted.
+    /// Inventory could not be asked to remove the stock record, so nothing was deleted.
     #[error(transparent)]
-    InventoryUnavailable(StockLookupError),
+    InventoryUnavailable(ProductStockError),
     /// Storage failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for DeleteProductError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::Denied(denied) => (*denied).into(),
+            Self::NotFound(_) => Failure::not_found(),
+            Self::StockReserved { .. } => Failure::conflict("stock_reserved"),
+            Self::InventoryUnavailable(_) => Failure::unavailable(),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl DeleteProduct {
     /// The use case over its ports.
     pub fn new(
         products: Arc<dyn ProductRepository>,
-        stock: Arc<dyn StockLookup>,
+        stock: Arc<dyn ProductStock>,
         cache: Arc<dyn Cache>,
     ) -> Self {
         Self {
@@ -51,7 +70,7 @@ impl DeleteProduct {
         }
     }
 
-    /// Deletes the product.
+    /// Deletes the product and its stock record.
     #[tracing::instrument(name = "delete_product", skip_all, fields(product_id = %id))]
     pub async fn execute(&self, actor: &Actor, id: ProductId) -> Result<(), DeleteProductError> {
         actor.ensure_can_manage_catalog()?;
@@ -66,14 +85,14 @@ impl DeleteProduct {
         }
         match self
             .stock
-            .reserved_quantity(id)
+            .remove(id)
             .await
             .map_err(DeleteProductError::InventoryUnavailable)?
         {
-            Some(reserved) if reserved > Quantity::ZERO => {
+            StockRemoval::Reserved(reserved) => {
                 return Err(DeleteProductError::StockReserved { reserved });
             }
-            _ => {}
+            StockRemoval::Removed | StockRemoval::NoRecord => {}
         }
         let deleted = self
             .products
@@ -94,7 +113,7 @@ mod tests {
     use super::*;
     use crate::catalog::test_support::*;
     use emporium_domain::MockCache;
-    use emporium_domain::catalog::{MockProductRepository, MockStockLookup};
+    use emporium_domain::catalog::{MockProductRepository, MockProductStock};
 
     fn existing() -> MockProductRepository {
         let mut products = MockProductRepository::new();
@@ -104,10 +123,10 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_when_stock_is_reserved() {
-        let mut stock = MockStockLookup::new();
+        let mut stock = MockProductStock::new();
         stock
-            .expect_reserved_quantity()
-            .returning(|_| Ok(Some(Quantity::new(3).unwrap())));
+            .expect_remove()
+            .returning(|_| Ok(StockRemoval::Reserved(Quantity::new(3).unwrap())));
         let uc = DeleteProduct::new(
             Arc::new(existing()),
             Arc::new(stock),
@@ -123,10 +142,11 @@ mod tests {
     async fn deletes_and_invalidates_when_nothing_is_reserved() {
         let mut products = existing();
         products.expect_delete().times(1).returning(|_| Ok(true));
-        let mut stock = MockStockLookup::new();
+        let mut stock = MockProductStock::new();
         stock
-            .expect_reserved_quantity()
-            .returning(|_| Ok(Some(Quantity::ZERO)));
+            .expect_remove()
+            .times(1)
+            .returning(|_| Ok(StockRemoval::Removed));
         let mut cache = MockCache::new();
         cache.expect_delete().times(1).returning(|_| Ok(()));
         let uc = DeleteProduct::new(Arc::new(products), Arc::new(stock), Arc::new(cache));
@@ -135,10 +155,10 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_when_inventory_cannot_be_asked() {
-        let mut stock = MockStockLookup::new();
+        let mut stock = MockProductStock::new();
         stock
-            .expect_reserved_quantity()
-            .returning(|_| Err(StockLookupError::Unavailable(anyhow::anyhow!("timeout"))));
+            .expect_remove()
+            .returning(|_| Err(ProductStockError::Unavailable(anyhow::anyhow!("timeout"))));
         let uc = DeleteProduct::new(
             Arc::new(existing()),
             Arc::new(stock),
@@ -157,7 +177,7 @@ mod tests {
         products.expect_get().returning(|_| Ok(None));
         let uc = DeleteProduct::new(
             Arc::new(products),
-            Arc::new(MockStockLookup::new()),
+            Arc::new(MockProductStock::new()),
             Arc::new(MockCache::new()),
         );
         let result = uc.execute(&admin(), product(1).id).await;
@@ -168,7 +188,7 @@ mod tests {
     async fn anonymous_callers_must_authenticate() {
         let uc = DeleteProduct::new(
             Arc::new(MockProductRepository::new()),
-            Arc::new(MockStockLookup::new()),
+            Arc::new(MockProductStock::new()),
             Arc::new(MockCache::new()),
         );
         let result = uc.execute(&Actor::Anonymous, product(1).id).await;

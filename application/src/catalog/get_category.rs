@@ -2,6 +2,8 @@ use std::sync::Arc;
 
 use emporium_domain::catalog::{Category, CategoryId, CategoryRepository};
 
+use crate::failure::{Failure, UseCaseError};
+
 /// Reads one category. Public.
 pub struct GetCategory {
     categories: Arc<dyn CategoryRepository>,
@@ -11,11 +13,20 @@ pub struct GetCategory {
 #[derive(Debug, thiserror::Error)]
 pub enum GetCategoryError {
     /// No such category.
-    #[error("category {0} not found")]
+    #[error("There is no category with id {0}.")]
     NotFound(CategoryId),
     /// Storage failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for GetCategoryError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::NotFound(_) => Failure::not_found(),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl GetCategory {

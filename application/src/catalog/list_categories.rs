@@ -3,6 +3,8 @@ use std::sync::Arc;
 use emporium_domain::catalog::{Category, CategoryRepository};
 use emporium_domain::{Page, PageRequest};
 
+use crate::failure::{Failure, UseCaseError};
+
 /// Lists categories by name, paged. Public.
 pub struct ListCategories {
     categories: Arc<dyn CategoryRepository>,
@@ -14,6 +16,14 @@ pub enum ListCategoriesError {
     /// Storage failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for ListCategoriesError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl ListCategories {

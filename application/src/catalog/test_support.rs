@@ -54,3 +54,13 @@ pub fn new_product() -> NewProduct {
 pub fn product(id: u128) -> Product {
     new_product().into_product(ProductId(Uuid::from_u128(id)), now())
 }
+
+pub fn category(id: u128, name: &str) -> emporium_domain::catalog::Category {
+    let name = emporium_domain::catalog::CategoryName::new(name).unwrap();
+    emporium_domain::catalog::Category {
+        id: emporium_domain::catalog::CategoryId(Uuid::from_u128(id)),
+        slug: emporium_domain::catalog::Slug::from_name(&name).unwrap(),
+        name,
+        created_at: now(),
+    }
+}

@@ -8,6 +8,8 @@ use emporium_domain::{AccessDenied, Actor, Cache, Clock};
 
 use super::cache::forget_product;
 
+use crate::failure::{Failure, UseCaseError};
+
 /// Changes some fields of a product and drops it from the cache. Admins and services.
 pub struct UpdateProduct {
     products: Arc<dyn ProductRepository>,
@@ -23,17 +25,29 @@ pub enum UpdateProductError {
     #[error(transparent)]
     Denied(#[from] AccessDenied),
     /// No such product.
-    #[error("product {0} not found")]
+    #[error("There is no product with id {0}.")]
     NotFound(ProductId),
     /// Another product has this SKU.
-    #[error("a product with SKU {0} already exists")]
+    #[error("Another product already has SKU {0}.")]
     DuplicateSku(Sku),
     /// The named category does not exist.
-    #[error("category {0} does not exist")]
+    #[error("There is no category with id {0}.")]
     UnknownCategory(CategoryId),
     /// Storage failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for UpdateProductError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::Denied(denied) => (*denied).into(),
+            Self::NotFound(_) => Failure::not_found(),
+            Self::DuplicateSku(_) => Failure::conflict("duplicate_sku").on_value("sku"),
+            Self::UnknownCategory(_) => super::create_product::unknown_category(),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl UpdateProduct {

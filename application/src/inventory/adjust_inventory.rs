@@ -6,6 +6,8 @@ use emporium_domain::inventory::{
 };
 use emporium_domain::{AccessDenied, Actor, Clock};
 
+use crate::failure::{Failure, UseCaseError};
+
 /// Adds a signed delta to a product's on-hand stock, atomically in storage: on-hand
 /// never falls below the reserved quantity (nor below zero), however many changes
 /// race. Admins and services.
@@ -21,20 +23,36 @@ pub enum AdjustInventoryError {
     #[error(transparent)]
     Denied(#[from] AccessDenied),
     /// The product has no stock record.
-    #[error("product {0} has no stock record")]
+    #[error("There is no stock record for product {0}.")]
     NotFound(ProductId),
     /// On-hand stock would fall below the reserved quantity.
-    #[error("insufficient stock: {available} available")]
+    #[error(
+        "Only {available} units are available; on-hand stock cannot fall below the reserved quantity."
+    )]
     InsufficientStock {
         /// Units available when the change was refused.
         available: Quantity,
     },
     /// On-hand stock would exceed [`Quantity::MAX`].
-    #[error("on-hand stock would exceed {max}", max = Quantity::MAX)]
+    #[error("On-hand stock would exceed {max}.", max = Quantity::MAX)]
     Overflow,
     /// Storage failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for AdjustInventoryError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::Denied(denied) => (*denied).into(),
+            Self::NotFound(_) => Failure::not_found(),
+            Self::InsufficientStock { .. } => {
+                Failure::invalid("insufficient_stock").on_value("quantityDelta")
+            }
+            Self::Overflow => Failure::invalid("stock_overflow").on_value("quantityDelta"),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl AdjustInventory {

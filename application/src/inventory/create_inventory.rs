@@ -6,6 +6,8 @@ use emporium_domain::inventory::{
 };
 use emporium_domain::{AccessDenied, Actor, Clock};
 
+use crate::failure::{Failure, FailureKind, UseCaseError};
+
 /// Creates the stock record of an existing product, with nothing reserved. The
 /// product is looked up through the catalog (in process, or over HTTP between
 /// services). Admins and services.
@@ -22,10 +24,10 @@ pub enum CreateInventoryError {
     #[error(transparent)]
     Denied(#[from] AccessDenied),
     /// The catalog has no such product.
-    #[error("product {0} not found")]
+    #[error("There is no product with id {0}.")]
     ProductNotFound(ProductId),
     /// The product already has a stock record.
-    #[error("product {0} already has a stock record")]
+    #[error("Product {0} already has a stock record; adjust it with PATCH /v1/inventory/{0}.")]
     AlreadyExists(ProductId),
     /// The catalog could not be asked; nothing was created.
     #[error(transparent)]
@@ -33,6 +35,20 @@ pub enum CreateInventoryError {
     /// Storage failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for CreateInventoryError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::Denied(denied) => (*denied).into(),
+            Self::ProductNotFound(_) => {
+                Failure::new(FailureKind::NotFound, "unknown_product").on_reference("product")
+            }
+            Self::AlreadyExists(_) => Failure::conflict("already_exists").on_reference("product"),
+            Self::CatalogUnavailable(_) => Failure::unavailable(),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl CreateInventory {

@@ -3,6 +3,8 @@ use std::sync::Arc;
 use emporium_domain::catalog::{CatalogError, Product, ProductCatalog, ProductId};
 use emporium_domain::inventory::{InventoryItem, InventoryRepository};
 
+use crate::failure::{Failure, UseCaseError};
+
 /// A stock record, with its product when asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InventoryView {
@@ -22,7 +24,7 @@ pub struct GetInventory {
 #[derive(Debug, thiserror::Error)]
 pub enum GetInventoryError {
     /// The product has no stock record.
-    #[error("product {0} has no stock record")]
+    #[error("There is no stock record for product {0}.")]
     NotFound(ProductId),
     /// The product was asked for but the catalog could not be asked.
     #[error(transparent)]
@@ -30,6 +32,16 @@ pub enum GetInventoryError {
     /// Storage failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for GetInventoryError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::NotFound(_) => Failure::not_found(),
+            Self::CatalogUnavailable(_) => Failure::unavailable(),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl GetInventory {

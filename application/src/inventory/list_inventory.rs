@@ -3,6 +3,8 @@ use std::sync::Arc;
 use emporium_domain::inventory::{InventoryItem, InventoryRepository};
 use emporium_domain::{Page, PageRequest};
 
+use crate::failure::{Failure, UseCaseError};
+
 /// Lists stock records by product id, paged. Public.
 pub struct ListInventory {
     inventory: Arc<dyn InventoryRepository>,
@@ -14,6 +16,14 @@ pub enum ListInventoryError {
     /// Storage failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for ListInventoryError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
 }
 
 impl ListInventory {

@@ -22,6 +22,10 @@ pub enum UserRepositoryError {
     /// The account to update does not exist.
     #[error("user {0} not found")]
     NotFound(UserId),
+    /// The store cannot be reached now (connection refused, no free connection,
+    /// server gone); the same call may succeed later.
+    #[error("the store cannot be reached")]
+    Unavailable(#[from] crate::Unavailable),
     /// The store failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -31,24 +35,28 @@ pub enum UserRepositoryError {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait UserRepository: Send + Sync {
-    /// Inserts a new account. Errors: `DuplicateEmail`, `Unexpected`.
+    /// Inserts a new account. Errors: `DuplicateEmail`, `Unavailable`, `Unexpected`.
     async fn insert(&self, user: &User) -> Result<(), UserRepositoryError>;
-    /// The account with this id. Errors: `Unexpected`.
+    /// The account with this id. Errors: `Unavailable`, `Unexpected`.
     async fn get(&self, id: UserId) -> Result<Option<User>, UserRepositoryError>;
-    /// The account with this (normalised) address. Errors: `Unexpected`.
+    /// The account with this (normalised) address. Errors: `Unavailable`, `Unexpected`.
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, UserRepositoryError>;
-    /// A page of accounts, oldest first. Errors: `Unexpected`.
+    /// A page of accounts, oldest first. Errors: `Unavailable`, `Unexpected`.
     async fn list(&self, page: PageRequest) -> Result<Page<User>, UserRepositoryError>;
     /// Replaces the stored account with the same id. Errors: `NotFound`, `DuplicateEmail`,
-    /// `Unexpected`.
+    /// `Unavailable`, `Unexpected`.
     async fn update(&self, user: &User) -> Result<(), UserRepositoryError>;
-    /// Checks that the store answers (readiness probes). Errors: `Unexpected`.
+    /// Checks that the store answers (readiness probes). Errors: `Unavailable`, `Unexpected`.
     async fn ping(&self) -> Result<(), UserRepositoryError>;
 }
 
 /// Failures of [`RefreshTokenRepository`].
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshTokenRepositoryError {
+    /// The store cannot be reached now (connection refused, no free connection,
+    /// server gone); the same call may succeed later.
+    #[error("the store cannot be reached")]
+    Unavailable(#[from] crate::Unavailable),
     /// The store failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -58,9 +66,9 @@ pub enum RefreshTokenRepositoryError {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait RefreshTokenRepository: Send + Sync {
-    /// Stores a newly issued token. Errors: `Unexpected`.
+    /// Stores a newly issued token. Errors: `Unavailable`, `Unexpected`.
     async fn insert(&self, record: &RefreshTokenRecord) -> Result<(), RefreshTokenRepositoryError>;
-    /// The record with this id (`jti`). Errors: `Unexpected`.
+    /// The record with this id (`jti`). Errors: `Unavailable`, `Unexpected`.
     async fn get(
         &self,
         id: Uuid,
@@ -69,19 +77,19 @@ pub trait RefreshTokenRepository: Send + Sync {
     /// token of its family is revoked: `true` when this call used it, `false`
     /// otherwise (so two concurrent refreshes with one token can never both succeed,
     /// and a token issued into a family while the family was being revoked never
-    /// works). Errors: `Unexpected`.
+    /// works). Errors: `Unavailable`, `Unexpected`.
     async fn mark_used(
         &self,
         id: Uuid,
         at: DateTime<Utc>,
     ) -> Result<bool, RefreshTokenRepositoryError>;
-    /// Revokes every not-yet-revoked token of the family. Errors: `Unexpected`.
+    /// Revokes every not-yet-revoked token of the family. Errors: `Unavailable`, `Unexpected`.
     async fn revoke_family(
         &self,
         family_id: Uuid,
         at: DateTime<Utc>,
     ) -> Result<(), RefreshTokenRepositoryError>;
-    /// Revokes every not-yet-revoked token of the user. Errors: `Unexpected`.
+    /// Revokes every not-yet-revoked token of the user. Errors: `Unavailable`, `Unexpected`.
     async fn revoke_all_for_user(
         &self,
         user_id: UserId,

@@ -8,13 +8,13 @@ mod values;
 pub use category::{Category, CategoryId, CategoryName, Slug};
 pub use ports::{
     CatalogError, CategoryRepository, CategoryRepositoryError, ProductCatalog, ProductListQuery,
-    ProductRepository, ProductRepositoryError, ProductSort, ProductSortField, StockLookup,
-    StockLookupError,
+    ProductRepository, ProductRepositoryError, ProductSort, ProductSortField, ProductStock,
+    ProductStockError, StockRemoval,
 };
 #[cfg(feature = "mocks")]
 pub use ports::{
-    MockCategoryRepository, MockProductCatalog, MockProductRepository, MockStockLookup,
+    MockCategoryRepository, MockProductCatalog, MockProductRepository, MockProductStock,
 };
 pub use product::{NewProduct, Product, ProductChanges, ProductId};
-pub use values::{Description, ImageUrl, Price, ProductName, Sku, ValueError};
+pub use values::{Description, ImageUrl, Price, ProductName, SearchText, Sku, ValueError};
 pub(crate) use values::{string_value, trimmed_with_length};

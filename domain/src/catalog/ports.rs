@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::category::{Category, CategoryId, CategoryName, Slug};
 use super::product::{Product, ProductId};
-use super::values::Sku;
+use super::values::{SearchText, Sku};
 use crate::inventory::Quantity;
 use crate::pagination::{Page, PageRequest, SortDirection};
 
@@ -45,7 +45,7 @@ pub struct ProductListQuery {
     pub category: Option<CategoryId>,
     /// Only products whose name, description or SKU contains this text,
     /// case-insensitively.
-    pub search: Option<String>,
+    pub search: Option<SearchText>,
 }
 
 /// Failures of [`ProductRepository`].
@@ -60,6 +60,10 @@ pub enum ProductRepositoryError {
     /// The product to update does not exist.
     #[error("product {0} not found")]
     NotFound(ProductId),
+    /// The store cannot be reached now (connection refused, no free connection,
+    /// server gone); the same call may succeed later.
+    #[error("the store cannot be reached")]
+    Unavailable(#[from] crate::Unavailable),
     /// The store failed (unreachable, timed out, corrupt row, …).
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -70,19 +74,19 @@ pub enum ProductRepositoryError {
 #[async_trait]
 pub trait ProductRepository: Send + Sync {
     /// Inserts a new product.
-    /// Errors: `DuplicateSku`, `UnknownCategory`, `Unexpected`.
+    /// Errors: `DuplicateSku`, `UnknownCategory`, `Unavailable`, `Unexpected`.
     async fn insert(&self, product: &Product) -> Result<(), ProductRepositoryError>;
-    /// The product with this id, if any. Errors: `Unexpected`.
+    /// The product with this id, if any. Errors: `Unavailable`, `Unexpected`.
     async fn get(&self, id: ProductId) -> Result<Option<Product>, ProductRepositoryError>;
-    /// A page of products matching `query`. Errors: `Unexpected`.
+    /// A page of products matching `query`. Errors: `Unavailable`, `Unexpected`.
     async fn list(&self, query: &ProductListQuery)
     -> Result<Page<Product>, ProductRepositoryError>;
     /// Replaces the stored product with the same id.
-    /// Errors: `NotFound`, `DuplicateSku`, `UnknownCategory`, `Unexpected`.
+    /// Errors: `NotFound`, `DuplicateSku`, `UnknownCategory`, `Unavailable`, `Unexpected`.
     async fn update(&self, product: &Product) -> Result<(), ProductRepositoryError>;
-    /// Deletes the product; `false` when there was none. Errors: `Unexpected`.
+    /// Deletes the product; `false` when there was none. Errors: `Unavailable`, `Unexpected`.
     async fn delete(&self, id: ProductId) -> Result<bool, ProductRepositoryError>;
-    /// Checks that the store answers (readiness probes). Errors: `Unexpected`.
+    /// Checks that the store answers (readiness probes). Errors: `Unavailable`, `Unexpected`.
     async fn ping(&self) -> Result<(), ProductRepositoryError>;
 }
 
@@ -95,6 +99,16 @@ pub enum CategoryRepositoryError {
     /// Another category already has this slug.
     #[error("a category with slug {0} already exists")]
     DuplicateSlug(Slug),
+    /// The category to change does not exist.
+    #[error("category {0} not found")]
+    NotFound(CategoryId),
+    /// Products still belong to the category to delete.
+    #[error("products belong to category {0}")]
+    InUse(CategoryId),
+    /// The store cannot be reached now (connection refused, no free connection,
+    /// server gone); the same call may succeed later.
+    #[error("the store cannot be reached")]
+    Unavailable(#[from] crate::Unavailable),
     /// The store failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -104,12 +118,22 @@ pub enum CategoryRepositoryError {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait CategoryRepository: Send + Sync {
-    /// Inserts a new category. Errors: `DuplicateName`, `DuplicateSlug`, `Unexpected`.
+    /// Inserts a new category. Errors: `DuplicateName`, `DuplicateSlug`, `Unavailable`, `Unexpected`.
     async fn insert(&self, category: &Category) -> Result<(), CategoryRepositoryError>;
-    /// The category with this id, if any. Errors: `Unexpected`.
+    /// The category with this id, if any. Errors: `Unavailable`, `Unexpected`.
     async fn get(&self, id: CategoryId) -> Result<Option<Category>, CategoryRepositoryError>;
-    /// A page of categories, ordered by name. Errors: `Unexpected`.
+    /// The categories with these ids that exist, in no particular order (one query,
+    /// for `include`). Errors: `Unavailable`, `Unexpected`.
+    async fn get_many(&self, ids: &[CategoryId]) -> Result<Vec<Category>, CategoryRepositoryError>;
+    /// A page of categories, ordered by name. Errors: `Unavailable`, `Unexpected`.
     async fn list(&self, page: PageRequest) -> Result<Page<Category>, CategoryRepositoryError>;
+    /// Replaces the stored category with the same id.
+    /// Errors: `NotFound`, `DuplicateName`, `DuplicateSlug`, `Unavailable`, `Unexpected`.
+    async fn update(&self, category: &Category) -> Result<(), CategoryRepositoryError>;
+    /// Deletes the category unless products belong to it (checked by the store in the
+    /// same statement, so a product added meanwhile is never orphaned); `false` when
+    /// there was none. Errors: `InUse`, `Unavailable`, `Unexpected`.
+    async fn delete(&self, id: CategoryId) -> Result<bool, CategoryRepositoryError>;
 }
 
 /// Failures of [`ProductCatalog`].
@@ -130,19 +154,32 @@ pub trait ProductCatalog: Send + Sync {
     async fn find_product(&self, id: ProductId) -> Result<Option<Product>, CatalogError>;
 }
 
-/// Failures of [`StockLookup`].
+/// Failures of [`ProductStock`].
 #[derive(Debug, thiserror::Error)]
-pub enum StockLookupError {
+pub enum ProductStockError {
     /// Inventory could not be asked.
     #[error("inventory unavailable: {0:#}")]
     Unavailable(#[source] anyhow::Error),
 }
 
-/// The lookup the catalog makes of inventory before it deletes a product.
+/// What removing a product's stock record did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockRemoval {
+    /// The record existed, had nothing reserved, and is gone.
+    Removed,
+    /// The product had no stock record.
+    NoRecord,
+    /// Units are reserved for orders: the record was kept.
+    Reserved(Quantity),
+}
+
+/// What the catalog asks of inventory when it deletes a product: in-process in the
+/// all-in-one server, over HTTP between services.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
-pub trait StockLookup: Send + Sync {
-    /// How much of the product's stock is reserved; `None` when it has no stock record.
+pub trait ProductStock: Send + Sync {
+    /// Removes the product's stock record unless some of it is reserved — one atomic,
+    /// conditional delete, so a reservation arriving meanwhile is never lost.
     /// Errors: `Unavailable`.
-    async fn reserved_quantity(&self, id: ProductId) -> Result<Option<Quantity>, StockLookupError>;
+    async fn remove(&self, id: ProductId) -> Result<StockRemoval, ProductStockError>;
 }

@@ -98,7 +98,9 @@ string_value!(
 );
 
 string_value!(
-    /// A product's description: free text of at most 10,000 characters (may be empty).
+    /// A product's description: free text of at most 10,000 characters (may be empty;
+    /// line breaks and tabs are kept) without NUL characters, which no store keeps
+    /// alike (PostgreSQL refuses them in text).
     Description,
     |value| {
         if value.chars().count() > Description::MAX_CHARS {
@@ -106,11 +108,27 @@ string_value!(
                 "description must be at most {} characters",
                 Description::MAX_CHARS
             )))
+        } else if value.contains('\0') {
+            Err(ValueError::new(
+                "description must not contain NUL characters",
+            ))
         } else {
             Ok(value)
         }
     }
 );
+
+string_value!(
+    /// Text to look for in products (name, description, SKU): trimmed, 1 to 200
+    /// characters, without control characters (so no NUL, which PostgreSQL refuses).
+    SearchText,
+    |value| trimmed_with_length(value, "search text", SearchText::MAX_CHARS)
+);
+
+impl SearchText {
+    /// The longest search text accepted.
+    pub const MAX_CHARS: usize = 200;
+}
 
 impl Description {
     /// The longest description accepted.
@@ -288,5 +306,17 @@ mod tests {
     fn description_may_be_empty_but_bounded() {
         assert!(Description::new("").is_ok());
         assert!(Description::new("x".repeat(Description::MAX_CHARS + 1)).is_err());
+        assert!(Description::new("two\nlines\tand a tab").is_ok());
+    }
+
+    #[test]
+    fn no_text_value_holds_a_nul() {
+        assert!(Description::new("a\0b").is_err());
+        assert!(ProductName::new("a\0b").is_err());
+        assert!(Sku::new("A\0B").is_err());
+        assert!(ImageUrl::new("https://img.example/\0").is_err());
+        assert!(SearchText::new("cup\0").is_err());
+        assert_eq!(SearchText::new(" cup ").unwrap().as_str(), "cup");
+        assert!(SearchText::new("x".repeat(SearchText::MAX_CHARS + 1)).is_err());
     }
 }

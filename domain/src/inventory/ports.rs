@@ -22,9 +22,19 @@ pub enum InventoryRepositoryError {
         /// Units available when the change was refused.
         available: Quantity,
     },
+    /// Units of the record to delete are reserved for orders.
+    #[error("{reserved} units are reserved")]
+    Reserved {
+        /// Units reserved.
+        reserved: Quantity,
+    },
     /// The change would take on-hand stock above [`Quantity::MAX`].
     #[error("on-hand stock would exceed {max}", max = Quantity::MAX)]
     Overflow,
+    /// The store cannot be reached now (connection refused, no free connection,
+    /// server gone); the same call may succeed later.
+    #[error("the store cannot be reached")]
+    Unavailable(#[from] crate::Unavailable),
     /// The store failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -36,27 +46,31 @@ pub enum InventoryRepositoryError {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait InventoryRepository: Send + Sync {
-    /// Creates the record. Errors: `AlreadyExists`, `Unexpected`.
+    /// Creates the record. Errors: `AlreadyExists`, `Unavailable`, `Unexpected`.
     async fn create(&self, item: &InventoryItem) -> Result<(), InventoryRepositoryError>;
-    /// The record of this product, if any. Errors: `Unexpected`.
+    /// The record of this product, if any. Errors: `Unavailable`, `Unexpected`.
     async fn get(
         &self,
         product_id: ProductId,
     ) -> Result<Option<InventoryItem>, InventoryRepositoryError>;
-    /// A page of records ordered by product id. Errors: `Unexpected`.
+    /// A page of records ordered by product id. Errors: `Unavailable`, `Unexpected`.
     async fn list(
         &self,
         page: PageRequest,
     ) -> Result<Page<InventoryItem>, InventoryRepositoryError>;
     /// Adds `delta` to on-hand stock atomically, following
     /// [`InventoryItem::adjusted`], and returns the record after the change.
-    /// Errors: `NotFound`, `InsufficientStock`, `Overflow`, `Unexpected`.
+    /// Errors: `NotFound`, `InsufficientStock`, `Overflow`, `Unavailable`, `Unexpected`.
     async fn adjust(
         &self,
         product_id: ProductId,
         delta: QuantityDelta,
         at: DateTime<Utc>,
     ) -> Result<InventoryItem, InventoryRepositoryError>;
-    /// Checks that the store answers (readiness probes). Errors: `Unexpected`.
+    /// Deletes the record of this product, in one conditional statement, unless
+    /// units of it are reserved. Errors: `NotFound`, `Reserved`, `Unavailable`,
+    /// `Unexpected`.
+    async fn delete(&self, product_id: ProductId) -> Result<(), InventoryRepositoryError>;
+    /// Checks that the store answers (readiness probes). Errors: `Unavailable`, `Unexpected`.
     async fn ping(&self) -> Result<(), InventoryRepositoryError>;
 }
