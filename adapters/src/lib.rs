@@ -29,5 +29,7 @@ pub mod security;
 pub mod sql;
 #[cfg(any(feature = "sea-orm", feature = "mongodb"))]
 mod stock_adjustment;
+#[cfg(any(feature = "sea-orm", feature = "mongodb"))]
+mod store_error;
 #[cfg(feature = "testing")]
 pub mod testing;

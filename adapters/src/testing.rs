@@ -65,20 +65,55 @@ pub fn service_url(service: Service) -> Option<String> {
     }
 }
 
-/// A fresh, empty PostgreSQL database for one test, named `emporium_test_<uuid>`;
-/// returns its URL. `scripts/test` drops these databases when the run ends.
+/// The database that holds every test's schema.
+pub const POSTGRES_TEST_DATABASE: &str = "emporium_test";
+
+/// A fresh, empty PostgreSQL schema for one test, named `emporium_test_<uuid>`, in
+/// the database [`POSTGRES_TEST_DATABASE`] (created when missing); returns a URL whose
+/// connections see only that schema (`search_path`). A schema is dropped cheaply,
+/// where a database each would cost a forced checkpoint: `scripts/test` drops these
+/// schemas when the run ends.
 pub async fn postgres_database() -> Option<String> {
     let base = service_url(Service::Postgres)?;
-    let name = format!("emporium_test_{}", Uuid::new_v4().simple());
-    let admin = Database::connect(base.as_str())
+    let database = replace_database(&base, POSTGRES_TEST_DATABASE);
+    let schema = format!("emporium_test_{}", Uuid::new_v4().simple());
+    let connection = match Database::connect(database.as_str()).await {
+        Ok(connection) => connection,
+        Err(_) => {
+            create_test_database(&base).await;
+            Database::connect(database.as_str())
+                .await
+                .unwrap_or_else(|e| panic!("cannot connect to PostgreSQL at {database}: {e}"))
+        }
+    };
+    connection
+        .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap_or_else(|e| panic!("cannot create schema {schema}: {e}"));
+    connection.close().await.ok();
+    let separator = if database.contains('?') { '&' } else { '?' };
+    Some(format!(
+        "{database}{separator}options=-c%20search_path%3D{schema}"
+    ))
+}
+
+/// Creates [`POSTGRES_TEST_DATABASE`]; another test creating it at the same time is
+/// fine.
+async fn create_test_database(base: &str) {
+    let admin = Database::connect(base)
         .await
         .unwrap_or_else(|e| panic!("cannot connect to PostgreSQL at {base}: {e}"));
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+    if let Err(error) = admin
+        .execute_unprepared(&format!("CREATE DATABASE {POSTGRES_TEST_DATABASE}"))
         .await
-        .unwrap_or_else(|e| panic!("cannot create database {name}: {e}"));
+    {
+        let message = error.to_string();
+        assert!(
+            message.contains("already exists") || message.contains("duplicate key"),
+            "cannot create database {POSTGRES_TEST_DATABASE}: {message}"
+        );
+    }
     admin.close().await.ok();
-    Some(replace_database(&base, &name))
 }
 
 /// The MongoDB URL and a fresh database name for one test.

@@ -3,14 +3,17 @@
 //! `EMPORIUM_TEST_REDIS_URL` (skipped with a SKIP line when unset, a failure when
 //! `EMPORIUM_REQUIRE_SERVICES=1`).
 //!
+//! `ResilientCache` in front of Redis passes the same contract.
+//!
 //! Plus Redis-only failure tests against real servers this file starts and stops: a
 //! closed port, a black-hole listener, a `redis-server` that is frozen (SIGSTOP) and
-//! one that is killed and restarted.
+//! one that is killed and restarted — for the plain `RedisCache` and for the
+//! `ResilientCache` (breaker, retried invalidations) in front of it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use emporium_adapters::cache::{MokaCache, RedisCache, RedisCacheOptions};
+use emporium_adapters::cache::{MokaCache, RedisCache, RedisCacheOptions, ResilientCache};
 use emporium_adapters::testing;
 use emporium_domain::Cache;
 
@@ -211,8 +214,13 @@ async fn redis() -> Option<Arc<dyn Cache>> {
     Some(Arc::new(cache))
 }
 
+async fn resilient_redis() -> Option<Arc<dyn Cache>> {
+    Some(Arc::new(ResilientCache::new(redis().await?)))
+}
+
 cache_contract!(moka_cache, moka);
 cache_contract!(redis_cache, redis);
+cache_contract!(resilient_redis_cache, resilient_redis);
 
 // ---------------------------------------------------------------------------------
 // Redis-only: failures are bounded in time.
@@ -290,9 +298,33 @@ impl RedisServer {
     /// Starts `redis-server` (no persistence) and waits until it accepts connections;
     /// `None` (with a SKIP line) when the binary is not installed.
     async fn start(port: u16) -> Option<Self> {
+        Self::start_with(port, &["--save", "", "--appendonly", "no"]).await
+    }
+
+    /// Starts a `redis-server` that keeps its data in `dir` (append-only file), so a
+    /// restart finds it again.
+    async fn start_persistent(port: u16, dir: &std::path::Path) -> Option<Self> {
+        let dir = dir.to_str().unwrap();
+        Self::start_with(
+            port,
+            &[
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--dir",
+                dir,
+            ],
+        )
+        .await
+    }
+
+    async fn start_with(port: u16, persistence: &[&str]) -> Option<Self> {
         let spawned = std::process::Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
+            .args(persistence)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn();
@@ -493,4 +525,102 @@ async fn redis_stores_with_a_millisecond_ttl_under_the_prefix() {
         .unwrap();
     assert_eq!(unprefixed, None);
     cache.delete("p").await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------
+// ResilientCache in front of a failing Redis.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_down_redis_costs_one_timeout_then_is_skipped() {
+    let Some(server) = RedisServer::start(free_port()).await else {
+        return;
+    };
+    let redis = RedisCache::connect(&server.url()).await.unwrap();
+    let cache = ResilientCache::new(Arc::new(redis));
+    cache.set("k", b"v", Duration::from_secs(60)).await.unwrap();
+    server.signal("STOP");
+    // The first read waits for the operation timeout and fails…
+    let timeout = RedisCacheOptions::DEFAULT_OPERATION_TIMEOUT;
+    assert_fails_within("get", timeout, cache.get("k")).await;
+    // …then, for the cool-down, reads miss and writes are dropped at once.
+    let started = Instant::now();
+    for _ in 0..200 {
+        assert_eq!(cache.get("k").await.unwrap(), None);
+        cache.set("k", b"w", Duration::from_secs(60)).await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_millis(200),
+        "200 skipped reads and writes took {elapsed:?}"
+    );
+    // Readiness still asks Redis itself.
+    assert_fails_within("ping", timeout, cache.ping()).await;
+    server.signal("CONT");
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalidation_lost_to_a_redis_restart_is_retried_until_it_lands() {
+    let port = free_port();
+    let dir = testing::TempDir::new();
+    let Some(server) = RedisServer::start_persistent(port, dir.path()).await else {
+        return;
+    };
+    let url = server.url();
+    let redis = RedisCache::connect(&url)
+        .await
+        .unwrap()
+        .with_prefix(testing::unique_prefix());
+    let prefix = redis.prefix().to_owned();
+    let cache = ResilientCache::new(Arc::new(redis));
+    cache
+        .set("product", b"old price", Duration::from_secs(300))
+        .await
+        .unwrap();
+
+    // Redis restarts with its data: the cache's connection is gone, the entry is not.
+    server.stop();
+    let Some(restarted) = RedisServer::start_persistent(port, dir.path()).await else {
+        return;
+    };
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut raw = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("{prefix}product");
+    let stored: Option<Vec<u8>> = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.as_deref(),
+        Some(b"old price".as_slice()),
+        "the entry survived the restart"
+    );
+
+    // The change's invalidation: it may meet the dead connection, but it is not lost.
+    cache.delete("product").await.unwrap();
+    // Meanwhile this process never serves the old entry.
+    assert_eq!(cache.get("product").await.unwrap(), None);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let stored: Option<Vec<u8>> = redis::cmd("GET")
+            .arg(&key)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        if stored.is_none() && cache.pending_invalidations() == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the invalidation never reached Redis"
+        );
+        assert_eq!(
+            cache.get("product").await.unwrap(),
+            None,
+            "stale entry served"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    restarted.stop();
 }

@@ -129,6 +129,99 @@ mod suite {
         assert_eq!(all.items.len(), 5);
         assert_eq!(all.last_page(), 1);
     }
+
+    pub async fn get_many_reads_the_existing_ones_in_one_call(store: &CatalogStore) {
+        let cups = category("Cups", "cups", 0);
+        let mugs = category("Mugs", "mugs", 1);
+        for c in [&cups, &mugs] {
+            store.categories.insert(c).await.unwrap();
+        }
+        let mut found = store
+            .categories
+            .get_many(&[mugs.id, CategoryId(Uuid::new_v4()), cups.id])
+            .await
+            .unwrap();
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        let names: Vec<&str> = found.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["Cups", "Mugs"]);
+        assert!(store.categories.get_many(&[]).await.unwrap().is_empty());
+    }
+
+    pub async fn update_renames_and_refuses_duplicates(store: &CatalogStore) {
+        let cups = category("Cups", "cups", 0);
+        let mugs = category("Mugs", "mugs", 1);
+        for c in [&cups, &mugs] {
+            store.categories.insert(c).await.unwrap();
+        }
+        let renamed = Category {
+            name: CategoryName::new("Teacups").unwrap(),
+            ..cups.clone()
+        };
+        store.categories.update(&renamed).await.unwrap();
+        assert_eq!(
+            store
+                .categories
+                .get(cups.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .name
+                .as_str(),
+            "Teacups"
+        );
+        let clash = Category {
+            slug: Slug::new("mugs").unwrap(),
+            ..renamed.clone()
+        };
+        assert!(matches!(
+            store.categories.update(&clash).await,
+            Err(CategoryRepositoryError::DuplicateSlug(_))
+        ));
+        let clash = Category {
+            name: CategoryName::new("Mugs").unwrap(),
+            ..renamed.clone()
+        };
+        assert!(matches!(
+            store.categories.update(&clash).await,
+            Err(CategoryRepositoryError::DuplicateName(_))
+        ));
+        let missing = category("Bowls", "bowls", 2);
+        assert!(matches!(
+            store.categories.update(&missing).await,
+            Err(CategoryRepositoryError::NotFound(id)) if id == missing.id
+        ));
+        assert_eq!(
+            store
+                .categories
+                .get(cups.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .slug
+                .as_str(),
+            "cups"
+        );
+    }
+
+    pub async fn delete_refuses_a_category_products_belong_to(store: &CatalogStore) {
+        let cups = category("Cups", "cups", 0);
+        let empty = category("Empty", "empty", 1);
+        for c in [&cups, &empty] {
+            store.categories.insert(c).await.unwrap();
+        }
+        let mut product = super::contract::product("CUP-1");
+        product.category_id = Some(cups.id);
+        store.products.insert(&product).await.unwrap();
+        let refused = store.categories.delete(cups.id).await;
+        assert!(
+            matches!(refused, Err(CategoryRepositoryError::InUse(id)) if id == cups.id),
+            "{refused:?}"
+        );
+        assert!(store.categories.get(cups.id).await.unwrap().is_some());
+        assert!(store.categories.delete(empty.id).await.unwrap());
+        assert!(!store.categories.delete(empty.id).await.unwrap());
+        assert_eq!(store.categories.get(empty.id).await.unwrap(), None);
+    }
 }
 
 mod sqlite {
@@ -137,6 +230,9 @@ mod sqlite {
         duplicate_name_is_refused,
         duplicate_slug_is_refused,
         list_orders_by_name_with_paging_and_total,
+        get_many_reads_the_existing_ones_in_one_call,
+        update_renames_and_refuses_duplicates,
+        delete_refuses_a_category_products_belong_to,
     );
 }
 
@@ -146,5 +242,8 @@ mod postgres {
         duplicate_name_is_refused,
         duplicate_slug_is_refused,
         list_orders_by_name_with_paging_and_total,
+        get_many_reads_the_existing_ones_in_one_call,
+        update_renames_and_refuses_duplicates,
+        delete_refuses_a_category_products_belong_to,
     );
 }

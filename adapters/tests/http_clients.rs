@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use emporium_adapters::http::{HttpClientConfig, HttpProductCatalog, HttpStockLookup};
+use emporium_adapters::http::{HttpClientConfig, HttpProductCatalog, HttpProductStock};
 use emporium_adapters::request_context::REQUEST_ID;
 use emporium_domain::catalog::{
     CatalogError, CategoryId, Description, ImageUrl, Price, Product, ProductCatalog, ProductId,
-    ProductName, Sku, StockLookup, StockLookupError,
+    ProductName, ProductStock, ProductStockError, Sku, StockRemoval,
 };
 use emporium_domain::inventory::Quantity;
 use poem::http::StatusCode;
@@ -75,6 +75,7 @@ impl Reply {
 /// What the server saw of one request.
 #[derive(Debug, Clone)]
 struct Seen {
+    method: String,
     path: String,
     api_key: Option<String>,
     request_id: Option<String>,
@@ -106,6 +107,7 @@ async fn serve(request: &Request, state: Data<&Arc<State>>) -> Response {
             .map(str::to_owned)
     };
     state.seen.lock().unwrap().push(Seen {
+        method: request.method().to_string(),
         path: request.uri().path().to_owned(),
         api_key: header("x-api-key"),
         request_id: header("x-request-id"),
@@ -189,8 +191,8 @@ fn catalog(server: &TestServer) -> HttpProductCatalog {
     HttpProductCatalog::new(config(server.base_url())).unwrap()
 }
 
-fn stock(server: &TestServer) -> HttpStockLookup {
-    HttpStockLookup::new(config(server.base_url())).unwrap()
+fn stock(server: &TestServer) -> HttpProductStock {
+    HttpProductStock::new(config(server.base_url())).unwrap()
 }
 
 // ---------------------------------------------------------------------------------
@@ -273,8 +275,8 @@ fn unavailable(error: CatalogError) -> String {
     format!("{error:#}")
 }
 
-fn stock_unavailable(error: StockLookupError) -> String {
-    let StockLookupError::Unavailable(error) = error;
+fn stock_unavailable(error: ProductStockError) -> String {
+    let ProductStockError::Unavailable(error) = error;
     format!("{error:#}")
 }
 
@@ -604,7 +606,7 @@ async fn invalid_configurations_are_refused() {
             HttpProductCatalog::new(config.clone()).is_err(),
             "{described}"
         );
-        assert!(HttpStockLookup::new(config).is_err(), "{described}");
+        assert!(HttpProductStock::new(config).is_err(), "{described}");
     }
 }
 
@@ -620,17 +622,20 @@ fn defaults_and_debug_output() {
 }
 
 // ---------------------------------------------------------------------------------
-// Stock lookup.
+// Stock removal.
 
 #[tokio::test]
-async fn stock_found_is_the_reserved_quantity() {
+async fn a_removed_record_is_deleted_with_the_key_and_a_request_id() {
     init();
     let id = product_id();
-    let server = TestServer::always(Reply::ok(inventory_document(id, 20, 7))).await;
-    let reserved = stock(&server).reserved_quantity(id).await.unwrap();
-    assert_eq!(reserved, Some(Quantity::new(7).unwrap()));
+    let server = TestServer::always(Reply::status(StatusCode::NO_CONTENT)).await;
+    assert_eq!(
+        stock(&server).remove(id).await.unwrap(),
+        StockRemoval::Removed
+    );
     let seen = server.seen();
     assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].method, "DELETE");
     assert_eq!(seen[0].path, format!("/v1/inventory/{id}"));
     assert_eq!(seen[0].api_key.as_deref(), Some(API_KEY));
     assert_eq!(seen[0].accept.as_deref(), Some(JSON_API));
@@ -638,17 +643,31 @@ async fn stock_found_is_the_reserved_quantity() {
 }
 
 #[tokio::test]
-async fn stock_missing_is_none() {
+async fn a_missing_record_is_no_record() {
     init();
     let server = TestServer::always(Reply::status(StatusCode::NOT_FOUND)).await;
     assert_eq!(
-        stock(&server)
-            .reserved_quantity(product_id())
-            .await
-            .unwrap(),
-        None
+        stock(&server).remove(product_id()).await.unwrap(),
+        StockRemoval::NoRecord
     );
     assert_eq!(server.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_removal_reads_the_reserved_quantity() {
+    init();
+    let id = product_id();
+    let server = TestServer::start(
+        vec![Reply::status(StatusCode::CONFLICT)],
+        Reply::ok(inventory_document(id, 20, 7)),
+    )
+    .await;
+    assert_eq!(
+        stock(&server).remove(id).await.unwrap(),
+        StockRemoval::Reserved(Quantity::new(7).unwrap())
+    );
+    let methods: Vec<String> = server.seen().into_iter().map(|seen| seen.method).collect();
+    assert_eq!(methods, ["DELETE", "GET"]);
 }
 
 #[tokio::test]
@@ -660,14 +679,14 @@ async fn stock_retries_5xx_and_forwards_the_scoped_request_id() {
             Reply::status(StatusCode::SERVICE_UNAVAILABLE),
             Reply::status(StatusCode::INTERNAL_SERVER_ERROR),
         ],
-        Reply::ok(inventory_document(id, 3, 0)),
+        Reply::status(StatusCode::NO_CONTENT),
     )
     .await;
-    let reserved = REQUEST_ID
-        .scope("req-stock".to_owned(), stock(&server).reserved_quantity(id))
+    let removal = REQUEST_ID
+        .scope("req-stock".to_owned(), stock(&server).remove(id))
         .await
         .unwrap();
-    assert_eq!(reserved, Some(Quantity::ZERO));
+    assert_eq!(removal, StockRemoval::Removed);
     let seen = server.seen();
     assert_eq!(seen.len(), 3);
     assert!(
@@ -682,15 +701,15 @@ async fn stock_failures_are_unavailable() {
     let id = product_id();
     // 5xx forever: 1 + max_retries attempts.
     let server = TestServer::always(Reply::status(StatusCode::SERVICE_UNAVAILABLE)).await;
-    let message = stock_unavailable(stock(&server).reserved_quantity(id).await.unwrap_err());
+    let message = stock_unavailable(stock(&server).remove(id).await.unwrap_err());
     assert!(message.contains("503"), "{message}");
     assert_eq!(server.seen().len(), 4);
     // 401: once.
     let server = TestServer::always(Reply::status(StatusCode::UNAUTHORIZED)).await;
-    let message = stock_unavailable(stock(&server).reserved_quantity(id).await.unwrap_err());
+    let message = stock_unavailable(stock(&server).remove(id).await.unwrap_err());
     assert!(message.contains("401"), "{message}");
     assert_eq!(server.seen().len(), 1);
-    // A negative reservation or another resource: invalid, not retried.
+    // A refusal whose record reads back invalid or as another resource: not retried.
     for (document, expected) in [
         (inventory_document(id, 1, -1), "reserved"),
         (
@@ -698,10 +717,14 @@ async fn stock_failures_are_unavailable() {
             "asked for",
         ),
     ] {
-        let server = TestServer::always(Reply::ok(document)).await;
-        let message = stock_unavailable(stock(&server).reserved_quantity(id).await.unwrap_err());
+        let server = TestServer::start(
+            vec![Reply::status(StatusCode::CONFLICT)],
+            Reply::ok(document),
+        )
+        .await;
+        let message = stock_unavailable(stock(&server).remove(id).await.unwrap_err());
         assert!(message.contains(expected), "{message}");
-        assert_eq!(server.seen().len(), 1);
+        assert_eq!(server.seen().len(), 2);
     }
     // Nothing listening.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -709,8 +732,8 @@ async fn stock_failures_are_unavailable() {
         .local_addr()
         .unwrap()
         .port();
-    let lookup = HttpStockLookup::new(config(format!("http://127.0.0.1:{port}"))).unwrap();
+    let removal = HttpProductStock::new(config(format!("http://127.0.0.1:{port}"))).unwrap();
     let started = Instant::now();
-    assert!(lookup.reserved_quantity(id).await.is_err());
+    assert!(removal.remove(id).await.is_err());
     assert!(started.elapsed() < Duration::from_secs(1));
 }

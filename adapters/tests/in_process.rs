@@ -1,5 +1,5 @@
-//! The in-process adapters: system clock, uuid v7 ids, and the catalog and stock
-//! lookups over the repositories (driven here by the domain's mocks).
+//! The in-process adapters: system clock, uuid v7 ids, and the catalog lookup and
+//! stock removal over the repositories (driven here by the domain's mocks).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -7,15 +7,14 @@ use std::sync::Arc;
 use anyhow::anyhow;
 use chrono::{TimeZone, Utc};
 use emporium_adapters::in_process::{
-    InProcessProductCatalog, InProcessStockLookup, SystemClock, UuidV7Generator,
+    InProcessProductCatalog, InProcessProductStock, SystemClock, UuidV7Generator,
 };
 use emporium_domain::catalog::{
     CatalogError, Description, MockProductRepository, NewProduct, Price, Product, ProductCatalog,
-    ProductId, ProductName, ProductRepositoryError, Sku, StockLookup, StockLookupError,
+    ProductId, ProductName, ProductRepositoryError, ProductStock, ProductStockError, Sku,
+    StockRemoval,
 };
-use emporium_domain::inventory::{
-    InventoryItem, InventoryRepositoryError, MockInventoryRepository, Quantity,
-};
+use emporium_domain::inventory::{InventoryRepositoryError, MockInventoryRepository, Quantity};
 use emporium_domain::{Clock, IdGenerator};
 use uuid::{Uuid, Version};
 
@@ -132,49 +131,53 @@ async fn repository_failures_make_the_catalog_unavailable() {
 }
 
 #[tokio::test]
-async fn the_stock_lookup_answers_the_reserved_quantity() {
-    let stocked = ProductId(Uuid::now_v7());
+async fn stock_removal_answers_what_the_repository_did() {
+    let free = ProductId(Uuid::now_v7());
+    let reserved = ProductId(Uuid::now_v7());
     let unstocked = ProductId(Uuid::now_v7());
     let mut repository = MockInventoryRepository::new();
     repository
-        .expect_get()
-        .withf(move |id| *id == stocked)
+        .expect_delete()
+        .withf(move |id| *id == free)
         .times(1)
-        .returning(|id| {
-            Ok(Some(
-                InventoryItem::new(
-                    id,
-                    Quantity::new(10).unwrap(),
-                    Quantity::new(4).unwrap(),
-                    Utc::now(),
-                )
-                .unwrap(),
-            ))
+        .returning(|_| Ok(()));
+    repository
+        .expect_delete()
+        .withf(move |id| *id == reserved)
+        .times(1)
+        .returning(|_| {
+            Err(InventoryRepositoryError::Reserved {
+                reserved: Quantity::new(4).unwrap(),
+            })
         });
     repository
-        .expect_get()
+        .expect_delete()
         .withf(move |id| *id == unstocked)
         .times(1)
-        .returning(|_| Ok(None));
-    let lookup = InProcessStockLookup::new(Arc::new(repository));
+        .returning(|id| Err(InventoryRepositoryError::NotFound(id)));
+    let stock = InProcessProductStock::new(Arc::new(repository));
+    assert_eq!(stock.remove(free).await.unwrap(), StockRemoval::Removed);
     assert_eq!(
-        lookup.reserved_quantity(stocked).await.unwrap(),
-        Some(Quantity::new(4).unwrap())
+        stock.remove(reserved).await.unwrap(),
+        StockRemoval::Reserved(Quantity::new(4).unwrap())
     );
-    assert_eq!(lookup.reserved_quantity(unstocked).await.unwrap(), None);
+    assert_eq!(
+        stock.remove(unstocked).await.unwrap(),
+        StockRemoval::NoRecord
+    );
 }
 
 #[tokio::test]
 async fn repository_failures_make_inventory_unavailable() {
     let id = ProductId(Uuid::now_v7());
     let mut repository = MockInventoryRepository::new();
-    repository.expect_get().returning(|_| {
+    repository.expect_delete().returning(|_| {
         Err(InventoryRepositoryError::Unexpected(anyhow!(
             "mongo timed out"
         )))
     });
-    let lookup = InProcessStockLookup::new(Arc::new(repository));
-    let StockLookupError::Unavailable(error) = lookup.reserved_quantity(id).await.unwrap_err();
+    let stock = InProcessProductStock::new(Arc::new(repository));
+    let ProductStockError::Unavailable(error) = stock.remove(id).await.unwrap_err();
     let message = format!("{error:#}");
     assert!(message.contains("mongo timed out"), "{message}");
 }

@@ -296,10 +296,39 @@ mod suite {
     pub async fn ping_answers(store: &InventoryStore) {
         store.inventory.ping().await.unwrap();
     }
+
+    pub async fn delete_keeps_a_record_with_reserved_units(store: &InventoryStore) {
+        let reserved = created(store, 10, 3).await;
+        match store.inventory.delete(reserved.product_id()).await {
+            Err(InventoryRepositoryError::Reserved { reserved }) => {
+                assert_eq!(reserved.value(), 3);
+            }
+            other => panic!("expected Reserved, got {other:?}"),
+        }
+        assert_same(&stored(store, &reserved).await, &reserved);
+
+        let free = created(store, 10, 0).await;
+        store.inventory.delete(free.product_id()).await.unwrap();
+        assert_eq!(store.inventory.get(free.product_id()).await.unwrap(), None);
+        assert!(matches!(
+            store.inventory.delete(free.product_id()).await,
+            Err(InventoryRepositoryError::NotFound(id)) if id == free.product_id()
+        ));
+        assert_eq!(
+            store
+                .inventory
+                .list(PageRequest::new(1, 10).unwrap())
+                .await
+                .unwrap()
+                .total,
+            1
+        );
+    }
 }
 
 mod sqlite {
     contract_tests!(crate::contract::sqlite_inventory =>
+        delete_keeps_a_record_with_reserved_units,
         create_then_get_round_trips,
         second_create_is_refused,
         list_orders_by_product_id_with_paging_and_total,
@@ -315,6 +344,7 @@ mod sqlite {
 
 mod postgres {
     contract_tests!(crate::contract::postgres_inventory =>
+        delete_keeps_a_record_with_reserved_units,
         create_then_get_round_trips,
         second_create_is_refused,
         list_orders_by_product_id_with_paging_and_total,
@@ -330,6 +360,7 @@ mod postgres {
 
 mod mongo {
     contract_tests!(crate::contract::mongo_inventory =>
+        delete_keeps_a_record_with_reserved_units,
         create_then_get_round_trips,
         second_create_is_refused,
         list_orders_by_product_id_with_paging_and_total,

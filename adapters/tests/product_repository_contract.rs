@@ -13,7 +13,7 @@ mod suite {
     use emporium_domain::catalog::{
         Category, CategoryId, CategoryName, Description, ImageUrl, Price, Product, ProductChanges,
         ProductId, ProductListQuery, ProductName, ProductRepositoryError, ProductSort,
-        ProductSortField, Sku, Slug,
+        ProductSortField, SearchText, Sku, Slug,
     };
     use emporium_domain::{PageRequest, SortDirection};
     use uuid::Uuid;
@@ -421,7 +421,7 @@ mod suite {
         insert_all(store, &products).await;
 
         let search = |text: &str| ProductListQuery {
-            search: Some(text.to_owned()),
+            search: Some(SearchText::new(text).unwrap()),
             ..query(1, 20)
         };
         let cases: [(&str, &[&str]); 10] = [
@@ -449,13 +449,13 @@ mod suite {
 
         // Search and category together, with paging.
         let both = ProductListQuery {
-            search: Some("e".to_owned()),
+            search: Some(SearchText::new("e").unwrap()),
             category: Some(cups),
             ..query(1, 20)
         };
         assert_eq!(skus(store, &both).await, (vec!["MUG-300".into()], 1));
         let paged = ProductListQuery {
-            search: Some("PLATE".to_owned()),
+            search: Some(SearchText::new("PLATE").unwrap()),
             ..query(2, 2)
         };
         assert_eq!(skus(store, &paged).await, (vec!["SALE-2".into()], 3));

@@ -281,14 +281,15 @@ mod suite {
         assert_eq!(store.users.find_by_email(&ghost.email).await.unwrap(), None);
     }
 
-    /// `ping` answers while the database does, and fails (`Unexpected`) once it is
-    /// gone, so `/ready` tells the truth.
+    /// `ping` answers while the database does, and fails once it is gone — as
+    /// `Unavailable`, a database that cannot be used, so `/ready` tells the truth and
+    /// requests get 503.
     pub async fn ping_answers(store: &UserStore) {
         store.users.ping().await.unwrap();
         store.db.clone().close().await.unwrap();
         assert!(matches!(
             store.users.ping().await,
-            Err(UserRepositoryError::Unexpected(_))
+            Err(UserRepositoryError::Unavailable(_))
         ));
     }
 

@@ -4,8 +4,9 @@
 //! |---|---|---|
 //! | [`MokaCache`] | `in-process` | moka, in this process (the embedded default) |
 //! | [`RedisCache`] | `redis` | Redis, shared between processes |
+//! | [`ResilientCache`] | `in-process` | any cache behind a circuit breaker, with failed invalidations retried |
 //!
-//! Both honour the per-entry time to live given to `set`, treat a zero TTL as "do not
+//! All honour the per-entry time to live given to `set`, treat a zero TTL as "do not
 //! keep" (the key is removed) and pass the same contract suite
 //! (`adapters/tests/cache_contract.rs`).
 
@@ -15,11 +16,15 @@ use std::time::Duration;
 mod moka_cache;
 #[cfg(feature = "redis")]
 mod redis_cache;
+#[cfg(feature = "in-process")]
+mod resilient;
 
 #[cfg(feature = "in-process")]
 pub use moka_cache::MokaCache;
 #[cfg(feature = "redis")]
 pub use redis_cache::{RedisCache, RedisCacheOptions};
+#[cfg(feature = "in-process")]
+pub use resilient::ResilientCache;
 
 /// The longest time to live any adapter keeps an entry for; longer TTLs are shortened
 /// to it. A cache holds nothing authoritative, so keeping an entry for less time than

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use anyhow::{Context, anyhow, bail};
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
-use reqwest::{StatusCode, Url};
+use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -90,13 +90,28 @@ impl ServiceClient {
     /// `GET {base}{path}`: the body of a 200 answer, `None` for a 404, an error for
     /// anything else once retries are exhausted or not allowed.
     pub(super) async fn get(&self, path: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let (status, body) = self
+            .call(Method::GET, path, &[StatusCode::OK, StatusCode::NOT_FOUND])
+            .await?;
+        Ok((status == StatusCode::OK).then_some(body))
+    }
+
+    /// `{method} {base}{path}` (an idempotent method: attempts may repeat): the status
+    /// and body of the first answer whose status is one of `expected`; an error for
+    /// any other answer once retries are exhausted or not allowed.
+    pub(super) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        expected: &[StatusCode],
+    ) -> anyhow::Result<(StatusCode, Vec<u8>)> {
         let url = Url::parse(&format!("{}{path}", self.base_url))
             .with_context(|| format!("building the URL for {path}"))?;
         let request_id = request_id_header();
         let attempts = AtomicU32::new(0);
         let outcome = (|| async {
             attempts.fetch_add(1, Ordering::Relaxed);
-            self.attempt(&url, &request_id).await
+            self.attempt(&method, &url, &request_id, expected).await
         })
         .retry(self.backoff)
         .sleep(tokio::time::sleep)
@@ -118,7 +133,7 @@ impl ServiceClient {
                 "not retryable"
             };
             error.error.context(format!(
-                "GET {url} failed after {attempts} attempt(s), {why}"
+                "{method} {url} failed after {attempts} attempt(s), {why}"
             ))
         })
     }
@@ -126,12 +141,14 @@ impl ServiceClient {
     /// One request and its answer.
     async fn attempt(
         &self,
+        method: &Method,
         url: &Url,
         request_id: &HeaderValue,
-    ) -> Result<Option<Vec<u8>>, AttemptError> {
+        expected: &[StatusCode],
+    ) -> Result<(StatusCode, Vec<u8>), AttemptError> {
         let response = self
             .http
-            .get(url.clone())
+            .request(method.clone(), url.clone())
             .header(ACCEPT, HeaderValue::from_static(JSON_API))
             .header(&X_API_KEY, self.api_key.clone())
             .header(&X_REQUEST_ID, request_id.clone())
@@ -139,24 +156,25 @@ impl ServiceClient {
             .await
             .map_err(|error| AttemptError::transport(error, "sending the request"))?;
         let status = response.status();
-        match status {
-            StatusCode::OK => read_body(response)
+        if expected.contains(&status) {
+            return read_body(response)
                 .await
-                .map(Some)
-                .map_err(|error| error.context("reading the 200 answer")),
-            StatusCode::NOT_FOUND => Ok(None),
-            _ if status.is_server_error() => Err(AttemptError {
+                .map(|body| (status, body))
+                .map_err(|error| error.context("reading the answer"));
+        }
+        if status.is_server_error() {
+            return Err(AttemptError {
                 error: anyhow!("service answered {status}{}", quote_body(response).await),
                 retryable: true,
-            }),
-            _ => Err(AttemptError {
-                error: anyhow!(
-                    "service answered {status} (not retried){}",
-                    quote_body(response).await
-                ),
-                retryable: false,
-            }),
+            });
         }
+        Err(AttemptError {
+            error: anyhow!(
+                "service answered {status} (not retried){}",
+                quote_body(response).await
+            ),
+            retryable: false,
+        })
     }
 }
 

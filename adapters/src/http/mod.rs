@@ -1,6 +1,6 @@
 //! HTTP clients for lookups between Emporium services: the catalog lookup inventory
-//! makes ([`HttpProductCatalog`]) and the stock lookup the catalog makes
-//! ([`HttpStockLookup`]).
+//! makes ([`HttpProductCatalog`]) and the stock removal the catalog asks for when it
+//! deletes a product ([`HttpProductStock`]).
 //!
 //! Every call sends `Accept: application/vnd.api+json`, the service API key as
 //! `X-API-Key`, and `X-Request-ID`: the id of the request being served
@@ -20,7 +20,7 @@ mod client;
 mod stock;
 
 pub use catalog::HttpProductCatalog;
-pub use stock::HttpStockLookup;
+pub use stock::HttpProductStock;
 
 /// Where a service lives and how patiently to call it.
 #[derive(Clone, PartialEq, Eq)]

@@ -1,24 +1,28 @@
-//! The stock lookup over HTTP: `GET /v1/inventory/{product_id}`.
+//! The catalog's calls to inventory over HTTP: `DELETE /v1/inventory/{product_id}`
+//! before a product is deleted.
 
 use anyhow::Context;
 use async_trait::async_trait;
-use emporium_domain::catalog::{ProductId, StockLookup, StockLookupError};
+use emporium_domain::catalog::{ProductId, ProductStock, ProductStockError, StockRemoval};
 use emporium_domain::inventory::Quantity;
+use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 
 use super::HttpClientConfig;
 use super::client::{ServiceClient, check_identity, parse_document};
 
-/// A [`StockLookup`] that asks the inventory service over HTTP.
+/// A [`ProductStock`] that asks the inventory service over HTTP.
 ///
-/// `200` → `data.attributes.reserved`, `404` → `None` (no stock record), anything else
-/// (after retries where allowed, see [the module](super)) or a body that is not a valid
-/// `inventory` resource → [`StockLookupError::Unavailable`].
-pub struct HttpStockLookup {
+/// `204` → [`StockRemoval::Removed`], `404` → [`StockRemoval::NoRecord`], `409` (units
+/// reserved) → [`StockRemoval::Reserved`] with the quantity read back from
+/// `GET /v1/inventory/{id}`; anything else (after retries where allowed, see [the
+/// module](super)) → [`ProductStockError::Unavailable`]. `DELETE` is idempotent, so a
+/// retried call whose first attempt did delete answers 404: still "gone".
+pub struct HttpProductStock {
     client: ServiceClient,
 }
 
-impl HttpStockLookup {
+impl HttpProductStock {
     /// Validates `config` and builds the (pooled) client.
     pub fn new(config: HttpClientConfig) -> anyhow::Result<Self> {
         let client = ServiceClient::new(&config).context("configuring the inventory client")?;
@@ -26,34 +30,56 @@ impl HttpStockLookup {
     }
 }
 
-impl std::fmt::Debug for HttpStockLookup {
+impl std::fmt::Debug for HttpProductStock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpStockLookup").finish_non_exhaustive()
+        f.debug_struct("HttpProductStock").finish_non_exhaustive()
     }
 }
 
-impl HttpStockLookup {
-    async fn lookup(&self, id: ProductId) -> anyhow::Result<Option<Quantity>> {
-        let Some(body) = self.client.get(&format!("/v1/inventory/{id}")).await? else {
-            return Ok(None);
-        };
+impl HttpProductStock {
+    async fn try_remove(&self, id: ProductId) -> anyhow::Result<StockRemoval> {
+        let path = format!("/v1/inventory/{id}");
+        let (status, _) = self
+            .client
+            .call(
+                Method::DELETE,
+                &path,
+                &[
+                    StatusCode::NO_CONTENT,
+                    StatusCode::NOT_FOUND,
+                    StatusCode::CONFLICT,
+                ],
+            )
+            .await?;
+        Ok(match status {
+            StatusCode::NO_CONTENT => StockRemoval::Removed,
+            StatusCode::NOT_FOUND => StockRemoval::NoRecord,
+            _ => StockRemoval::Reserved(self.reserved(id, &path).await?),
+        })
+    }
+
+    /// The reserved quantity of a record the service refused to delete.
+    async fn reserved(&self, id: ProductId, path: &str) -> anyhow::Result<Quantity> {
+        let body = self
+            .client
+            .get(path)
+            .await?
+            .context("the stock record refused for deletion is gone")?;
         let resource: InventoryResource = parse_document(&body)?;
         check_identity(&resource.kind, &resource.id, "inventory", id.0)?;
-        let reserved =
-            Quantity::new(resource.attributes.reserved).context("attribute `reserved`")?;
-        Ok(Some(reserved))
+        Quantity::new(resource.attributes.reserved).context("attribute `reserved`")
     }
 }
 
 #[async_trait]
-impl StockLookup for HttpStockLookup {
-    async fn reserved_quantity(&self, id: ProductId) -> Result<Option<Quantity>, StockLookupError> {
-        self.lookup(id)
+impl ProductStock for HttpProductStock {
+    async fn remove(&self, id: ProductId) -> Result<StockRemoval, ProductStockError> {
+        self.try_remove(id)
             .await
             .with_context(|| {
-                format!("looking up the stock of product {id} in the inventory service")
+                format!("removing the stock record of product {id} in the inventory service")
             })
-            .map_err(StockLookupError::Unavailable)
+            .map_err(ProductStockError::Unavailable)
     }
 }
 

@@ -1,5 +1,5 @@
-//! In-process adapters: the system clock, uuid v7 ids, and the catalog and stock
-//! lookups answered by this process's own repositories (the all-in-one server).
+//! In-process adapters: the system clock, uuid v7 ids, and the calls between catalog
+//! and inventory answered by this process's own repositories (the all-in-one server).
 
 use std::sync::Arc;
 
@@ -7,10 +7,10 @@ use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use emporium_domain::catalog::{
-    CatalogError, Product, ProductCatalog, ProductId, ProductRepository, StockLookup,
-    StockLookupError,
+    CatalogError, Product, ProductCatalog, ProductId, ProductRepository, ProductStock,
+    ProductStockError, StockRemoval,
 };
-use emporium_domain::inventory::{InventoryRepository, Quantity};
+use emporium_domain::inventory::{InventoryRepository, InventoryRepositoryError};
 use emporium_domain::{Clock, IdGenerator};
 use uuid::Uuid;
 
@@ -73,37 +73,41 @@ impl ProductCatalog for InProcessProductCatalog {
     }
 }
 
-/// The [`StockLookup`] of the all-in-one server: asks the inventory repository
+/// The [`ProductStock`] of the all-in-one server: asks the inventory repository
 /// directly. Any repository failure makes inventory
-/// [`Unavailable`](StockLookupError::Unavailable).
+/// [`Unavailable`](ProductStockError::Unavailable).
 #[derive(Clone)]
-pub struct InProcessStockLookup {
+pub struct InProcessProductStock {
     inventory: Arc<dyn InventoryRepository>,
 }
 
-impl InProcessStockLookup {
-    /// A lookup backed by `inventory`.
+impl InProcessProductStock {
+    /// Stock removal backed by `inventory`.
     pub fn new(inventory: Arc<dyn InventoryRepository>) -> Self {
         Self { inventory }
     }
 }
 
-impl std::fmt::Debug for InProcessStockLookup {
+impl std::fmt::Debug for InProcessProductStock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InProcessStockLookup")
+        f.debug_struct("InProcessProductStock")
             .finish_non_exhaustive()
     }
 }
 
 #[async_trait]
-impl StockLookup for InProcessStockLookup {
-    async fn reserved_quantity(&self, id: ProductId) -> Result<Option<Quantity>, StockLookupError> {
-        let item = self
-            .inventory
-            .get(id)
-            .await
-            .with_context(|| format!("reading the stock record of product {id}"))
-            .map_err(StockLookupError::Unavailable)?;
-        Ok(item.map(|item| item.reserved()))
+impl ProductStock for InProcessProductStock {
+    async fn remove(&self, id: ProductId) -> Result<StockRemoval, ProductStockError> {
+        match self.inventory.delete(id).await {
+            Ok(()) => Ok(StockRemoval::Removed),
+            Err(InventoryRepositoryError::NotFound(_)) => Ok(StockRemoval::NoRecord),
+            Err(InventoryRepositoryError::Reserved { reserved }) => {
+                Ok(StockRemoval::Reserved(reserved))
+            }
+            Err(error) => Err(ProductStockError::Unavailable(
+                anyhow::Error::new(error)
+                    .context(format!("deleting the stock record of product {id}")),
+            )),
+        }
     }
 }

@@ -30,7 +30,8 @@ use emporium_domain::inventory::{
 };
 use emporium_domain::{Page, PageRequest};
 
-use crate::stock_adjustment::adjust_stock;
+use crate::stock_adjustment::{adjust_stock, delete_stock};
+use crate::store_error::StoreError;
 use futures::TryStreamExt;
 use mongodb::bson::doc;
 use mongodb::error::{ErrorKind, WriteFailure};
@@ -44,6 +45,34 @@ use uuid::Uuid;
 const SERVER_TIMEOUT: Duration = Duration::from_secs(2);
 /// The MongoDB error code of a duplicate key.
 const DUPLICATE_KEY: i32 = 11000;
+/// Server error codes that mean "not reachable now": host unreachable or not found,
+/// network timeout, shutting down, not primary, stepped down, and the like.
+const UNAVAILABLE_CODES: &[i32] = &[6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436];
+
+/// Whether `err` means MongoDB cannot be reached now (no server selected, a network
+/// error, a cleared pool, a server shutting down or overloaded).
+fn is_unavailable(err: &mongodb::error::Error) -> bool {
+    let kind = match err.kind.as_ref() {
+        ErrorKind::ServerSelection { .. }
+        | ErrorKind::Io(_)
+        | ErrorKind::ConnectionPoolCleared { .. }
+        | ErrorKind::DnsResolve { .. } => true,
+        ErrorKind::Command(command) => UNAVAILABLE_CODES.contains(&command.code),
+        ErrorKind::Write(WriteFailure::WriteConcernError(concern)) => {
+            UNAVAILABLE_CODES.contains(&concern.code)
+        }
+        _ => false,
+    };
+    kind || err.contains_label(mongodb::error::SYSTEM_OVERLOADED_ERROR)
+}
+
+/// `err` classified for the port (see [`StoreError`]).
+fn store_error(
+    err: mongodb::error::Error,
+    context: impl std::fmt::Display + Send + Sync + 'static,
+) -> StoreError {
+    StoreError::classify(err, "MongoDB", is_unavailable, context)
+}
 
 /// A stock record as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -160,7 +189,7 @@ impl MongoInventoryRepository {
         product_id: ProductId,
         delta: i64,
         at: DateTime<Utc>,
-    ) -> anyhow::Result<Option<InventoryItem>> {
+    ) -> Result<Option<InventoryItem>, StoreError> {
         let filter = if delta < 0 {
             doc! {"product_id": product_id.to_string(), "available": {"$gte": -delta}}
         } else {
@@ -175,8 +204,23 @@ impl MongoInventoryRepository {
             .find_one_and_update(filter, update)
             .return_document(ReturnDocument::After)
             .await
-            .context("running the conditional stock update")?;
-        updated.map(StockDocument::into_domain).transpose()
+            .map_err(|err| store_error(err, "running the conditional stock update"))?;
+        Ok(updated.map(StockDocument::into_domain).transpose()?)
+    }
+
+    /// Deletes the record if nothing of it is reserved; whether a document went.
+    async fn try_delete(&self, product_id: ProductId) -> Result<bool, StoreError> {
+        let result = self
+            .collection
+            .delete_one(doc! {"product_id": product_id.to_string(), "reserved": 0})
+            .await
+            .map_err(|err| {
+                store_error(
+                    err,
+                    format!("deleting the stock record of product {product_id}"),
+                )
+            })?;
+        Ok(result.deleted_count > 0)
     }
 }
 
@@ -207,12 +251,11 @@ impl InventoryRepository for MongoInventoryRepository {
             Err(err) if is_duplicate_key(&err) => {
                 Err(InventoryRepositoryError::AlreadyExists(item.product_id()))
             }
-            Err(err) => Err(anyhow::Error::new(err)
-                .context(format!(
-                    "creating the stock record of product {}",
-                    item.product_id()
-                ))
-                .into()),
+            Err(err) => Err(store_error(
+                err,
+                format!("creating the stock record of product {}", item.product_id()),
+            )
+            .into()),
         }
     }
 
@@ -224,7 +267,12 @@ impl InventoryRepository for MongoInventoryRepository {
             .collection
             .find_one(doc! {"product_id": product_id.to_string()})
             .await
-            .with_context(|| format!("loading the stock record of product {product_id}"))?;
+            .map_err(|err| {
+                store_error(
+                    err,
+                    format!("loading the stock record of product {product_id}"),
+                )
+            })?;
         Ok(found.map(StockDocument::into_domain).transpose()?)
     }
 
@@ -236,7 +284,7 @@ impl InventoryRepository for MongoInventoryRepository {
             .collection
             .count_documents(doc! {})
             .await
-            .context("counting stock records")?;
+            .map_err(|err| store_error(err, "counting stock records"))?;
         let documents: Vec<StockDocument> = self
             .collection
             .find(doc! {})
@@ -244,10 +292,10 @@ impl InventoryRepository for MongoInventoryRepository {
             .skip(page.offset())
             .limit(i64::from(page.size()))
             .await
-            .context("listing stock records")?
+            .map_err(|err| store_error(err, "listing stock records"))?
             .try_collect()
             .await
-            .context("reading the listed stock records")?;
+            .map_err(|err| store_error(err, "reading the listed stock records"))?;
         let items = documents
             .into_iter()
             .map(StockDocument::into_domain)
@@ -275,11 +323,20 @@ impl InventoryRepository for MongoInventoryRepository {
         .await
     }
 
+    async fn delete(&self, product_id: ProductId) -> Result<(), InventoryRepositoryError> {
+        delete_stock(
+            product_id,
+            move || async move { Ok(self.try_delete(product_id).await?) },
+            move || self.get(product_id),
+        )
+        .await
+    }
+
     async fn ping(&self) -> Result<(), InventoryRepositoryError> {
         self.database
             .run_command(doc! {"ping": 1})
             .await
-            .context("pinging MongoDB")?;
+            .map_err(|err| store_error(err, "pinging MongoDB"))?;
         Ok(())
     }
 }

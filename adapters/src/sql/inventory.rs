@@ -9,15 +9,16 @@ use emporium_domain::inventory::{
 };
 use emporium_domain::{Page, PageRequest};
 
-use crate::stock_adjustment::adjust_stock;
+use crate::stock_adjustment::{adjust_stock, delete_stock};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryOrder, QuerySelect,
+    FromQueryResult, QueryFilter, QueryOrder,
 };
 
 use super::entities::inventory::{self, Column, Entity};
-use super::errors::{Violation, violation};
+use super::errors::{DbResultExt, Violation, store_error, violation};
+use crate::store_error::StoreError;
 
 /// Stores stock records in the `inventory` table (SQLite or PostgreSQL).
 ///
@@ -41,7 +42,7 @@ impl SqlInventoryRepository {
         product_id: ProductId,
         delta: i64,
         at: DateTime<Utc>,
-    ) -> anyhow::Result<Option<InventoryItem>> {
+    ) -> Result<Option<InventoryItem>, StoreError> {
         let on_hand_after = || Expr::col(Column::OnHand).add(delta);
         let statement = Query::update()
             .table(Entity)
@@ -56,13 +57,24 @@ impl SqlInventoryRepository {
             .db
             .query_one(&statement)
             .await
-            .context("running the conditional stock update")?;
-        row.map(|row| {
+            .or_store_error(|| "running the conditional stock update")?;
+        let item = row.map(|row| {
             let model = inventory::Model::from_query_result(&row, "")
                 .context("reading the updated stock record")?;
             to_domain(model)
-        })
-        .transpose()
+        });
+        Ok(item.transpose()?)
+    }
+
+    /// Deletes the record if nothing of it is reserved; whether a row went.
+    async fn try_delete(&self, product_id: ProductId) -> Result<bool, StoreError> {
+        let result = Entity::delete_many()
+            .filter(Column::ProductId.eq(product_id.0))
+            .filter(Column::Reserved.eq(0))
+            .exec(&self.db)
+            .await
+            .or_store_error(|| format!("deleting the stock record of product {product_id}"))?;
+        Ok(result.rows_affected > 0)
     }
 }
 
@@ -93,12 +105,11 @@ impl InventoryRepository for SqlInventoryRepository {
                 Some(Violation::Unique { .. }) => {
                     Err(InventoryRepositoryError::AlreadyExists(item.product_id()))
                 }
-                _ => Err(anyhow::Error::new(err)
-                    .context(format!(
-                        "creating the stock record of product {}",
-                        item.product_id()
-                    ))
-                    .into()),
+                _ => Err(store_error(
+                    err,
+                    format!("creating the stock record of product {}", item.product_id()),
+                )
+                .into()),
             },
         }
     }
@@ -110,7 +121,7 @@ impl InventoryRepository for SqlInventoryRepository {
         let row = Entity::find_by_id(product_id.0)
             .one(&self.db)
             .await
-            .with_context(|| format!("loading the stock record of product {product_id}"))?;
+            .or_store_error(|| format!("loading the stock record of product {product_id}"))?;
         Ok(row.map(to_domain).transpose()?)
     }
 
@@ -118,26 +129,8 @@ impl InventoryRepository for SqlInventoryRepository {
         &self,
         page: PageRequest,
     ) -> Result<Page<InventoryItem>, InventoryRepositoryError> {
-        let total = Entity::find()
-            .count(&self.db)
-            .await
-            .context("counting stock records")?;
-        let rows = Entity::find()
-            .order_by_asc(Column::ProductId)
-            .offset(page.offset())
-            .limit(u64::from(page.size()))
-            .all(&self.db)
-            .await
-            .context("listing stock records")?;
-        let items = rows
-            .into_iter()
-            .map(to_domain)
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            total,
-            request: page,
-        })
+        let select = Entity::find().order_by_asc(Column::ProductId);
+        Ok(super::fetch_page(&self.db, select, page, "stock records", to_domain).await?)
     }
 
     async fn adjust(
@@ -156,7 +149,16 @@ impl InventoryRepository for SqlInventoryRepository {
         .await
     }
 
+    async fn delete(&self, product_id: ProductId) -> Result<(), InventoryRepositoryError> {
+        delete_stock(
+            product_id,
+            move || async move { Ok(self.try_delete(product_id).await?) },
+            move || self.get(product_id),
+        )
+        .await
+    }
+
     async fn ping(&self) -> Result<(), InventoryRepositoryError> {
-        Ok(super::ping(&self.db).await?)
+        Ok(super::ping_store(&self.db).await?)
     }
 }

@@ -30,15 +30,21 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use emporium_domain::{Page, PageRequest};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DbBackend, PaginatorTrait, SelectorTrait,
+    TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
+
+use self::errors::DbResultExt;
+use crate::store_error::StoreError;
 
 pub use category::SqlCategoryRepository;
 pub use inventory::SqlInventoryRepository;
 pub use product::SqlProductRepository;
 pub use refresh_token::SqlRefreshTokenRepository;
+pub use sea_orm::DatabaseConnection;
 pub use user::SqlUserRepository;
 
 /// How long a SQLite writer waits for the write lock before giving up.
@@ -47,10 +53,13 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const SQLITE_MAX_CONNECTIONS: u32 = 8;
 /// Connections in a PostgreSQL pool.
 const POSTGRES_MAX_CONNECTIONS: u32 = 16;
-/// How long a caller waits for a free pooled connection.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(15);
-/// How long opening one connection may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a caller waits for a pooled SQLite connection (a local file: waiting
+/// means other requests hold them all).
+const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a caller waits for a PostgreSQL connection, making one included: past
+/// it the database counts as unavailable (503), and start-up against a server that
+/// does not answer fails within it. (sea-orm hands sqlx this one deadline for both.)
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Opens a connection pool for `url`.
 ///
@@ -86,14 +95,15 @@ async fn connect_sqlite(url: &str) -> anyhow::Result<DatabaseConnection> {
         if let Some(dir) = file.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             create_dir(dir)?;
         }
+        keep_private(file)?;
     }
 
     let mut options = ConnectOptions::new(url);
     options
         .max_connections(if in_memory { 1 } else { SQLITE_MAX_CONNECTIONS })
         .min_connections(if in_memory { 1 } else { 0 })
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_timeout(CONNECT_TIMEOUT)
+        .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
+        .connect_timeout(SQLITE_ACQUIRE_TIMEOUT)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(move |opts| {
             let opts = opts
@@ -127,8 +137,8 @@ async fn connect_postgres(url: &str) -> anyhow::Result<DatabaseConnection> {
     options
         .max_connections(POSTGRES_MAX_CONNECTIONS)
         .min_connections(0)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_timeout(CONNECT_TIMEOUT)
+        .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
+        .connect_timeout(POSTGRES_ACQUIRE_TIMEOUT)
         .sqlx_logging(false);
     Database::connect(options)
         .await
@@ -149,6 +159,39 @@ fn url_parameter<'a>(url: &'a str, name: &str) -> Option<&'a str> {
         .filter_map(|pair| pair.split_once('='))
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value)
+}
+
+/// The database holds password hashes: its file is created readable by its owner
+/// only (SQLite gives its `-wal` and `-shm` files the same mode), and an existing one
+/// that others may read is made private.
+#[cfg(all(feature = "sqlite", unix))]
+fn keep_private(file: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::metadata(file) {
+        Ok(metadata) if metadata.permissions().mode() & 0o077 != 0 => {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("making {} private (mode 0600)", file.display()))?;
+            tracing::info!(file = %file.display(), "made the database file private (mode 0600)");
+        }
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(file)
+                .with_context(|| format!("creating the database file {}", file.display()))?;
+        }
+        Err(error) => {
+            return Err(error).with_context(|| format!("reading {}", file.display()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(all(feature = "sqlite", not(unix)))]
+fn keep_private(_file: &std::path::Path) -> anyhow::Result<()> {
+    Ok(())
 }
 
 #[cfg(feature = "sqlite")]
@@ -193,12 +236,51 @@ async fn apply_migrations(db: &DatabaseConnection) -> anyhow::Result<()> {
         .context("applying database migrations")
 }
 
-/// Runs `SELECT 1`, for readiness probes.
-async fn ping(db: &DatabaseConnection) -> anyhow::Result<()> {
+/// Checks that the database answers (`SELECT 1`), for readiness probes.
+pub async fn ping(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Ok(ping_store(db).await?)
+}
+
+/// Runs `SELECT 1`.
+async fn ping_store(db: &DatabaseConnection) -> Result<(), StoreError> {
     db.execute_unprepared("SELECT 1")
         .await
-        .context("running SELECT 1")?;
+        .or_store_error(|| "running SELECT 1")?;
     Ok(())
+}
+
+/// One page of `select` — ordered by the caller, ties broken by id so that paging is
+/// stable — with the number of rows it matches across all pages; each row is read by
+/// `convert`. Every SQL `list` goes through here. `what` names the rows in errors.
+async fn fetch_page<'db, S, T>(
+    db: &'db DatabaseConnection,
+    select: S,
+    page: PageRequest,
+    what: &'static str,
+    convert: impl Fn(<S::Selector as SelectorTrait>::Item) -> anyhow::Result<T>,
+) -> Result<Page<T>, StoreError>
+where
+    S: PaginatorTrait<'db, DatabaseConnection>,
+{
+    let paginator = select.paginate(db, u64::from(page.size()));
+    let total = paginator
+        .num_items()
+        .await
+        .or_store_error(|| format!("counting {what}"))?;
+    let rows = paginator
+        .fetch_page(u64::from(page.number() - 1))
+        .await
+        .or_store_error(|| format!("listing {what}"))?;
+    let items = rows
+        .into_iter()
+        .map(convert)
+        .collect::<anyhow::Result<Vec<_>>>()
+        .with_context(|| format!("reading {what}"))?;
+    Ok(Page {
+        items,
+        total,
+        request: page,
+    })
 }
 
 /// `t` truncated to the microsecond, the precision both databases keep.
@@ -242,6 +324,14 @@ mod tests {
         // Migrations run once; a second run has nothing to do.
         super::migrate(&db).await.unwrap();
         assert!(file.exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for private in [file.clone(), file.with_extension("db-wal")] {
+                let mode = std::fs::metadata(&private).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "{}", private.display());
+            }
+        }
         assert_eq!(pragma(&db, "PRAGMA journal_mode").await, "wal");
         assert_eq!(pragma(&db, "PRAGMA busy_timeout").await, "10000");
         assert_eq!(pragma(&db, "PRAGMA foreign_keys").await, "1");

@@ -12,12 +12,12 @@ use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
 use super::entities::product::{self, Column, Entity};
-use super::errors::{Violation, violation};
+use super::errors::{DbResultExt, Violation, store_error, violation};
 use super::migration::names;
 
 /// Stores products in the `products` table (SQLite or PostgreSQL).
@@ -64,7 +64,7 @@ impl SqlProductRepository {
             condition = condition.add(Column::CategoryId.eq(category.0));
         }
         if let Some(search) = &query.search {
-            let pattern = format!("%{}%", escape_like(search));
+            let pattern = format!("%{}%", escape_like(search.as_str()));
             let sqlite = self.sqlite();
             let matches = |column: Column| {
                 if sqlite {
@@ -98,9 +98,7 @@ impl SqlProductRepository {
             (Some(Violation::ForeignKey), Some(category)) => {
                 ProductRepositoryError::UnknownCategory(category)
             }
-            _ => anyhow::Error::new(err)
-                .context(format!("{action} product {}", product.id))
-                .into(),
+            _ => store_error(err, format!("{action} product {}", product.id)).into(),
         }
     }
 }
@@ -202,7 +200,7 @@ impl ProductRepository for SqlProductRepository {
             .into_model::<ProductRow>()
             .one(&self.db)
             .await
-            .with_context(|| format!("loading product {id}"))?;
+            .or_store_error(|| format!("loading product {id}"))?;
         Ok(row.map(ProductRow::into_domain).transpose()?)
     }
 
@@ -210,14 +208,7 @@ impl ProductRepository for SqlProductRepository {
         &self,
         query: &ProductListQuery,
     ) -> Result<Page<Product>, ProductRepositoryError> {
-        let condition = self.condition(query);
-        let total = Entity::find()
-            .filter(condition.clone())
-            .count(&self.db)
-            .await
-            .context("counting products")?;
-
-        let mut select = self.select().filter(condition);
+        let mut select = self.select().filter(self.condition(query));
         let sort = if query.sort.is_empty() {
             // Oldest first.
             vec![(Column::CreatedAt, Order::Asc)]
@@ -250,24 +241,17 @@ impl ProductRepository for SqlProductRepository {
                 select.order_by(column, order)
             };
         }
-        // Ties broken by id, so paging is stable.
-        let rows = select
+        let select = select
             .order_by(Column::Id, Order::Asc)
-            .offset(query.page.offset())
-            .limit(u64::from(query.page.size()))
-            .into_model::<ProductRow>()
-            .all(&self.db)
-            .await
-            .context("listing products")?;
-        let items = rows
-            .into_iter()
-            .map(ProductRow::into_domain)
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            total,
-            request: query.page,
-        })
+            .into_model::<ProductRow>();
+        Ok(super::fetch_page(
+            &self.db,
+            select,
+            query.page,
+            "products",
+            ProductRow::into_domain,
+        )
+        .await?)
     }
 
     async fn update(&self, product: &Product) -> Result<(), ProductRepositoryError> {
@@ -291,12 +275,12 @@ impl ProductRepository for SqlProductRepository {
         let result = Entity::delete_by_id(id.0)
             .exec(&self.db)
             .await
-            .with_context(|| format!("deleting product {id}"))?;
+            .or_store_error(|| format!("deleting product {id}"))?;
         Ok(result.rows_affected > 0)
     }
 
     async fn ping(&self) -> Result<(), ProductRepositoryError> {
-        Ok(super::ping(&self.db).await?)
+        Ok(super::ping_store(&self.db).await?)
     }
 }
 

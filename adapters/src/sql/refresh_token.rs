@@ -1,6 +1,5 @@
 //! [`RefreshTokenRepository`] on sea-orm.
 
-use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use emporium_domain::access::UserId;
@@ -14,6 +13,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entities::refresh_token::{self, Column, Entity};
+use super::errors::DbResultExt;
+use crate::store_error::StoreError;
 
 /// Stores refresh-token records in the `refresh_tokens` table (SQLite or PostgreSQL).
 ///
@@ -37,13 +38,19 @@ impl SqlRefreshTokenRepository {
     }
 
     /// Sets `revoked_at = at` on every not-yet-revoked token matching `scope`.
-    async fn revoke(&self, scope: Condition, at: DateTime<Utc>) -> anyhow::Result<()> {
+    async fn revoke(
+        &self,
+        scope: Condition,
+        at: DateTime<Utc>,
+        what: String,
+    ) -> Result<(), StoreError> {
         Entity::update_many()
             .col_expr(Column::RevokedAt, Expr::value(super::to_stored_time(at)))
             .filter(scope)
             .filter(Column::RevokedAt.is_null())
             .exec(&self.db)
-            .await?;
+            .await
+            .or_store_error(|| what)?;
         Ok(())
     }
 }
@@ -79,7 +86,7 @@ impl RefreshTokenRepository for SqlRefreshTokenRepository {
         Entity::insert(row)
             .exec_without_returning(&self.db)
             .await
-            .with_context(|| {
+            .or_store_error(|| {
                 format!(
                     "inserting refresh token {} of user {}",
                     record.id, record.user_id
@@ -95,7 +102,7 @@ impl RefreshTokenRepository for SqlRefreshTokenRepository {
         let row = Entity::find_by_id(id)
             .one(&self.db)
             .await
-            .with_context(|| format!("loading refresh token {id}"))?;
+            .or_store_error(|| format!("loading refresh token {id}"))?;
         Ok(row.map(to_domain))
     }
 
@@ -127,7 +134,7 @@ impl RefreshTokenRepository for SqlRefreshTokenRepository {
             .filter(Expr::exists(family_revoked).not())
             .exec(&self.db)
             .await
-            .with_context(|| format!("marking refresh token {id} used"))?;
+            .or_store_error(|| format!("marking refresh token {id} used"))?;
         Ok(result.rows_affected == 1)
     }
 
@@ -136,9 +143,12 @@ impl RefreshTokenRepository for SqlRefreshTokenRepository {
         family_id: Uuid,
         at: DateTime<Utc>,
     ) -> Result<(), RefreshTokenRepositoryError> {
-        self.revoke(Condition::all().add(Column::FamilyId.eq(family_id)), at)
-            .await
-            .with_context(|| format!("revoking refresh-token family {family_id}"))?;
+        self.revoke(
+            Condition::all().add(Column::FamilyId.eq(family_id)),
+            at,
+            format!("revoking refresh-token family {family_id}"),
+        )
+        .await?;
         Ok(())
     }
 
@@ -147,9 +157,12 @@ impl RefreshTokenRepository for SqlRefreshTokenRepository {
         user_id: UserId,
         at: DateTime<Utc>,
     ) -> Result<(), RefreshTokenRepositoryError> {
-        self.revoke(Condition::all().add(Column::UserId.eq(user_id.0)), at)
-            .await
-            .with_context(|| format!("revoking the refresh tokens of user {user_id}"))?;
+        self.revoke(
+            Condition::all().add(Column::UserId.eq(user_id.0)),
+            at,
+            format!("revoking the refresh tokens of user {user_id}"),
+        )
+        .await?;
         Ok(())
     }
 }

@@ -9,12 +9,11 @@ use emporium_domain::accounts::{
 use emporium_domain::{Page, PageRequest};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
 
 use super::entities::user::{self, Column, Entity};
-use super::errors::violation;
+use super::errors::{DbResultExt, store_error, violation};
 use super::migration::account_names as names;
 
 /// Stores user accounts in the `users` table (SQLite or PostgreSQL).
@@ -40,9 +39,7 @@ impl SqlUserRepository {
             Some(v) if v.is_unique(names::USERS_EMAIL, "users", "email") => {
                 UserRepositoryError::DuplicateEmail
             }
-            _ => anyhow::Error::new(err)
-                .context(format!("{action} user {}", user.id))
-                .into(),
+            _ => store_error(err, format!("{action} user {}", user.id)).into(),
         }
     }
 }
@@ -110,7 +107,7 @@ impl UserRepository for SqlUserRepository {
         let row = Entity::find_by_id(id.0)
             .one(&self.db)
             .await
-            .with_context(|| format!("loading user {id}"))?;
+            .or_store_error(|| format!("loading user {id}"))?;
         Ok(row.map(to_domain).transpose()?)
     }
 
@@ -119,33 +116,16 @@ impl UserRepository for SqlUserRepository {
             .filter(Column::Email.eq(email.as_str()))
             .one(&self.db)
             .await
-            .context("looking up a user by e-mail address")?;
+            .or_store_error(|| "looking up a user by e-mail address")?;
         Ok(row.map(to_domain).transpose()?)
     }
 
     async fn list(&self, page: PageRequest) -> Result<Page<User>, UserRepositoryError> {
-        let total = Entity::find()
-            .count(&self.db)
-            .await
-            .context("counting users")?;
         // Oldest first; ties broken by id, so paging is stable.
-        let rows = Entity::find()
+        let select = Entity::find()
             .order_by_asc(Column::CreatedAt)
-            .order_by_asc(Column::Id)
-            .offset(page.offset())
-            .limit(u64::from(page.size()))
-            .all(&self.db)
-            .await
-            .context("listing users")?;
-        let items = rows
-            .into_iter()
-            .map(to_domain)
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            total,
-            request: page,
-        })
+            .order_by_asc(Column::Id);
+        Ok(super::fetch_page(&self.db, select, page, "users", to_domain).await?)
     }
 
     /// Replaces every mutable column (e-mail, name, role, active flag, password hash,
@@ -169,7 +149,7 @@ impl UserRepository for SqlUserRepository {
     }
 
     async fn ping(&self) -> Result<(), UserRepositoryError> {
-        Ok(super::ping(&self.db).await?)
+        Ok(super::ping_store(&self.db).await?)
     }
 }
 

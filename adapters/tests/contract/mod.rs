@@ -139,3 +139,21 @@ pub fn at(offset_ms: i64) -> DateTime<Utc> {
 pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(TimeDelta::microseconds(1)).unwrap()
 }
+
+/// A valid product with `sku`, in no category.
+#[allow(dead_code)]
+pub fn product(sku: &str) -> emporium_domain::catalog::Product {
+    use emporium_domain::catalog::{Description, Price, Product, ProductId, ProductName, Sku};
+    Product {
+        id: ProductId(uuid::Uuid::new_v4()),
+        name: ProductName::new(format!("Product {sku}")).unwrap(),
+        description: Description::default(),
+        price: Price::parse("1.00").unwrap(),
+        sku: Sku::new(sku).unwrap(),
+        images: vec![],
+        active: true,
+        category_id: None,
+        created_at: at(0),
+        updated_at: at(0),
+    }
+}
