@@ -1,24 +1,9 @@
-//! Configuration: command line and environment (each flag has a matching
-//! `EMPORIUM_*` variable), validated once at start-up. A missing or wrong setting
-//! stops start-up with a message naming the variable and the flag.
-//!
-//! | variable | flag | default | meaning |
-//! |---|---|---|---|
-//! | `EMPORIUM_ADDR` | `--addr` | `127.0.0.1:8080` | address to listen on |
-//! | `EMPORIUM_DATA_DIR` | `--data-dir` | `./data` | embedded SQLite file and generated API key |
-//! | `EMPORIUM_DATABASE_URL` | `--database-url` | `sqlite://<data dir>/emporium.db` | `sqlite://…` or `postgres://…` |
-//! | `EMPORIUM_MONGO_URL` | `--mongo-url` | unset | inventory on MongoDB when set |
-//! | `EMPORIUM_MONGO_DATABASE` | `--mongo-database` | `emporium` | MongoDB database name |
-//! | `EMPORIUM_REDIS_URL` | `--redis-url` | unset | product cache on Redis when set (else in-process) |
-//! | `EMPORIUM_API_KEY` | `--api-key` | generated (embedded mode) | service key for writes and service calls |
-//! | `EMPORIUM_PRODUCTS_URL` | `--products-url` | unset | inventory asks this products service |
-//! | `EMPORIUM_INVENTORY_URL` | `--inventory-url` | unset | products asks this inventory service before deletes |
-//! | `EMPORIUM_JWT_SECRET` | `--jwt-secret` | generated (embedded mode) | HS256 key of access/refresh tokens (≥ 32 bytes) |
-//! | `EMPORIUM_ACCESS_TOKEN_TTL` | `--access-token-ttl` | `900` | access token lifetime, seconds |
-//! | `EMPORIUM_REFRESH_TOKEN_TTL` | `--refresh-token-ttl` | `2592000` | refresh token lifetime, seconds |
-//! | `EMPORIUM_ADMIN_EMAIL` | `--admin-email` | unset | with `EMPORIUM_ADMIN_PASSWORD`: an admin created at start-up if no account has this address |
-//! | `EMPORIUM_AUTH_RATE_PER_MINUTE` | `--auth-rate-per-minute` | `10` | log-in/registration attempts per client address and per e-mail address |
-//! | `EMPORIUM_ADMIN_PASSWORD` | `--admin-password` | unset | that admin's password (never logged) |
+//! Configuration: command line and environment, parsed by clap with typed value
+//! parsers. Every setting is a flag with a matching `EMPORIUM_*` variable (an empty
+//! variable counts as unset); `emporium --help` lists them with their defaults, and
+//! `docs/configuration.md` is checked against that list by a test. A wrong value stops
+//! start-up with a message naming the flag and the variable; settings that depend on
+//! each other are checked by [`Config::check`] for the services a process runs.
 //!
 //! Split mode: `serve inventory` needs `EMPORIUM_PRODUCTS_URL` (it has no products of
 //! its own to check) and `serve products` needs `EMPORIUM_INVENTORY_URL` (a product
@@ -32,16 +17,19 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::error::ContextKind;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// The default listening address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// The default data directory.
 pub const DEFAULT_DATA_DIR: &str = "./data";
-/// The default MongoDB database.
+/// The MongoDB database used when neither the URL nor `EMPORIUM_MONGO_DATABASE`
+/// names one.
 pub const DEFAULT_MONGO_DATABASE: &str = "emporium";
 /// The file (in the data directory) holding a generated API key.
 pub const API_KEY_FILE: &str = "api-key";
@@ -51,12 +39,18 @@ pub const MIN_API_KEY_LEN: usize = 16;
 pub const JWT_SECRET_FILE: &str = "jwt-secret";
 /// The shortest token signing secret accepted, in bytes.
 pub const MIN_JWT_SECRET_LEN: usize = emporium_adapters::security::MIN_SECRET_BYTES;
-/// The default limit of log-in and registration attempts per minute.
+/// The default limit of auth attempts per minute per client address.
 pub const DEFAULT_AUTH_RATE_PER_MINUTE: u32 = 10;
 /// The default access token lifetime, seconds.
 pub const DEFAULT_ACCESS_TOKEN_TTL: u64 = 900;
 /// The default refresh token lifetime, seconds.
 pub const DEFAULT_REFRESH_TOKEN_TTL: u64 = 2_592_000;
+/// The longest token lifetime accepted: ten years.
+pub const MAX_TTL: u64 = 10 * 366 * 24 * 60 * 60;
+/// The default cap on open client connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// The default idle keep-alive timeout, seconds.
+pub const DEFAULT_IDLE_TIMEOUT: u64 = 60;
 
 /// Which services one process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -124,6 +118,53 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// Parses the process's arguments and environment, an empty `EMPORIUM_*` variable
+    /// counting as unset. On a wrong value, prints clap's message (naming the flag)
+    /// and the variable that may have set it, and exits with status 2.
+    pub fn from_env() -> Self {
+        let command = Self::command().mut_args(|arg| {
+            let empty = arg
+                .get_env()
+                .is_some_and(|name| std::env::var_os(name).is_some_and(|value| value.is_empty()));
+            if empty { arg.env(None) } else { arg }
+        });
+        let parsed = command
+            .try_get_matches()
+            .and_then(|matches| Self::from_arg_matches(&matches));
+        match parsed {
+            Ok(cli) => cli,
+            Err(error) => {
+                let variable = setting_of(&error);
+                let _ = error.print();
+                if let Some(variable) = variable.filter(|_| error.use_stderr()) {
+                    eprintln!("(that setting is {variable} in the environment)");
+                }
+                std::process::exit(error.exit_code());
+            }
+        }
+    }
+}
+
+/// The environment variable of the setting a clap error is about, if any.
+pub fn setting_of(error: &clap::Error) -> Option<String> {
+    let shown = match error.get(ContextKind::InvalidArg)? {
+        clap::error::ContextValue::String(arg) => arg.clone(),
+        clap::error::ContextValue::Strings(args) => args.first()?.clone(),
+        _ => return None,
+    };
+    let flag = shown
+        .split_whitespace()
+        .next()?
+        .trim_start_matches("--")
+        .to_owned();
+    Cli::command()
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some(flag.as_str()))
+        .and_then(|arg| arg.get_env())
+        .map(|name| name.to_string_lossy().into_owned())
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -165,80 +206,104 @@ pub enum UsersCommand {
 /// The display name of an administrator created without one.
 pub const DEFAULT_ADMIN_NAME: &str = "Administrator";
 
-/// Raw settings as given; [`Config::from_settings`] validates them.
-#[derive(Args, Default)]
+/// The settings as given (flags, else variables, else defaults), each value already
+/// checked by its parser; [`Config::from_settings`] derives the rest.
+#[derive(Args, Clone)]
 pub struct Settings {
     /// Address to listen on.
-    #[arg(long, env = "EMPORIUM_ADDR", global = true)]
-    pub addr: Option<String>,
-    /// Directory for the embedded database and the generated API key.
-    #[arg(long, env = "EMPORIUM_DATA_DIR", global = true)]
+    #[arg(long, env = "EMPORIUM_ADDR", global = true, default_value = DEFAULT_ADDR)]
+    pub addr: Option<SocketAddr>,
+    /// Directory for the embedded database and the generated API key and token secret.
+    #[arg(long, env = "EMPORIUM_DATA_DIR", global = true, default_value = DEFAULT_DATA_DIR)]
     pub data_dir: Option<PathBuf>,
-    /// `sqlite://…` or `postgres://…`.
-    #[arg(
-        long,
-        env = "EMPORIUM_DATABASE_URL",
-        global = true,
-        hide_env_values = true
-    )]
+    /// `sqlite://…` or `postgres://…` [default: sqlite://<data dir>/emporium.db].
+    #[arg(long, env = "EMPORIUM_DATABASE_URL", global = true, hide_env_values = true, value_parser = database_url)]
     pub database_url: Option<String>,
-    /// MongoDB URL; inventory is stored there when set.
-    #[arg(
-        long,
-        env = "EMPORIUM_MONGO_URL",
-        global = true,
-        hide_env_values = true
-    )]
+    /// MongoDB URL; inventory is stored there when set (unset: in the SQL database).
+    #[arg(long, env = "EMPORIUM_MONGO_URL", global = true, hide_env_values = true, value_parser = mongo_url)]
     pub mongo_url: Option<String>,
-    /// MongoDB database name.
-    #[arg(long, env = "EMPORIUM_MONGO_DATABASE", global = true)]
+    /// MongoDB database name [default: the database of EMPORIUM_MONGO_URL, else emporium].
+    #[arg(long, env = "EMPORIUM_MONGO_DATABASE", global = true, value_parser = mongo_database)]
     pub mongo_database: Option<String>,
-    /// Redis URL; the product cache lives there when set.
-    #[arg(
-        long,
-        env = "EMPORIUM_REDIS_URL",
-        global = true,
-        hide_env_values = true
-    )]
+    /// Redis URL; the product cache lives there when set (unset: in process).
+    #[arg(long, env = "EMPORIUM_REDIS_URL", global = true, hide_env_values = true, value_parser = redis_url)]
     pub redis_url: Option<String>,
-    /// The service API key (writes and calls between services).
-    #[arg(long, env = "EMPORIUM_API_KEY", global = true, hide_env_values = true)]
+    /// The service API key, at least 16 visible ASCII characters [default: generated
+    /// into <data dir>/api-key by the all-in-one server].
+    #[arg(long, env = "EMPORIUM_API_KEY", global = true, hide_env_values = true, value_parser = api_key)]
     pub api_key: Option<String>,
     /// Base URL of a remote products service (inventory asks it about products).
-    #[arg(long, env = "EMPORIUM_PRODUCTS_URL", global = true)]
+    #[arg(long, env = "EMPORIUM_PRODUCTS_URL", global = true, value_parser = service_url)]
     pub products_url: Option<String>,
     /// Base URL of a remote inventory service (asked before a product is deleted).
-    #[arg(long, env = "EMPORIUM_INVENTORY_URL", global = true)]
+    #[arg(long, env = "EMPORIUM_INVENTORY_URL", global = true, value_parser = service_url)]
     pub inventory_url: Option<String>,
-    /// The HS256 secret signing access and refresh tokens (at least 32 bytes).
-    #[arg(
-        long,
-        env = "EMPORIUM_JWT_SECRET",
-        global = true,
-        hide_env_values = true
-    )]
+    /// The HS256 secret signing access and refresh tokens, at least 32 bytes
+    /// [default: generated into <data dir>/jwt-secret by the all-in-one server].
+    #[arg(long, env = "EMPORIUM_JWT_SECRET", global = true, hide_env_values = true, value_parser = jwt_secret)]
     pub jwt_secret: Option<String>,
     /// Access token lifetime in seconds.
-    #[arg(long, env = "EMPORIUM_ACCESS_TOKEN_TTL", global = true)]
-    pub access_token_ttl: Option<String>,
+    #[arg(long, env = "EMPORIUM_ACCESS_TOKEN_TTL", global = true, default_value_t = DEFAULT_ACCESS_TOKEN_TTL, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL))]
+    pub access_token_ttl: u64,
     /// Refresh token lifetime in seconds.
-    #[arg(long, env = "EMPORIUM_REFRESH_TOKEN_TTL", global = true)]
-    pub refresh_token_ttl: Option<String>,
-    /// Log-in and registration attempts per minute, per client address and per
-    /// e-mail address.
-    #[arg(long, env = "EMPORIUM_AUTH_RATE_PER_MINUTE", global = true)]
-    pub auth_rate_per_minute: Option<String>,
-    /// An administrator to create at start-up (with `--admin-password`).
-    #[arg(long, env = "EMPORIUM_ADMIN_EMAIL", global = true)]
+    #[arg(long, env = "EMPORIUM_REFRESH_TOKEN_TTL", global = true, default_value_t = DEFAULT_REFRESH_TOKEN_TTL, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL))]
+    pub refresh_token_ttl: u64,
+    /// Attempts per minute per client address at register, log-in, refresh and log-out.
+    #[arg(long, env = "EMPORIUM_AUTH_RATE_PER_MINUTE", global = true, default_value_t = DEFAULT_AUTH_RATE_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_rate_per_minute: u32,
+    /// An administrator to create at start-up unless an account has this address.
+    #[arg(
+        long,
+        env = "EMPORIUM_ADMIN_EMAIL",
+        global = true,
+        requires = "admin_password"
+    )]
     pub admin_email: Option<String>,
     /// That administrator's password.
     #[arg(
         long,
         env = "EMPORIUM_ADMIN_PASSWORD",
         global = true,
-        hide_env_values = true
+        hide_env_values = true,
+        requires = "admin_email"
     )]
     pub admin_password: Option<String>,
+    /// Origins whose browsers may call the API (CORS), comma-separated, e.g.
+    /// `https://shop.example` [default: none].
+    #[arg(long, env = "EMPORIUM_CORS_ORIGINS", global = true, value_delimiter = ',', value_parser = origin)]
+    pub cors_origins: Vec<String>,
+    /// The most client connections served at once; more wait to be accepted.
+    #[arg(long, env = "EMPORIUM_MAX_CONNECTIONS", global = true, default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
+    pub max_connections: usize,
+    /// Seconds an idle client connection is kept open.
+    #[arg(long, env = "EMPORIUM_IDLE_TIMEOUT", global = true, default_value_t = DEFAULT_IDLE_TIMEOUT, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout: u64,
+}
+
+impl Default for Settings {
+    /// The defaults `--help` shows, with nothing read from the environment.
+    fn default() -> Self {
+        Self {
+            addr: None,
+            data_dir: None,
+            database_url: None,
+            mongo_url: None,
+            mongo_database: None,
+            redis_url: None,
+            api_key: None,
+            products_url: None,
+            inventory_url: None,
+            jwt_secret: None,
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
+            auth_rate_per_minute: DEFAULT_AUTH_RATE_PER_MINUTE,
+            admin_email: None,
+            admin_password: None,
+            cors_origins: Vec::new(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        }
+    }
 }
 
 impl fmt::Debug for Settings {
@@ -294,16 +359,21 @@ pub struct Config {
     /// The token signing secret. `None` in embedded mode means "generate one in the
     /// data directory at start".
     pub jwt_secret: Option<String>,
-    /// Access token lifetime, seconds (at least 1).
+    /// Access token lifetime, seconds (1 to [`MAX_TTL`]).
     pub access_token_ttl: u64,
-    /// Refresh token lifetime, seconds (at least 1).
+    /// Refresh token lifetime, seconds (1 to [`MAX_TTL`]).
     pub refresh_token_ttl: u64,
-    /// Log-in and registration attempts per minute, per client address and per
-    /// e-mail address (at least 1).
-    pub auth_rate_per_minute: u32,
+    /// Auth attempts per minute per client address.
+    pub auth_rate_per_minute: NonZeroU32,
     /// The administrator to create at start-up when no account has its address:
     /// `(email, password)`.
     pub bootstrap_admin: Option<(String, String)>,
+    /// Origins whose browsers may call the API.
+    pub cors_origins: Vec<String>,
+    /// The most client connections served at once.
+    pub max_connections: usize,
+    /// Seconds an idle client connection is kept open.
+    pub idle_timeout: u64,
 }
 
 impl fmt::Debug for Config {
@@ -329,6 +399,9 @@ impl fmt::Debug for Config {
                 "bootstrap_admin",
                 &self.bootstrap_admin.as_ref().map(|(email, _)| email),
             )
+            .field("cors_origins", &self.cors_origins)
+            .field("max_connections", &self.max_connections)
+            .field("idle_timeout", &self.idle_timeout)
             .finish()
     }
 }
@@ -349,220 +422,59 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
 impl Config {
     /// The embedded configuration on `data_dir`: SQLite file, in-process cache and
     /// lookups, and a freshly generated API key in [`Config::api_key`] (tests read it
     /// from there).
     pub fn embedded(data_dir: PathBuf) -> Config {
         Config {
-            addr: DEFAULT_ADDR.parse().expect("the default address is valid"),
-            database_url: sqlite_url(&data_dir),
-            data_dir,
-            mongo_url: None,
-            mongo_database: DEFAULT_MONGO_DATABASE.to_owned(),
-            redis_url: None,
-            api_key: Some(generate_api_key()),
-            products_url: None,
-            inventory_url: None,
             jwt_secret: Some(emporium_adapters::security::generate_secret()),
-            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
-            refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
-            bootstrap_admin: None,
-            auth_rate_per_minute: DEFAULT_AUTH_RATE_PER_MINUTE,
+            api_key: Some(generate_api_key()),
+            ..Config::from_settings(Settings {
+                data_dir: Some(data_dir),
+                ..Settings::default()
+            })
         }
     }
 
-    /// Validates raw settings (formats only; see [`Config::check`] for what a service
-    /// set needs).
-    pub fn from_settings(settings: Settings) -> Result<Config, ConfigError> {
+    /// The configuration `settings` describe, defaults filled in. (Each value was
+    /// checked by its parser; see [`Config::check`] for what a service set needs.)
+    pub fn from_settings(settings: Settings) -> Config {
         let data_dir = settings
             .data_dir
-            .filter(|dir| !dir.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let addr_text = non_empty(settings.addr).unwrap_or_else(|| DEFAULT_ADDR.to_owned());
-        let addr = addr_text.parse::<SocketAddr>().map_err(|_| {
-            ConfigError::new(
-                "EMPORIUM_ADDR",
-                "--addr",
-                format!(
-                    "{addr_text:?} is not a socket address such as 127.0.0.1:8080 or [::1]:8080"
-                ),
-            )
-        })?;
-        let bootstrap_admin = match (
-            non_empty(settings.admin_email),
-            settings.admin_password.filter(|p| !p.is_empty()),
-        ) {
-            (Some(email), Some(password)) => Some((email, password)),
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(ConfigError::new(
-                    "EMPORIUM_ADMIN_PASSWORD",
-                    "--admin-password",
-                    "EMPORIUM_ADMIN_EMAIL is set: give the administrator's password too",
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(ConfigError::new(
-                    "EMPORIUM_ADMIN_EMAIL",
-                    "--admin-email",
-                    "EMPORIUM_ADMIN_PASSWORD is set: give the administrator's e-mail address too",
-                ));
-            }
-        };
-        let auth_rate_per_minute = match non_empty(settings.auth_rate_per_minute) {
-            None => DEFAULT_AUTH_RATE_PER_MINUTE,
-            Some(text) => text.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                ConfigError::new(
-                    "EMPORIUM_AUTH_RATE_PER_MINUTE",
-                    "--auth-rate-per-minute",
-                    format!("{text:?} is not a whole number of attempts of at least 1"),
-                )
-            })?,
-        };
-        let config = Config {
-            auth_rate_per_minute,
-            bootstrap_admin,
-            addr,
-            database_url: non_empty(settings.database_url).unwrap_or_else(|| sqlite_url(&data_dir)),
+        let mongo_database = settings
+            .mongo_database
+            .or_else(|| settings.mongo_url.as_deref().and_then(mongo_url_database))
+            .unwrap_or_else(|| DEFAULT_MONGO_DATABASE.to_owned());
+        Config {
+            addr: settings
+                .addr
+                .unwrap_or_else(|| DEFAULT_ADDR.parse().expect("the default address is valid")),
+            database_url: settings
+                .database_url
+                .unwrap_or_else(|| sqlite_url(&data_dir)),
             data_dir,
-            mongo_url: non_empty(settings.mongo_url),
-            mongo_database: non_empty(settings.mongo_database)
-                .unwrap_or_else(|| DEFAULT_MONGO_DATABASE.to_owned()),
-            redis_url: non_empty(settings.redis_url),
-            api_key: non_empty(settings.api_key),
-            products_url: non_empty(settings.products_url)
-                .map(|u| u.trim_end_matches('/').to_owned()),
-            inventory_url: non_empty(settings.inventory_url)
-                .map(|u| u.trim_end_matches('/').to_owned()),
-            jwt_secret: settings.jwt_secret.filter(|secret| !secret.is_empty()),
-            access_token_ttl: parse_ttl(
-                settings.access_token_ttl,
-                DEFAULT_ACCESS_TOKEN_TTL,
-                "EMPORIUM_ACCESS_TOKEN_TTL",
-                "--access-token-ttl",
-            )?,
-            refresh_token_ttl: parse_ttl(
-                settings.refresh_token_ttl,
-                DEFAULT_REFRESH_TOKEN_TTL,
-                "EMPORIUM_REFRESH_TOKEN_TTL",
-                "--refresh-token-ttl",
-            )?,
-        };
-        config.check_formats()?;
-        Ok(config)
-    }
-
-    /// Checks every setting's format.
-    pub fn check_formats(&self) -> Result<(), ConfigError> {
-        check_scheme(
-            &self.database_url,
-            &["sqlite:", "postgres://", "postgresql://"],
-            "EMPORIUM_DATABASE_URL",
-            "--database-url",
-            "a sqlite://… or postgres://… URL",
-        )?;
-        if let Some(url) = &self.mongo_url {
-            check_scheme(
-                url,
-                &["mongodb://", "mongodb+srv://"],
-                "EMPORIUM_MONGO_URL",
-                "--mongo-url",
-                "a mongodb:// or mongodb+srv:// URL",
-            )?;
+            mongo_url: settings.mongo_url,
+            mongo_database,
+            redis_url: settings.redis_url,
+            api_key: settings.api_key,
+            products_url: settings.products_url,
+            inventory_url: settings.inventory_url,
+            jwt_secret: settings.jwt_secret,
+            access_token_ttl: settings.access_token_ttl.clamp(1, MAX_TTL),
+            refresh_token_ttl: settings.refresh_token_ttl.clamp(1, MAX_TTL),
+            auth_rate_per_minute: NonZeroU32::new(settings.auth_rate_per_minute)
+                .unwrap_or(NonZeroU32::MIN),
+            bootstrap_admin: settings.admin_email.zip(settings.admin_password),
+            cors_origins: settings.cors_origins,
+            max_connections: settings.max_connections.max(1),
+            idle_timeout: settings.idle_timeout.max(1),
         }
-        let database = &self.mongo_database;
-        if database.is_empty()
-            || database.len() > 63
-            || database.contains([
-                '/', '\\', '.', ' ', '"', '$', '*', '<', '>', ':', '|', '?', '\0',
-            ])
-        {
-            return Err(ConfigError::new(
-                "EMPORIUM_MONGO_DATABASE",
-                "--mongo-database",
-                format!("{database:?} is not a valid MongoDB database name"),
-            ));
-        }
-        if let Some(url) = &self.redis_url {
-            check_scheme(
-                url,
-                &["redis://", "rediss://", "redis+unix://", "unix://"],
-                "EMPORIUM_REDIS_URL",
-                "--redis-url",
-                "a redis:// or rediss:// URL",
-            )?;
-        }
-        for (url, variable, flag) in [
-            (
-                &self.products_url,
-                "EMPORIUM_PRODUCTS_URL",
-                "--products-url",
-            ),
-            (
-                &self.inventory_url,
-                "EMPORIUM_INVENTORY_URL",
-                "--inventory-url",
-            ),
-        ] {
-            if let Some(url) = url {
-                check_service_url(url, variable, flag)?;
-            }
-        }
-        if let Some(key) = &self.api_key
-            && (key.len() < MIN_API_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()))
-        {
-            return Err(ConfigError::new(
-                "EMPORIUM_API_KEY",
-                "--api-key",
-                format!(
-                    "the API key must be at least {MIN_API_KEY_LEN} visible ASCII characters \
-                     without spaces (it travels in the X-API-Key header)"
-                ),
-            ));
-        }
-        if let Some(secret) = &self.jwt_secret
-            && secret.len() < MIN_JWT_SECRET_LEN
-        {
-            return Err(ConfigError::new(
-                "EMPORIUM_JWT_SECRET",
-                "--jwt-secret",
-                format!(
-                    "the token signing secret must be at least {MIN_JWT_SECRET_LEN} bytes \
-                     (use at least 256 random bits)"
-                ),
-            ));
-        }
-        for (ttl, variable, flag) in [
-            (
-                self.access_token_ttl,
-                "EMPORIUM_ACCESS_TOKEN_TTL",
-                "--access-token-ttl",
-            ),
-            (
-                self.refresh_token_ttl,
-                "EMPORIUM_REFRESH_TOKEN_TTL",
-                "--refresh-token-ttl",
-            ),
-        ] {
-            if ttl == 0 || ttl > MAX_TTL {
-                return Err(ConfigError::new(
-                    variable,
-                    flag,
-                    format!("a lifetime must be between 1 and {MAX_TTL} seconds"),
-                ));
-            }
-        }
-        Ok(())
     }
 
     /// Checks that this configuration can run `services`.
     pub fn check(&self, services: ServiceSet) -> Result<(), ConfigError> {
-        self.check_formats()?;
         if services == ServiceSet::Inventory && self.products_url.is_none() {
             return Err(ConfigError::new(
                 "EMPORIUM_PRODUCTS_URL",
@@ -625,15 +537,13 @@ impl Config {
         let key = load_or_create_private(
             &path,
             "API key",
-            |key| key.len() >= MIN_API_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic()),
+            |key| api_key(key).is_ok(),
             generate_api_key,
         )?;
         self.api_key = Some(key);
         Ok(Some(path))
     }
-}
 
-impl Config {
     /// Fills [`Config::jwt_secret`] when unset (embedded mode): reads
     /// `<data dir>/jwt-secret`, or generates a secret and writes it there with mode
     /// 0600. Returns the file when it was used. The secret is never logged.
@@ -645,7 +555,7 @@ impl Config {
         let secret = load_or_create_private(
             &path,
             "token secret",
-            |secret| secret.len() >= MIN_JWT_SECRET_LEN,
+            |secret| jwt_secret(secret).is_ok(),
             emporium_adapters::security::generate_secret,
         )?;
         self.jwt_secret = Some(secret);
@@ -653,57 +563,95 @@ impl Config {
     }
 }
 
-/// The longest token lifetime accepted: ten years.
-const MAX_TTL: u64 = 10 * 366 * 24 * 60 * 60;
-
-fn parse_ttl(
-    value: Option<String>,
-    default: u64,
-    variable: &'static str,
-    flag: &'static str,
-) -> Result<u64, ConfigError> {
-    match non_empty(value) {
-        None => Ok(default),
-        Some(text) => text.parse::<u64>().map_err(|_| {
-            ConfigError::new(
-                variable,
-                flag,
-                format!("{text:?} is not a whole number of seconds"),
-            )
-        }),
-    }
-}
-
 fn sqlite_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("emporium.db").display())
 }
 
-fn check_scheme(
-    url: &str,
-    schemes: &[&str],
-    variable: &'static str,
-    flag: &'static str,
-    expected: &str,
-) -> Result<(), ConfigError> {
-    let lower = url.to_ascii_lowercase();
+// ---- value parsers: each checks one setting's form ----
+
+/// `url` when it starts with one of `schemes`.
+fn with_scheme(url: &str, schemes: &[&str], expected: &str) -> Result<String, String> {
+    let lower = url.trim().to_ascii_lowercase();
     if schemes.iter().any(|scheme| lower.starts_with(scheme)) {
-        Ok(())
+        Ok(url.trim().to_owned())
     } else {
         let scheme = url.split_once(':').map_or("none", |(scheme, _)| scheme);
-        Err(ConfigError::new(
-            variable,
-            flag,
-            format!("expected {expected}; the URL scheme is {scheme:?}"),
+        Err(format!("expected {expected}; the URL scheme is {scheme:?}"))
+    }
+}
+
+fn database_url(url: &str) -> Result<String, String> {
+    with_scheme(
+        url,
+        &["sqlite:", "postgres://", "postgresql://"],
+        "a sqlite://… or postgres://… URL",
+    )
+}
+
+fn mongo_url(url: &str) -> Result<String, String> {
+    with_scheme(
+        url,
+        &["mongodb://", "mongodb+srv://"],
+        "a mongodb:// or mongodb+srv:// URL",
+    )
+}
+
+fn redis_url(url: &str) -> Result<String, String> {
+    with_scheme(
+        url,
+        &["redis://", "rediss://", "redis+unix://", "unix://"],
+        "a redis:// or rediss:// URL",
+    )
+}
+
+/// A MongoDB database name: 1-63 characters, none of `/\. "$*<>:|?` or NUL.
+fn mongo_database(name: &str) -> Result<String, String> {
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && !name.contains([
+            '/', '\\', '.', ' ', '"', '$', '*', '<', '>', ':', '|', '?', '\0',
+        ]);
+    if valid {
+        Ok(name.to_owned())
+    } else {
+        Err(format!("{name:?} is not a valid MongoDB database name"))
+    }
+}
+
+/// The database a MongoDB URL names in its path (`mongodb://host/shop?…` → `shop`).
+fn mongo_url_database(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let (_, path) = rest.split_once('/')?;
+    let name = path.split(['?', '#']).next()?;
+    mongo_database(name).ok()
+}
+
+fn api_key(key: &str) -> Result<String, String> {
+    if key.len() >= MIN_API_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(key.to_owned())
+    } else {
+        Err(format!(
+            "the API key must be at least {MIN_API_KEY_LEN} visible ASCII characters without \
+             spaces (it travels in the X-API-Key header)"
         ))
     }
 }
 
-fn check_service_url(
-    url: &str,
-    variable: &'static str,
-    flag: &'static str,
-) -> Result<(), ConfigError> {
-    let invalid = |why: &str| ConfigError::new(variable, flag, format!("{url:?} {why}"));
+fn jwt_secret(secret: &str) -> Result<String, String> {
+    if secret.len() >= MIN_JWT_SECRET_LEN {
+        Ok(secret.to_owned())
+    } else {
+        Err(format!(
+            "the token signing secret must be at least {MIN_JWT_SECRET_LEN} bytes (use at \
+             least 256 random bits)"
+        ))
+    }
+}
+
+/// A service base URL, `http(s)://host[:port][/path]`, without query or fragment; a
+/// trailing `/` is dropped.
+fn service_url(url: &str) -> Result<String, String> {
+    let invalid = |why: &str| format!("{url:?} {why}");
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"))
@@ -717,7 +665,28 @@ fn check_service_url(
             "must be a base URL without query, fragment or spaces",
         ));
     }
-    Ok(())
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// A web origin: `http(s)://host[:port]`, nothing after.
+fn origin(origin: &str) -> Result<String, String> {
+    let origin = origin.trim();
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(|| format!("{origin:?} is not an origin such as https://shop.example"))?;
+    let valid = !rest.is_empty()
+        && !rest.starts_with(':')
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    if valid {
+        Ok(origin.to_owned())
+    } else {
+        Err(format!(
+            "{origin:?} is not an origin such as https://shop.example (scheme, host and port only)"
+        ))
+    }
 }
 
 /// A new random API key: 244 bits from the operating system's generator.
@@ -788,84 +757,103 @@ fn write_private(path: &Path, key: &str) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
-    fn settings() -> Settings {
-        Settings::default()
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("emporium").chain(args.iter().copied()))
+    }
+
+    fn config(args: &[&str]) -> Config {
+        Config::from_settings(parse(args).unwrap().settings)
+    }
+
+    /// The variable a refused setting names.
+    fn refused(args: &[&str]) -> String {
+        let error = parse(args).unwrap_err();
+        setting_of(&error).unwrap_or_else(|| panic!("no setting in: {error}"))
     }
 
     #[test]
     fn defaults() {
-        let config = Config::from_settings(settings()).unwrap();
+        let config = Config::from_settings(Settings::default());
         assert_eq!(config.addr.to_string(), DEFAULT_ADDR);
         assert_eq!(config.data_dir, PathBuf::from("./data"));
         assert_eq!(config.database_url, "sqlite://./data/emporium.db");
         assert_eq!(config.mongo_database, "emporium");
         assert!(config.api_key.is_none());
         assert!(config.check(ServiceSet::All).is_ok());
+        assert_eq!(config.max_connections, 4096);
+        assert!(config.cors_origins.is_empty());
+        // clap's defaults are the same values.
+        let parsed = Config::from_settings(parse(&[]).unwrap().settings);
+        assert_eq!(parsed, config);
     }
 
     #[test]
     fn errors_name_the_variable() {
-        let bad_addr = Config::from_settings(Settings {
-            addr: Some("localhost".into()),
-            ..settings()
-        })
-        .unwrap_err();
-        assert_eq!(bad_addr.variable, "EMPORIUM_ADDR");
-        assert!(bad_addr.to_string().starts_with("EMPORIUM_ADDR (--addr): "));
-
-        let bad_db = Config::from_settings(Settings {
-            database_url: Some("mysql://x".into()),
-            ..settings()
-        })
-        .unwrap_err();
-        assert_eq!(bad_db.variable, "EMPORIUM_DATABASE_URL");
-        assert!(bad_db.message.contains("mysql"));
-
-        let bad_redis = Config::from_settings(Settings {
-            redis_url: Some("http://cache".into()),
-            ..settings()
-        })
-        .unwrap_err();
-        assert_eq!(bad_redis.variable, "EMPORIUM_REDIS_URL");
-
-        let bad_mongo = Config::from_settings(Settings {
-            mongo_url: Some("postgres://x".into()),
-            ..settings()
-        })
-        .unwrap_err();
-        assert_eq!(bad_mongo.variable, "EMPORIUM_MONGO_URL");
-
-        let bad_service = Config::from_settings(Settings {
-            products_url: Some("ftp://catalog".into()),
-            ..settings()
-        })
-        .unwrap_err();
-        assert_eq!(bad_service.variable, "EMPORIUM_PRODUCTS_URL");
-
-        let short_key = Config::from_settings(Settings {
-            api_key: Some("short".into()),
-            ..settings()
-        })
-        .unwrap_err();
-        assert_eq!(short_key.variable, "EMPORIUM_API_KEY");
-        assert!(!short_key.to_string().contains("short"));
+        assert_eq!(refused(&["--addr", "localhost"]), "EMPORIUM_ADDR");
+        assert_eq!(
+            refused(&["--database-url", "mysql://x"]),
+            "EMPORIUM_DATABASE_URL"
+        );
+        let error = parse(&["--database-url", "mysql://x"]).unwrap_err();
+        assert!(error.to_string().contains("mysql"), "{error}");
+        assert_eq!(
+            refused(&["--redis-url", "http://cache"]),
+            "EMPORIUM_REDIS_URL"
+        );
+        assert_eq!(
+            refused(&["--mongo-url", "postgres://x"]),
+            "EMPORIUM_MONGO_URL"
+        );
+        assert_eq!(
+            refused(&["--products-url", "ftp://catalog"]),
+            "EMPORIUM_PRODUCTS_URL"
+        );
+        assert_eq!(refused(&["--api-key", "short"]), "EMPORIUM_API_KEY");
+        let error = parse(&["--api-key", "short"]).unwrap_err().to_string();
+        assert!(error.contains("at least 16"), "{error}");
+        assert_eq!(
+            refused(&["--cors-origins", "https://ok.example,not an origin"]),
+            "EMPORIUM_CORS_ORIGINS"
+        );
+        assert_eq!(
+            refused(&["--max-connections", "0"]),
+            "EMPORIUM_MAX_CONNECTIONS"
+        );
     }
 
     #[test]
-    fn empty_values_count_as_unset() {
-        let config = Config::from_settings(Settings {
-            redis_url: Some("  ".into()),
-            addr: Some(String::new()),
-            ..settings()
-        })
-        .unwrap();
-        assert_eq!(config.redis_url, None);
-        assert_eq!(config.addr.to_string(), DEFAULT_ADDR);
+    fn the_mongo_database_defaults_to_the_urls() {
+        assert_eq!(
+            config(&[
+                "--mongo-url",
+                "mongodb://db.example:27017/shop?retryWrites=true"
+            ])
+            .mongo_database,
+            "shop"
+        );
+        assert_eq!(
+            config(&["--mongo-url", "mongodb://db.example:27017"]).mongo_database,
+            "emporium"
+        );
+        assert_eq!(
+            config(&[
+                "--mongo-url",
+                "mongodb://db.example/shop",
+                "--mongo-database",
+                "other"
+            ])
+            .mongo_database,
+            "other"
+        );
+        assert_eq!(
+            refused(&["--mongo-database", "a.b"]),
+            "EMPORIUM_MONGO_DATABASE"
+        );
     }
 
     #[test]
     fn split_mode_requirements() {
-        let base = Config::from_settings(settings()).unwrap();
+        let base = config(&[]);
         assert_eq!(
             base.check(ServiceSet::Inventory).unwrap_err().variable,
             "EMPORIUM_PRODUCTS_URL"
@@ -914,7 +902,7 @@ mod tests {
 
     #[test]
     fn the_users_service_needs_the_shared_key_and_secret_only() {
-        let base = Config::from_settings(settings()).unwrap();
+        let base = config(&[]);
         assert_eq!(
             base.check(ServiceSet::Users).unwrap_err().variable,
             "EMPORIUM_API_KEY"
@@ -941,13 +929,10 @@ mod tests {
 
     #[test]
     fn service_urls_lose_their_trailing_slash() {
-        let config = Config::from_settings(Settings {
-            inventory_url: Some("http://inventory:8081/".into()),
-            ..settings()
-        })
-        .unwrap();
         assert_eq!(
-            config.inventory_url.as_deref(),
+            config(&["--inventory-url", "http://inventory:8081/"])
+                .inventory_url
+                .as_deref(),
             Some("http://inventory:8081")
         );
     }
@@ -991,60 +976,51 @@ mod tests {
 
     #[test]
     fn jwt_settings() {
-        let short = Config::from_settings(Settings {
-            jwt_secret: Some("too-short".into()),
-            ..settings()
-        })
-        .unwrap_err();
-        assert_eq!(short.variable, "EMPORIUM_JWT_SECRET");
-        assert!(!short.to_string().contains("too-short"));
-        let ttl = Config::from_settings(Settings {
-            access_token_ttl: Some("soon".into()),
-            ..settings()
-        })
-        .unwrap_err();
-        assert_eq!(ttl.variable, "EMPORIUM_ACCESS_TOKEN_TTL");
-        let zero = Config::from_settings(Settings {
-            refresh_token_ttl: Some("0".into()),
-            ..settings()
-        })
-        .unwrap_err();
-        assert_eq!(zero.variable, "EMPORIUM_REFRESH_TOKEN_TTL");
-        let defaults = Config::from_settings(settings()).unwrap();
+        assert_eq!(
+            refused(&["--jwt-secret", "too-short"]),
+            "EMPORIUM_JWT_SECRET"
+        );
+        let error = parse(&["--jwt-secret", "too-short"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !error.contains("too-short") || error.contains("invalid value"),
+            "{error}"
+        );
+        assert_eq!(
+            refused(&["--access-token-ttl", "soon"]),
+            "EMPORIUM_ACCESS_TOKEN_TTL"
+        );
+        assert_eq!(
+            refused(&["--refresh-token-ttl", "0"]),
+            "EMPORIUM_REFRESH_TOKEN_TTL"
+        );
+        let defaults = config(&[]);
         assert_eq!(defaults.access_token_ttl, 900);
         assert_eq!(defaults.refresh_token_ttl, 2_592_000);
     }
 
     #[test]
     fn the_bootstrap_admin_needs_both_values_and_hides_the_password() {
-        let half = Config::from_settings(Settings {
-            admin_email: Some("root@example.com".into()),
-            ..settings()
-        })
-        .unwrap_err();
-        assert_eq!(half.variable, "EMPORIUM_ADMIN_PASSWORD");
-        let other_half = Config::from_settings(Settings {
-            admin_password: Some("hunter2hunter2".into()),
-            ..settings()
-        })
-        .unwrap_err();
-        assert_eq!(other_half.variable, "EMPORIUM_ADMIN_EMAIL");
+        assert_eq!(
+            refused(&["--admin-email", "root@example.com"]),
+            "EMPORIUM_ADMIN_PASSWORD"
+        );
+        let other_half = parse(&["--admin-password", "hunter2hunter2"]).unwrap_err();
+        assert_eq!(
+            setting_of(&other_half).as_deref(),
+            Some("EMPORIUM_ADMIN_EMAIL")
+        );
         assert!(!other_half.to_string().contains("hunter2"));
-        let both = Config::from_settings(Settings {
-            admin_email: Some("root@example.com".into()),
-            admin_password: Some("hunter2hunter2".into()),
-            ..settings()
-        })
-        .unwrap();
-        assert!(!format!("{both:?}").contains("hunter2"));
-        let cli = Cli::try_parse_from([
-            "emporium",
-            "users",
-            "create-admin",
-            "--email",
+        let both = config(&[
+            "--admin-email",
             "root@example.com",
-        ])
-        .unwrap();
+            "--admin-password",
+            "hunter2hunter2",
+        ]);
+        assert!(both.bootstrap_admin.is_some());
+        assert!(!format!("{both:?}").contains("hunter2"));
+        let cli = parse(&["users", "create-admin", "--email", "root@example.com"]).unwrap();
         assert!(matches!(
             cli.command,
             Some(Command::Users {
@@ -1056,25 +1032,21 @@ mod tests {
     #[test]
     fn auth_rate_limit_is_a_positive_number() {
         assert_eq!(
-            Config::from_settings(settings())
-                .unwrap()
-                .auth_rate_per_minute,
+            config(&[]).auth_rate_per_minute.get(),
             DEFAULT_AUTH_RATE_PER_MINUTE
         );
         for bad in ["0", "-1", "many"] {
-            let error = Config::from_settings(Settings {
-                auth_rate_per_minute: Some(bad.into()),
-                ..settings()
-            })
-            .unwrap_err();
-            assert_eq!(error.variable, "EMPORIUM_AUTH_RATE_PER_MINUTE");
+            assert_eq!(
+                refused(&[&format!("--auth-rate-per-minute={bad}")]),
+                "EMPORIUM_AUTH_RATE_PER_MINUTE"
+            );
         }
-        let five = Config::from_settings(Settings {
-            auth_rate_per_minute: Some("5".into()),
-            ..settings()
-        })
-        .unwrap();
-        assert_eq!(five.auth_rate_per_minute, 5);
+        assert_eq!(
+            config(&["--auth-rate-per-minute", "5"])
+                .auth_rate_per_minute
+                .get(),
+            5
+        );
     }
 
     #[test]
@@ -1104,30 +1076,78 @@ mod tests {
 
     #[test]
     fn cli_parses_subcommands_and_flags() {
-        let cli = Cli::try_parse_from(["emporium", "serve", "inventory", "--addr", "0.0.0.0:9000"])
-            .unwrap();
+        let cli = parse(&["serve", "inventory", "--addr", "0.0.0.0:9000"]).unwrap();
         assert!(matches!(
             cli.command,
             Some(Command::Serve {
                 services: ServiceSet::Inventory
             })
         ));
-        assert_eq!(cli.settings.addr.as_deref(), Some("0.0.0.0:9000"));
-        let cli = Cli::try_parse_from(["emporium", "serve", "users"]).unwrap();
+        assert_eq!(
+            cli.settings.addr.map(|addr| addr.to_string()).as_deref(),
+            Some("0.0.0.0:9000")
+        );
+        let cli = parse(&["serve", "users"]).unwrap();
         assert!(matches!(
             cli.command,
             Some(Command::Serve {
                 services: ServiceSet::Users
             })
         ));
-        let cli = Cli::try_parse_from(["emporium", "migrate"]).unwrap();
+        let cli = parse(&["migrate"]).unwrap();
         assert!(matches!(
             cli.command,
             Some(Command::Migrate {
                 services: ServiceSet::All
             })
         ));
-        let cli = Cli::try_parse_from(["emporium"]).unwrap();
-        assert!(cli.command.is_none());
+        assert!(parse(&[]).unwrap().command.is_none());
+        let origins = config(&["--cors-origins", "https://a.example,http://localhost:3000"]);
+        assert_eq!(
+            origins.cors_origins,
+            vec!["https://a.example", "http://localhost:3000"]
+        );
+    }
+
+    /// Every setting is in `docs/configuration.md` with its flag and its default, and
+    /// the document names no variable the server does not read.
+    #[test]
+    fn the_configuration_document_matches_the_flags() {
+        let document = include_str!("../../docs/configuration.md");
+        let command = Cli::command();
+        let mut variables = Vec::new();
+        for arg in command.get_arguments() {
+            let Some(variable) = arg.get_env() else {
+                continue;
+            };
+            let variable = variable.to_string_lossy().into_owned();
+            let flag = format!("--{}", arg.get_long().unwrap());
+            let row = document
+                .lines()
+                .find(|line| line.starts_with(&format!("| `{variable}` |")))
+                .unwrap_or_else(|| panic!("docs/configuration.md has no row for {variable}"));
+            assert!(
+                row.contains(&format!("`{flag}`")),
+                "{variable}: {flag} missing in {row}"
+            );
+            for default in arg.get_default_values() {
+                let default = default.to_string_lossy();
+                assert!(
+                    row.contains(&format!("`{default}`")),
+                    "{variable}: default {default} missing in {row}"
+                );
+            }
+            variables.push(variable);
+        }
+        for line in document
+            .lines()
+            .filter(|line| line.starts_with("| `EMPORIUM_"))
+        {
+            let named = line.split('`').nth(1).unwrap();
+            assert!(
+                variables.iter().any(|variable| variable == named),
+                "docs/configuration.md documents {named}, which no flag reads"
+            );
+        }
     }
 }

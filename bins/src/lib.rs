@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod acceptor;
 pub mod composition;
 pub mod config;
 pub mod http;

@@ -5,23 +5,15 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
 use emporium::config::{Cli, Command, Config, ServiceSet, UsersCommand};
 use emporium::{composition, server, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_env();
     let _logs = telemetry::init();
     server::install_crypto_provider();
-    let config = match Config::from_settings(cli.settings) {
-        Ok(config) => config,
-        Err(error) => {
-            tracing::error!(variable = error.variable, "configuration error: {error}");
-            eprintln!("emporium: configuration error: {error}");
-            return ExitCode::from(2);
-        }
-    };
+    let config = Config::from_settings(cli.settings);
     let outcome = match cli.command.unwrap_or(Command::Serve {
         services: ServiceSet::All,
     }) {

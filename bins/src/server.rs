@@ -10,6 +10,7 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::acceptor::GuardedAcceptor;
 use crate::config::{Config, ServiceSet};
 use crate::{composition, http};
 
@@ -87,22 +88,25 @@ pub async fn spawn(
             "no EMPORIUM_JWT_SECRET given: signing tokens with the generated secret kept in this file"
         );
     }
-    let app = composition::build(&config, services).await?;
-    composition::bootstrap_admin(&app, &config).await?;
-    let endpoint = http::endpoint(&app, services);
+    let state = composition::build(&config, services).await?;
+    composition::bootstrap_admin(&state, &config).await?;
+    let endpoint = http::endpoint(&state);
 
-    let acceptor = TcpListener::bind(addr)
+    let listener = TcpListener::bind(addr)
         .into_acceptor()
         .await
         .with_context(|| format!("listening on {addr} (EMPORIUM_ADDR)"))?;
+    let acceptor = GuardedAcceptor::new(listener, config.max_connections);
     let local = acceptor
         .local_addr()
         .first()
         .and_then(|local| local.as_socket_addr().copied())
         .unwrap_or(addr);
+    let idle_timeout = config.idle_timeout;
     let (signal, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         Server::new_with_acceptor(acceptor)
+            .idle_timeout(Duration::from_secs(idle_timeout))
             .run_with_graceful_shutdown(
                 endpoint,
                 async {
@@ -121,10 +125,17 @@ pub async fn spawn(
     })
 }
 
-/// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
+/// Serves until Ctrl-C or SIGTERM, then shuts down gracefully. Says on stderr, for
+/// people, where the API and its documentation are (the log lines on stdout are for
+/// machines).
 pub async fn serve(config: Config, services: ServiceSet) -> anyhow::Result<()> {
     let addr = config.addr;
     let server = spawn(config, services, addr).await?;
+    let base = format!("http://{}", server.addr);
+    eprintln!(
+        "emporium: serving {services} on {base} — the API under {base}/v1, its documentation at \
+         {base}/docs (OpenAPI: {base}/openapi.json). Ctrl-C stops it."
+    );
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.shutdown().await;

@@ -1,18 +1,72 @@
-//! `/health` (the process is alive) and `/ready` (every configured dependency
-//! answers; 503 when one does not). Both answer with a JSON:API meta document.
+//! `/health` (the process is alive) and `/ready` (every dependency it needs answers).
+//! Both answer with a JSON:API meta document.
+//!
+//! A dependency is either *required* (storage: the service cannot work without it;
+//! down → `/ready` answers 503 `unavailable`) or *optional* (the Redis cache: requests
+//! still succeed without it; down → 200 `degraded`).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use poem_openapi::{Object, OpenApi};
 use serde::Serialize;
 
 use super::ApiTags;
-use super::jsonapi::{ApiError, JsonApi};
-use crate::composition::Dependency;
+use super::jsonapi::{ApiError, JsonApi, QuerySpec};
+use super::openapi::Queries;
+
+/// How long one readiness check may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Checks that a dependency answers.
+type Check = dyn Fn() -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync;
+
+/// A named dependency `/ready` checks.
+#[derive(Clone)]
+pub struct Dependency {
+    /// Its name in `/ready` (`database`, `mongodb`, `redis`, `products-service`, …).
+    pub name: &'static str,
+    /// Whether the service fails without it (see the module documentation).
+    pub required: bool,
+    check: Arc<Check>,
+}
+
+impl Dependency {
+    /// A dependency checked by `check`.
+    pub fn new(
+        name: &'static str,
+        required: bool,
+        check: impl Fn() -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            name,
+            required,
+            check: Arc::new(check),
+        }
+    }
+
+    /// Runs the check within 2 s; the error is logged, never returned to clients.
+    pub async fn is_up(&self) -> bool {
+        match tokio::time::timeout(PROBE_TIMEOUT, (self.check)()).await {
+            Ok(Ok(())) => true,
+            Ok(Err(error)) => {
+                tracing::warn!(
+                    dependency = self.name,
+                    error = format!("{error:#}"),
+                    "readiness check failed"
+                );
+                false
+            }
+            Err(_) => {
+                tracing::warn!(dependency = self.name, "readiness check timed out");
+                false
+            }
+        }
+    }
+}
 
 /// The probe routes.
-#[derive(Clone)]
 pub struct HealthApi {
     dependencies: Arc<[Dependency]>,
     services: &'static str,
@@ -28,11 +82,16 @@ impl HealthApi {
     }
 }
 
-/// `{"meta": {"status": "ok"}}`.
-#[derive(Object)]
+impl Queries for HealthApi {
+    const QUERIES: &'static [(&'static str, &'static QuerySpec)] =
+        &[("health", &QuerySpec::NONE), ("ready", &QuerySpec::NONE)];
+}
+
+/// `{"meta": {"status": "ok", "services": …}}`.
+#[derive(Object, Serialize)]
 #[oai(rename = "HealthDocument")]
 pub struct HealthDocument {
-    /// `status`: always `ok` when the process answers.
+    /// Liveness.
     pub meta: HealthMeta,
 }
 
@@ -46,8 +105,8 @@ pub struct HealthMeta {
     pub services: String,
 }
 
-/// `{"meta": {"status": "ready" | "unavailable", "checks": [...]}}`.
-#[derive(Object)]
+/// `{"meta": {"status": …, "checks": [...]}}`.
+#[derive(Object, Serialize)]
 #[oai(rename = "ReadinessDocument")]
 pub struct ReadinessDocument {
     /// The overall state and each dependency's.
@@ -58,9 +117,10 @@ pub struct ReadinessDocument {
 #[derive(Object, Serialize)]
 #[oai(rename = "ReadinessMeta")]
 pub struct ReadinessMeta {
-    /// `ready` when every dependency is up, else `unavailable`.
+    /// `ready` when every dependency is up, `degraded` when only optional ones are
+    /// down (200 either way), `unavailable` when a required one is down (503).
     pub status: String,
-    /// One entry per configured dependency.
+    /// One entry per dependency.
     pub checks: Vec<DependencyCheck>,
 }
 
@@ -73,31 +133,30 @@ pub struct DependencyCheck {
     pub name: String,
     /// `up` or `down`.
     pub status: String,
+    /// Whether the service fails without it.
+    pub required: bool,
     /// How long the check took.
     pub latency_ms: u64,
 }
 
-#[derive(Serialize)]
-struct MetaDocument<T> {
-    meta: T,
-}
-
-/// The readiness answer: 200 when ready, 503 with the same document when not.
+/// The readiness answer: 200 when ready or degraded, 503 with the same document when
+/// a required dependency is down.
 pub enum Readiness {
-    /// Every dependency is up.
+    /// No required dependency is down.
     Ready(JsonApi<ReadinessDocument>),
-    /// Some dependency is down.
-    Unavailable(Vec<u8>),
+    /// A required dependency is down.
+    Unavailable(JsonApi<ReadinessDocument>),
 }
 
 impl poem::IntoResponse for Readiness {
     fn into_response(self) -> poem::Response {
         match self {
             Readiness::Ready(document) => document.into_response(),
-            Readiness::Unavailable(body) => poem::Response::builder()
-                .status(poem::http::StatusCode::SERVICE_UNAVAILABLE)
-                .header(poem::http::header::CONTENT_TYPE, super::jsonapi::JSON_API)
-                .body(body),
+            Readiness::Unavailable(document) => {
+                let mut response = document.into_response();
+                response.set_status(poem::http::StatusCode::SERVICE_UNAVAILABLE);
+                response
+            }
         }
     }
 }
@@ -108,7 +167,7 @@ impl poem_openapi::ApiResponse for Readiness {
         use poem_openapi::types::Type;
         let mut meta = <JsonApi<ReadinessDocument> as poem_openapi::ApiResponse>::meta();
         meta.responses.push(MetaResponse {
-            description: "A dependency is down (same document, status `unavailable`).",
+            description: "A required dependency is down (same document, status `unavailable`).",
             status: Some(503),
             status_range: None,
             content: vec![MetaMediaType {
@@ -125,19 +184,14 @@ impl poem_openapi::ApiResponse for Readiness {
     }
 }
 
-#[OpenApi]
+#[OpenApi(tag = "ApiTags::Operations")]
 impl HealthApi {
     /// Liveness
     ///
     /// Answers while the process runs; checks nothing else.
-    #[oai(
-        path = "/health",
-        method = "get",
-        tag = "ApiTags::Operations",
-        operation_id = "health"
-    )]
+    #[oai(path = "/health", method = "get", operation_id = "health")]
     async fn health(&self) -> Result<JsonApi<HealthDocument>, ApiError> {
-        JsonApi::new(&MetaDocument {
+        JsonApi::new(&HealthDocument {
             meta: HealthMeta {
                 status: "ok".to_owned(),
                 services: self.services.to_owned(),
@@ -147,14 +201,9 @@ impl HealthApi {
 
     /// Readiness
     ///
-    /// Checks every configured dependency (database, MongoDB, Redis, remote products
-    /// or inventory service) concurrently, each within 2 s.
-    #[oai(
-        path = "/ready",
-        method = "get",
-        tag = "ApiTags::Operations",
-        operation_id = "ready"
-    )]
+    /// Checks every dependency (database, MongoDB, Redis, remote products or
+    /// inventory service) concurrently, each within 2 s.
+    #[oai(path = "/ready", method = "get", operation_id = "ready")]
     async fn ready(&self) -> Result<Readiness, ApiError> {
         let checks =
             futures::future::join_all(self.dependencies.iter().map(|dependency| async move {
@@ -163,23 +212,33 @@ impl HealthApi {
                 DependencyCheck {
                     name: dependency.name.to_owned(),
                     status: if up { "up" } else { "down" }.to_owned(),
+                    required: dependency.required,
                     latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                 }
             }))
             .await;
-        let ready = checks.iter().all(|check| check.status == "up");
-        let document = MetaDocument {
+        let down = |required: bool| {
+            checks
+                .iter()
+                .any(|check| check.required == required && check.status == "down")
+        };
+        let status = if down(true) {
+            "unavailable"
+        } else if down(false) {
+            "degraded"
+        } else {
+            "ready"
+        };
+        let document = JsonApi::new(&ReadinessDocument {
             meta: ReadinessMeta {
-                status: if ready { "ready" } else { "unavailable" }.to_owned(),
+                status: status.to_owned(),
                 checks,
             },
-        };
-        if ready {
-            Ok(Readiness::Ready(JsonApi::new(&document)?))
+        })?;
+        Ok(if status == "unavailable" {
+            Readiness::Unavailable(document)
         } else {
-            let body = serde_json::to_vec(&document)
-                .map_err(|error| ApiError::internal("serialising readiness", &error.into()))?;
-            Ok(Readiness::Unavailable(body))
-        }
+            Readiness::Ready(document)
+        })
     }
 }

@@ -4,12 +4,15 @@
 //! | route | methods |
 //! |---|---|
 //! | `/v1/products`, `/v1/products/{id}` | GET, POST / GET, PATCH, DELETE |
-//! | `/v1/categories`, `/v1/categories/{id}` | GET, POST / GET |
-//! | `/v1/inventory`, `/v1/inventory/{product_id}` | GET, POST / GET, PATCH |
+//! | `/v1/categories`, `/v1/categories/{id}` | GET, POST / GET, PATCH, DELETE |
+//! | `/v1/inventory`, `/v1/inventory/{product_id}` | GET, POST / GET, PATCH, DELETE |
 //! | `/v1/auth/register`, `/v1/auth/login`, `/v1/auth/refresh`, `/v1/auth/logout` | POST (`serve all`, `serve users`) |
-//! | `/v1/users/me`, `/v1/users`, `/v1/users/{id}` | GET / GET / PATCH (`serve all`, `serve users`) |
+//! | `/v1/users/me`, `/v1/users`, `/v1/users/{id}` | GET / GET / GET, PATCH (`serve all`, `serve users`) |
 //! | `/health`, `/ready` | GET |
 //! | `/openapi.json`, `/docs` | GET |
+//!
+//! The edge sees the application only through [`HttpState`]: the use-case bundles of
+//! the services this process runs, and what the middleware needs.
 
 pub mod accounts;
 pub mod categories;
@@ -17,23 +20,33 @@ pub mod health;
 pub mod inventory;
 pub mod jsonapi;
 pub mod middleware;
+pub mod openapi;
 pub mod products;
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use poem::endpoint::BoxEndpoint;
-use poem::{Endpoint, EndpointExt, IntoEndpoint, Request, Response};
-use poem_openapi::{OpenApi, OpenApiService, Tags};
+use emporium_application::accounts::{Accounts, Authenticate};
+use emporium_application::catalog::Catalog;
+use emporium_application::inventory::Inventory;
+use poem::endpoint::make_sync;
+use poem::http::{Method, header};
+use poem::middleware::Cors;
+use poem::web::Html;
+use poem::{Endpoint, EndpointExt, IntoResponse, Response};
+use poem_openapi::Tags;
 
 use self::accounts::AccountsApi;
 use self::categories::CategoriesApi;
-use self::health::HealthApi;
+use self::health::{Dependency, HealthApi};
 use self::inventory::InventoryApi;
 use self::middleware::auth::ApiKeyAuth;
-use self::middleware::edge::{Edge, EdgeEndpoint};
+use self::middleware::edge::Edge;
+use self::openapi::{AllowedMethods, ApiGroup, merged_document, router, swagger_ui_html};
 use self::products::ProductsApi;
-use crate::composition::{AccountsService, App};
-use crate::config::ServiceSet;
+
+/// The whole HTTP application (see [`endpoint`]).
+pub type HttpApp = CorsForOrigins;
 
 /// Groups of operations in the OpenAPI document.
 #[derive(Tags)]
@@ -50,93 +63,224 @@ pub enum ApiTags {
     Operations,
 }
 
-/// The whole HTTP application for `services`: the routes of the services `app`
-/// carries, plus `/health` and `/ready`.
-pub fn endpoint(app: &App, services: ServiceSet) -> HttpApp {
-    let health = HealthApi::new(app.dependencies.clone(), services.name());
-    let key = ApiKeyAuth::new(app.api_key.as_deref()).with_tokens(app.authenticate.clone());
-    let accounts = |accounts: &Arc<AccountsService>| {
-        AccountsApi::new(accounts.clone(), app.auth_rate_per_minute)
-    };
-    match (&app.catalog, &app.inventory, &app.accounts) {
-        (Some(catalog), Some(inventory), Some(users)) => routes(
-            (
-                health,
-                ProductsApi::new(catalog.clone()),
-                CategoriesApi::new(catalog.clone()),
-                InventoryApi::new(inventory.clone()),
-                accounts(users),
-            ),
-            key,
-        ),
-        (Some(catalog), Some(inventory), None) => routes(
-            (
-                health,
-                ProductsApi::new(catalog.clone()),
-                CategoriesApi::new(catalog.clone()),
-                InventoryApi::new(inventory.clone()),
-            ),
-            key,
-        ),
-        (Some(catalog), None, _) => routes(
-            (
-                health,
-                ProductsApi::new(catalog.clone()),
-                CategoriesApi::new(catalog.clone()),
-            ),
-            key,
-        ),
-        (None, Some(inventory), _) => routes((health, InventoryApi::new(inventory.clone())), key),
-        (None, None, Some(users)) => routes((health, accounts(users)), key),
-        (None, None, None) => routes(health, key),
+/// Everything the HTTP edge needs from the rest of the process.
+#[derive(Clone)]
+pub struct HttpState {
+    /// The catalog's use cases, when the catalog runs here.
+    pub catalog: Option<Arc<Catalog>>,
+    /// The inventory use cases, when inventory runs here.
+    pub inventory: Option<Arc<Inventory>>,
+    /// The account use cases, when accounts run here.
+    pub accounts: Option<Arc<Accounts>>,
+    /// What `/ready` checks.
+    pub dependencies: Arc<[Dependency]>,
+    /// Which services run here, for `/health`.
+    pub services: &'static str,
+    /// The service API key.
+    pub api_key: Option<String>,
+    /// Bearer access token → actor.
+    pub authenticate: Arc<Authenticate>,
+    /// Attempts per minute per client address at the auth routes.
+    pub auth_rate_per_minute: NonZeroU32,
+    /// Origins whose browsers may call the API (CORS); none when empty.
+    pub cors_origins: Vec<String>,
+}
+
+/// The whole HTTP application: the routes of the services `state` carries, plus
+/// `/health`, `/ready`, `/openapi.json` and `/docs`, inside the edge middleware.
+pub fn endpoint(state: &HttpState) -> HttpApp {
+    let mut groups = vec![ApiGroup::new(HealthApi::new(
+        state.dependencies.clone(),
+        state.services,
+    ))];
+    if let Some(catalog) = &state.catalog {
+        groups.push(ApiGroup::new(ProductsApi::new(catalog.clone())));
+        groups.push(ApiGroup::new(CategoriesApi::new(catalog.clone())));
+    }
+    if let Some(inventory) = &state.inventory {
+        groups.push(ApiGroup::new(InventoryApi::new(inventory.clone())));
+    }
+    if let Some(accounts) = &state.accounts {
+        groups.push(ApiGroup::new(AccountsApi::new(
+            accounts.clone(),
+            state.auth_rate_per_minute,
+        )));
+    }
+    let document =
+        serde_json::to_string_pretty(&merged_document(&groups)).unwrap_or_else(|_| "{}".to_owned());
+    let docs = swagger_ui_html(&document);
+    let allowed = AllowedMethods::new(&groups);
+    let routes = router(groups)
+        .at(
+            "/openapi.json",
+            make_sync(move |_| {
+                Response::builder()
+                    .content_type("application/json")
+                    .body(document.clone())
+            }),
+        )
+        .at(
+            "/docs",
+            make_sync(move |_| Html(docs.clone()).with_header(header::X_FRAME_OPTIONS, "DENY")),
+        );
+    let auth = ApiKeyAuth::new(state.api_key.as_deref()).with_tokens(state.authenticate.clone());
+    let app = Arc::new(routes.with(Edge::new(auth, allowed)).boxed());
+    CorsForOrigins {
+        with_cors: app.clone().with(cors(&state.cors_origins)).boxed(),
+        plain: app,
+        origins: state.cors_origins.clone(),
     }
 }
 
-/// The OpenAPI document of `api`, as served at `/openapi.json`.
-pub fn openapi_service<T: OpenApi>(api: T) -> OpenApiService<T, ()> {
-    OpenApiService::new(api, "Emporium", env!("CARGO_PKG_VERSION")).description(
-        "Emporium shop backend. JSON:API 1.1 (application/vnd.api+json) under /v1; \
-         writes need an admin access token (Authorization: Bearer) or the X-API-Key header.",
-    )
+/// CORS for the configured origins only: a request whose `Origin` is one of them
+/// goes through poem's [`Cors`] (preflights answered, `Access-Control-*` headers
+/// added); any other request — same-origin, or from an origin not listed — is served
+/// as it is, without CORS headers, so browsers keep other origins from reading it.
+pub struct CorsForOrigins {
+    with_cors: poem::endpoint::BoxEndpoint<'static, Response>,
+    plain: Arc<poem::endpoint::BoxEndpoint<'static, Response>>,
+    origins: Vec<String>,
 }
 
-fn routes<T: OpenApi + 'static>(api: T, auth: ApiKeyAuth) -> HttpApp {
-    let service = openapi_service(api);
-    let spec = service.spec_endpoint().map_to_response().boxed();
-    let docs = poem::Route::new()
-        .nest("/docs", service.swagger_ui())
-        .map_to_response()
-        .boxed();
-    Dispatcher {
-        api: service.into_endpoint(),
-        spec,
-        docs,
-    }
-    .with(Edge::new(auth))
-}
-
-/// The whole HTTP application: the edge around the dispatcher.
-pub type HttpApp = EdgeEndpoint<Dispatcher>;
-
-/// Sends `/openapi.json` and `/docs` to the documentation, everything else to the
-/// API (without rewriting the URL, as nesting would).
-pub struct Dispatcher {
-    api: BoxEndpoint<'static, Response>,
-    spec: BoxEndpoint<'static, Response>,
-    docs: BoxEndpoint<'static, Response>,
-}
-
-impl Endpoint for Dispatcher {
+impl Endpoint for CorsForOrigins {
     type Output = Response;
 
-    async fn call(&self, request: Request) -> poem::Result<Response> {
-        let path = request.uri().path();
-        if path == "/openapi.json" {
-            self.spec.call(request).await
-        } else if path == "/docs" || path.starts_with("/docs/") {
-            self.docs.call(request).await
+    async fn call(&self, request: poem::Request) -> poem::Result<Response> {
+        let listed = request
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|origin| origin.to_str().ok())
+            .is_some_and(|origin| self.origins.iter().any(|allowed| allowed == origin));
+        if listed {
+            self.with_cors.call(request).await
         } else {
-            self.api.call(request).await
+            self.plain.call(request).await
         }
+    }
+}
+
+/// CORS for `origins` (exact origins such as `https://shop.example`): browsers on
+/// those origins may call every route with the methods and headers the API uses, and
+/// read `Location`, `Retry-After` and `X-Request-ID`.
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::new()
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            "authorization",
+            "content-type",
+            "x-api-key",
+            "x-request-id",
+            "accept",
+        ])
+        .expose_headers(["location", "retry-after", "x-request-id"])
+        .max_age(600);
+    for origin in origins {
+        cors = cors.allow_origin(origin.as_str());
+    }
+    cors
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::registry::Registry;
+    use poem_openapi::types::Type;
+    use serde_json::json;
+
+    use super::accounts::{Credentials, LogIn, Refresh, Register, Tokens, UpdateUser, Users};
+    use super::categories::{Categories, CreateCategory, UpdateCategory};
+    use super::inventory::{AdjustStock, CreateStockRecord, StockRecords};
+    use super::jsonapi::body::RequestDocument;
+    use super::jsonapi::schema::SchemaDef;
+    use super::jsonapi::{Fields, Resource, Write};
+    use super::products::{CreateProduct, Products, UpdateProduct};
+
+    /// `R::ATTRIBUTES` lists exactly the properties of `R::Attributes`' schema.
+    fn attributes_agree<R: Resource>() {
+        let mut registry = Registry::new();
+        R::Attributes::register(&mut registry);
+        let schema = &registry.schemas[&*R::Attributes::name()];
+        let properties: Vec<&str> = schema.properties.iter().map(|(name, _)| *name).collect();
+        assert_eq!(properties, R::ATTRIBUTES, "{}", R::TYPE);
+    }
+
+    /// `W`'s request schema builds: every member it names is an attribute of its
+    /// resource or documents itself (a write-only member).
+    fn request_schema_builds<W: Write>() {
+        let schema = RequestDocument::<W>::schema(&mut Registry::new());
+        assert_eq!(schema.required, ["data"]);
+    }
+
+    #[test]
+    fn every_resource_is_described_once_and_consistently() {
+        attributes_agree::<Categories>();
+        attributes_agree::<Products>();
+        attributes_agree::<StockRecords>();
+        attributes_agree::<Users>();
+        attributes_agree::<Credentials>();
+        attributes_agree::<Tokens>();
+        request_schema_builds::<CreateCategory>();
+        request_schema_builds::<UpdateCategory>();
+        request_schema_builds::<CreateProduct>();
+        request_schema_builds::<UpdateProduct>();
+        request_schema_builds::<CreateStockRecord>();
+        request_schema_builds::<AdjustStock>();
+        request_schema_builds::<Register>();
+        request_schema_builds::<LogIn>();
+        request_schema_builds::<Refresh>();
+        request_schema_builds::<UpdateUser>();
+    }
+
+    fn product(category: Option<uuid::Uuid>) -> emporium_domain::catalog::Product {
+        use emporium_domain::catalog::*;
+        NewProduct {
+            name: ProductName::new("Cup").unwrap(),
+            description: Description::default(),
+            price: Price::parse("12.50").unwrap(),
+            sku: Sku::new("CUP-1").unwrap(),
+            images: vec![],
+            active: true,
+            category_id: category.map(CategoryId),
+        }
+        .into_product(ProductId(uuid::Uuid::from_u128(1)), chrono::Utc::now())
+    }
+
+    #[test]
+    fn resource_objects_show_relationships_and_sparse_fieldsets() {
+        let category = uuid::Uuid::from_u128(7);
+        let object =
+            serde_json::to_value(Products::object(product(Some(category)), Fields::ALL)).unwrap();
+        assert_eq!(object["type"], "products");
+        assert_eq!(
+            object["relationships"],
+            json!({"category": {"data": {"type": "categories", "id": category.to_string()}}})
+        );
+        assert_eq!(
+            object["links"]["self"],
+            format!("/v1/products/{}", uuid::Uuid::from_u128(1))
+        );
+        assert_eq!(object["attributes"]["price"], "12.50");
+        let none = serde_json::to_value(Products::object(product(None), Fields::ALL)).unwrap();
+        assert_eq!(none["relationships"], json!({"category": {"data": null}}));
+        const SPARSE: super::jsonapi::QuerySpec = super::jsonapi::QuerySpec {
+            fieldsets: &[super::jsonapi::FieldSet::of::<Products>()],
+            ..super::jsonapi::QuerySpec::NONE
+        };
+        let query = SPARSE.parse(Some("fields[products]=name,price")).unwrap();
+        let sparse = serde_json::to_value(Products::object(
+            product(Some(category)),
+            query.fields_of::<Products>(),
+        ))
+        .unwrap();
+        assert_eq!(
+            sparse["attributes"],
+            json!({"name": "Cup", "price": "12.50"})
+        );
+        assert!(sparse.get("relationships").is_none());
     }
 }

@@ -1,6 +1,8 @@
-//! JSON:API error documents: the one error type of the HTTP edge ([`ApiError`]) and
-//! the catch-all that turns every other failure (poem's own 404/405/413, parse
-//! errors, panics turned into 500s) into the same shape.
+//! JSON:API error documents: the one error type of the HTTP edge ([`ApiError`]), the
+//! one mapping from use-case failures to it (`From<E: UseCaseError>`: each failure
+//! kind of the application's catalogue to one status), and the catch-all that turns
+//! every other failure (poem's own 404/405/413, parse errors, panics turned into
+//! 500s) into the same shape.
 //!
 //! Client errors say what was wrong and where (`source.pointer`, `source.parameter`
 //! or `source.header`). Internal errors and unavailable dependencies are logged here,
@@ -17,6 +19,7 @@ use serde::ser::{SerializeMap, Serializer};
 
 use super::JSON_API;
 use emporium_adapters::request_context::current_request_id;
+use emporium_application::failure::{FailureKind, Field, UseCaseError};
 
 /// The value of `WWW-Authenticate` on 401 answers for missing or wrong credentials:
 /// a bearer access token (`Authorization: Bearer …`) or the API key in `X-API-Key`.
@@ -89,6 +92,24 @@ impl ErrorObject {
     }
 }
 
+/// The `Retry-After` of a 503, in seconds.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
+/// An error and its sources, `: `-separated (anyhow's `{:#}`, for any error).
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
 /// Whether the client or the server is to blame; decides what the answer may say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Blame {
@@ -132,6 +153,45 @@ impl From<ErrorObject> for ApiError {
     }
 }
 
+/// The one mapping from use-case failures to answers: the failure's kind gives the
+/// status, its code and field the error object, its `Display` the detail. Server-side
+/// failures are logged with their whole cause chain and say nothing more.
+impl<E: UseCaseError> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        let failure = error.failure();
+        let (status, title) = match failure.kind {
+            FailureKind::Unauthenticated => {
+                return Self::unauthenticated(
+                    "This operation needs an access token (Authorization: Bearer) or a valid \
+                     X-API-Key.",
+                );
+            }
+            FailureKind::Forbidden => return Self::forbidden(),
+            FailureKind::Rejected => {
+                return Self::rejected_credentials(failure.code, error.to_string());
+            }
+            FailureKind::Unavailable => return Self::unavailable(&error),
+            FailureKind::Internal => {
+                return Self::internal("a use case failed", &anyhow::Error::new(error));
+            }
+            FailureKind::NotFound => (StatusCode::NOT_FOUND, "Not found"),
+            FailureKind::Conflict => (StatusCode::CONFLICT, "Conflict"),
+            FailureKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "Invalid request"),
+        };
+        let object = ErrorObject::new(status, failure.code, title, error.to_string());
+        Self::from(match failure.field {
+            None => object,
+            Some(Field::Value(name)) => {
+                object.at_pointer(format!("/data/attributes/{}", escape_pointer_token(name)))
+            }
+            Some(Field::Reference(name)) => object.at_pointer(format!(
+                "/data/relationships/{}",
+                escape_pointer_token(name)
+            )),
+        })
+    }
+}
+
 impl ApiError {
     /// An answer made of several client errors. The status is theirs when they agree,
     /// else the most general one of their class (400 for 4xx), as JSON:API asks.
@@ -172,6 +232,23 @@ impl ApiError {
     /// The error objects.
     pub fn errors(&self) -> &[ErrorObject] {
         &self.errors
+    }
+
+    /// `(status, code, source)` of each error object, the source as its pointer,
+    /// parameter or header name: what tests compare.
+    pub fn summary(&self) -> Vec<(u16, &'static str, String)> {
+        self.errors
+            .iter()
+            .map(|error| {
+                let source = match &error.source {
+                    Some(ErrorSource::Pointer(pointer)) => pointer.clone(),
+                    Some(ErrorSource::Parameter(parameter)) => parameter.clone(),
+                    Some(ErrorSource::Header(header)) => (*header).to_owned(),
+                    None => String::new(),
+                };
+                (error.status.as_u16(), error.code, source)
+            })
+            .collect()
     }
 
     /// 400: the request is wrong in a way no other code describes better.
@@ -260,7 +337,7 @@ impl ApiError {
         Self::from(ErrorObject::new(
             StatusCode::NOT_FOUND,
             "not_found",
-            "Resource not found",
+            "Not found",
             format!("There is no {resource} with id {id}."),
         ))
     }
@@ -328,23 +405,22 @@ impl ApiError {
         )
     }
 
-    /// 503: a service this one depends on could not be asked. Logged like
-    /// [`ApiError::internal`]; the client learns only which kind of service failed.
-    pub fn unavailable(dependency: &str, error: &dyn std::error::Error) -> Self {
+    /// 503 with `Retry-After`: a dependency (database, cache, another service) could
+    /// not be used. Logged with its cause chain, like [`ApiError::internal`]; the
+    /// client learns only that it may retry.
+    pub fn unavailable(error: &(dyn std::error::Error + 'static)) -> Self {
         tracing::warn!(
             request_id = current_request_id().as_deref().unwrap_or("-"),
-            error = %error,
-            "{dependency} unavailable"
+            error = %Chain(error),
+            "a dependency is unavailable"
         );
         let mut answer = Self::server(
             StatusCode::SERVICE_UNAVAILABLE,
             "service_unavailable",
             "Service unavailable",
-            format!(
-                "The {dependency} is not available right now; nothing was changed. Try again later."
-            ),
+            "A service this request needs is not available right now. Try again later.",
         );
-        answer.retry_after = Some(5);
+        answer.retry_after = Some(RETRY_AFTER_SECONDS);
         answer
     }
 

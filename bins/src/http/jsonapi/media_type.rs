@@ -91,6 +91,11 @@ pub fn check_content_type(value: &str) -> Result<(), String> {
 
 /// Whether an `Accept` header value allows a JSON:API answer.
 pub fn accepts_json_api(value: &str) -> bool {
+    // What almost every client sends, answered without parsing (this runs on every
+    // request).
+    if value.eq_ignore_ascii_case(JSON_API) || value == "*/*" {
+        return true;
+    }
     split_unquoted(value, ',')
         .filter_map(|entry| parse_media_type(entry.trim()))
         .any(|media| {

@@ -1,15 +1,27 @@
-//! JSON:API (jsonapi.org v1.1) at the HTTP edge: documents, payload types, media-type
-//! negotiation, query parameters, request-document reading and error documents.
+//! JSON:API (jsonapi.org v1.1) at the HTTP edge: one description per resource type
+//! ([`resource`]), from which come its documents and their schemas ([`document`]), the
+//! `fields[type]` parameter ([`query`]) and its request documents ([`body`]); plus
+//! media-type negotiation, payload types and error documents.
+//!
+//! Adding a resource: see "Adding a resource" in `docs/architecture.md`.
 
+pub mod body;
 pub mod document;
 pub mod error;
 pub mod media_type;
-pub mod members;
 pub mod payload;
 pub mod query;
+pub mod resource;
 pub mod schema;
+pub mod text;
+pub mod values;
 
+pub use body::{ClientId, Member, Write};
+pub use document::{ListDocument, SingleDocument};
 pub use error::{ApiError, ErrorObject};
 pub use media_type::JSON_API;
 pub use payload::{Created, JsonApi, JsonApiBody, MAX_BODY_BYTES, NoContent};
-pub use query::{Fields, ParsedQuery, QuerySpec, parse_query};
+pub use query::{FieldSet, Fields, Filter, ParsedQuery, QuerySpec};
+pub use resource::{Linkage, Relationship, Resource};
+pub use text::{EmailRule, SkuRule, Text, Trimmed};
+pub use values::{Amount, Timestamp};

@@ -2,14 +2,15 @@
 //!
 //! poem-openapi's `Json<T>` is fixed to `application/json`, so JSON:API needs its own
 //! payload types. They implement poem-openapi's traits so the OpenAPI document still
-//! describes every route, with the JSON:API media type and a schema type `S` that
-//! exists for documentation only:
+//! describes every route, with the JSON:API media type and schemas derived from the
+//! resource descriptions:
 //!
-//! - [`JsonApiBody<S>`]: a request document, checked for media type (415) and size
-//!   (413) and parsed as raw JSON (400 when malformed). Each body type then has one
-//!   `try_into_domain()` door that validates member by member.
+//! - [`JsonApiBody<W>`]: the request document of the write operation `W`, checked for
+//!   media type (415) and size (413) and parsed as raw JSON (400 when malformed), then
+//!   read member by member with [`JsonApiBody::read`].
 //! - [`JsonApi<S>`] (200), [`Created<S>`] (201 + `Location`), [`NoContent`] (204):
-//!   answers whose body is serialised once, straight from the domain values.
+//!   answers whose body is serialised once, straight from the resource objects; the
+//!   constructors tie the schema `S` to the resource type of the data.
 
 use std::marker::PhantomData;
 
@@ -23,9 +24,14 @@ use poem_openapi::types::Type;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions};
 use serde::Serialize;
 
+use super::body::{Reader, RequestDocument, Write};
+use super::document::{Document, ListDocument, SingleDocument};
 use super::error::{ApiError, ErrorObject};
 use super::media_type::{JSON_API, check_content_type};
-use super::schema::ErrorDocumentSchema;
+use super::query::ParsedQuery;
+use super::resource::{Resource, ResourceObject};
+use super::schema::{ErrorDocumentSchema, Schema};
+use emporium_domain::Page;
 
 /// The largest request body accepted: 1 MiB.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -35,28 +41,31 @@ const MAX_DRAINED_BYTES: u64 = 8 * 1024 * 1024;
 /// How long draining a refused body may take.
 const MAX_DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// A JSON:API request document, parsed as raw JSON. `S` documents its shape in OpenAPI.
-pub struct JsonApiBody<S> {
+/// The request document of the write operation `W`, parsed as raw JSON.
+pub struct JsonApiBody<W> {
     value: serde_json::Value,
-    _schema: PhantomData<fn() -> S>,
+    _write: PhantomData<fn() -> W>,
 }
 
-impl<S> JsonApiBody<S> {
+impl<W: Write> JsonApiBody<W> {
     /// Wraps an already parsed document (tests and internal callers).
     pub fn from_value(value: serde_json::Value) -> Self {
         Self {
             value,
-            _schema: PhantomData,
+            _write: PhantomData,
         }
     }
 
-    /// The raw document.
-    pub fn value(&self) -> &serde_json::Value {
-        &self.value
+    /// Starts reading the document as `W` describes it; `url_id` is the id in the URL
+    /// of an update.
+    pub fn read(&self, url_id: Option<uuid::Uuid>) -> Result<Reader<'_, W>, ApiError> {
+        Reader::new(&self.value, url_id)
     }
 }
 
-impl<S: Type> Payload for JsonApiBody<S> {
+type BodySchema<W> = Schema<RequestDocument<W>>;
+
+impl<W: Write> Payload for JsonApiBody<W> {
     const CONTENT_TYPE: &'static str = JSON_API;
 
     fn check_content_type(content_type: &str) -> bool {
@@ -64,15 +73,15 @@ impl<S: Type> Payload for JsonApiBody<S> {
     }
 
     fn schema_ref() -> MetaSchemaRef {
-        S::schema_ref()
+        BodySchema::<W>::schema_ref()
     }
 
     fn register(registry: &mut Registry) {
-        S::register(registry);
+        BodySchema::<W>::register(registry);
     }
 }
 
-impl<S: Type> ParsePayload for JsonApiBody<S> {
+impl<W: Write> ParsePayload for JsonApiBody<W> {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(request: &Request, body: &mut RequestBody) -> poem::Result<Self> {
@@ -83,14 +92,14 @@ impl<S: Type> ParsePayload for JsonApiBody<S> {
     }
 }
 
-impl<'a, S: Type> ApiExtractor<'a> for JsonApiBody<S> {
+impl<'a, W: Write> ApiExtractor<'a> for JsonApiBody<W> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
 
     type ParamType = ();
     type ParamRawType = ();
 
     fn register(registry: &mut Registry) {
-        S::register(registry);
+        BodySchema::<W>::register(registry);
     }
 
     fn request_meta() -> Option<MetaRequest> {
@@ -98,7 +107,7 @@ impl<'a, S: Type> ApiExtractor<'a> for JsonApiBody<S> {
             description: Some("A JSON:API document (application/vnd.api+json, at most 1 MiB)."),
             content: vec![MetaMediaType {
                 content_type: JSON_API,
-                schema: S::schema_ref(),
+                schema: BodySchema::<W>::schema_ref(),
             }],
             required: true,
         })
@@ -240,6 +249,45 @@ impl<S> JsonApi<S> {
     }
 }
 
+impl<R: Resource> JsonApi<SingleDocument<R>> {
+    /// A document holding `object`.
+    pub fn single(object: ResourceObject<'_, R>) -> Result<Self, ApiError> {
+        Self::new(&Document::<_, ()>::new(object, Vec::new()))
+    }
+
+    /// A document holding `object` and the resources it `included`.
+    pub fn compound<I: Resource>(
+        object: ResourceObject<'_, R>,
+        included: Vec<ResourceObject<'_, I>>,
+    ) -> Result<Self, ApiError>
+    where
+        R: Resource<Included = I>,
+    {
+        Self::new(&Document::new(object, included))
+    }
+}
+
+impl<R: Resource> JsonApi<ListDocument<R>> {
+    /// `page` of a list, showing the fields `query` asks for, with links to the other
+    /// pages (keeping the query's other parameters) and the resources its items
+    /// `include`.
+    pub fn list<I: Serialize>(
+        page: Page<R::Model>,
+        included: Vec<I>,
+        query: &ParsedQuery,
+    ) -> Result<Self, ApiError> {
+        let links = query.list_links(R::PATH.unwrap_or_default(), &page);
+        let fields = query.fields_of::<R>();
+        let total = page.total;
+        let data: Vec<ResourceObject<'_, R>> = page
+            .items
+            .into_iter()
+            .map(|model| R::object(model, fields))
+            .collect();
+        Self::new(&Document::page(data, included, links, total))
+    }
+}
+
 impl<S: Type> IntoResponse for JsonApi<S> {
     fn into_response(self) -> Response {
         json_api_response(StatusCode::OK, self.body)
@@ -271,11 +319,12 @@ pub struct Created<S> {
     _schema: PhantomData<fn() -> S>,
 }
 
-impl<S> Created<S> {
-    /// Serialises `document`; `location` is the new resource's URL.
-    pub fn new(document: &impl Serialize, location: String) -> Result<Self, ApiError> {
+impl<R: Resource> Created<SingleDocument<R>> {
+    /// A document holding the new `object`; `Location` is its `links.self`.
+    pub fn new(object: ResourceObject<'_, R>) -> Result<Self, ApiError> {
+        let location = object.self_link().unwrap_or_default();
         Ok(Self {
-            body: to_body(document)?,
+            body: to_body(&Document::<_, ()>::new(object, Vec::new()))?,
             location,
             _schema: PhantomData,
         })

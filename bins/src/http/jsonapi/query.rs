@@ -7,23 +7,226 @@
 //! pagination links repeat them.
 
 use emporium_domain::{Page, PageRequest, SortDirection};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use serde::Serialize;
 
 use super::error::{ApiError, ErrorObject};
+use super::resource::{Relationship, Resource};
 
-/// What one route accepts.
+/// What one route accepts. Handlers parse their query string with it, and the
+/// OpenAPI document lists the same parameters ([`QuerySpec::parameters`]).
 #[derive(Debug)]
 pub struct QuerySpec {
     /// Whether `page[number]` and `page[size]` apply (lists).
     pub paginated: bool,
     /// Sortable fields (`-name` sorts descending).
     pub sort: &'static [&'static str],
-    /// Names allowed in `filter[name]`.
-    pub filters: &'static [&'static str],
+    /// The filters allowed in `filter[name]`.
+    pub filters: &'static [Filter],
     /// Relationship paths allowed in `include`.
     pub includes: &'static [&'static str],
-    /// Resource types allowed in `fields[type]`, each with its field names.
-    pub fieldsets: &'static [(&'static str, &'static [&'static str])],
+    /// Resource types allowed in `fields[type]`, each with its fields.
+    pub fieldsets: &'static [FieldSet],
+}
+
+impl QuerySpec {
+    /// A route that takes no query parameters (writes answer with the whole resource).
+    pub const NONE: QuerySpec = QuerySpec {
+        paginated: false,
+        sort: &[],
+        filters: &[],
+        includes: &[],
+        fieldsets: &[],
+    };
+
+    /// Parses `raw` (the query string without `?`) against this spec.
+    pub fn parse(&self, raw: Option<&str>) -> Result<ParsedQuery, ApiError> {
+        parse_query(raw, self)
+    }
+}
+
+/// One `filter[name]` a list accepts.
+#[derive(Debug)]
+pub struct Filter {
+    /// The name inside the brackets.
+    pub name: &'static str,
+    /// What it selects, for the document.
+    pub description: &'static str,
+    /// The value's schema, for the document (the handler checks the value).
+    pub schema: fn() -> MetaSchemaRef,
+}
+
+/// The fields of one resource type, for `fields[type]`.
+#[derive(Debug)]
+pub struct FieldSet {
+    /// The resource type.
+    pub kind: &'static str,
+    /// Its attributes.
+    pub attributes: &'static [&'static str],
+    /// Its relationships.
+    pub relationships: &'static [Relationship],
+}
+
+impl FieldSet {
+    /// The fields of `R`.
+    pub const fn of<R: Resource>() -> Self {
+        Self {
+            kind: R::TYPE,
+            attributes: R::ATTRIBUTES,
+            relationships: R::RELATIONSHIPS,
+        }
+    }
+
+    fn find(&self, name: &str) -> Option<&'static str> {
+        self.attributes
+            .iter()
+            .copied()
+            .chain(self.relationships.iter().map(|r| r.name))
+            .find(|field| *field == name)
+    }
+
+    fn names(&self) -> Vec<&'static str> {
+        self.attributes
+            .iter()
+            .copied()
+            .chain(self.relationships.iter().map(|r| r.name))
+            .collect()
+    }
+}
+
+/// A query parameter as the OpenAPI document shows it.
+#[derive(Debug)]
+pub struct Parameter {
+    /// Its name (`page[size]`).
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// The values the route accepts.
+    pub schema: MetaSchemaRef,
+}
+
+impl QuerySpec {
+    /// The parameters this spec accepts, each with a schema that admits only values
+    /// the parser accepts.
+    pub fn parameters(&self) -> Vec<Parameter> {
+        let mut parameters = Vec::new();
+        let mut push = |name: String, description: String, schema: MetaSchema| {
+            parameters.push(Parameter {
+                name,
+                description,
+                schema: MetaSchemaRef::Inline(Box::new(schema)),
+            });
+        };
+        if self.paginated {
+            push(
+                "page[number]".into(),
+                "Page number, from 1.".into(),
+                MetaSchema {
+                    minimum: Some(1.0),
+                    maximum: Some(f64::from(u32::MAX)),
+                    ..MetaSchema::new_with_format("integer", "int64")
+                },
+            );
+            push(
+                "page[size]".into(),
+                format!(
+                    "Page size, 1 to {} (default {}).",
+                    PageRequest::MAX_SIZE,
+                    PageRequest::DEFAULT_SIZE
+                ),
+                MetaSchema {
+                    minimum: Some(1.0),
+                    maximum: Some(f64::from(PageRequest::MAX_SIZE)),
+                    ..MetaSchema::new_with_format("integer", "int32")
+                },
+            );
+        }
+        if !self.sort.is_empty() {
+            push(
+                "sort".into(),
+                format!(
+                    "Comma-separated sort keys among {}; `-` in front sorts descending.",
+                    self.sort.join(", ")
+                ),
+                sort_pattern(self.sort),
+            );
+        }
+        for filter in self.filters {
+            let schema = match (filter.schema)() {
+                MetaSchemaRef::Inline(schema) => *schema,
+                MetaSchemaRef::Reference(_) => MetaSchema::new("string"),
+            };
+            push(
+                format!("filter[{}]", filter.name),
+                filter.description.into(),
+                schema,
+            );
+        }
+        if !self.includes.is_empty() {
+            push(
+                "include".into(),
+                format!(
+                    "Related resources to include, comma-separated: {}.",
+                    self.includes.join(", ")
+                ),
+                pattern(&alternatives(self.includes), true),
+            );
+        }
+        for fieldset in self.fieldsets {
+            let names = fieldset.names();
+            push(
+                format!("fields[{}]", fieldset.kind),
+                format!(
+                    "The {} fields to return, comma-separated (empty: none): {}.",
+                    fieldset.kind,
+                    names.join(", ")
+                ),
+                pattern(&alternatives(&names), true),
+            );
+        }
+        parameters
+    }
+}
+
+/// `(a|b|c)`, with regex metacharacters of the names escaped.
+fn alternatives(names: &[&str]) -> String {
+    let escaped: Vec<String> = names
+        .iter()
+        .map(|name| {
+            name.chars()
+                .flat_map(|c| {
+                    let special = "\\.+*?()|[]{}^$".contains(c);
+                    special.then_some('\\').into_iter().chain([c])
+                })
+                .collect()
+        })
+        .collect();
+    format!("({})", escaped.join("|"))
+}
+
+/// Comma-separated sort keys among `fields`, each optionally preceded by `-`, no
+/// field twice (the lookahead refuses a field that comes again, in either direction).
+fn sort_pattern(fields: &[&str]) -> MetaSchema {
+    let field = alternatives(fields);
+    let mut schema = pattern(&format!("-?{field}"), false);
+    schema.pattern = Some(format!(
+        "^(?!(?:.*,)?-?{field},(?:.*,)?-?\\1(?:,|$))-?{field}(?:,-?{field})*$"
+    ));
+    schema
+}
+
+/// A string of comma-separated `item`s (`empty_allowed`: or nothing).
+fn pattern(item: &str, empty_allowed: bool) -> MetaSchema {
+    let list = format!("{item}(,{item})*");
+    MetaSchema {
+        pattern: Some(if empty_allowed {
+            format!("^({list})?$")
+        } else {
+            format!("^{list}$")
+        }),
+        min_length: (!empty_allowed).then_some(1),
+        ..MetaSchema::new("string")
+    }
 }
 
 /// The fields of one resource type a client asked for (`fields[type]=a,b`); every
@@ -38,6 +241,11 @@ impl Fields<'_> {
     /// Whether `name` is to be included.
     pub fn allows(&self, name: &str) -> bool {
         self.0.is_none_or(|fields| fields.contains(&name))
+    }
+
+    /// Whether every field is to be included.
+    pub fn is_all(&self) -> bool {
+        self.0.is_none()
     }
 }
 
@@ -67,6 +275,11 @@ impl ParsedQuery {
     /// Whether `include` names `path`.
     pub fn includes(&self, path: &str) -> bool {
         self.include.contains(&path)
+    }
+
+    /// The sparse fieldset of `R`.
+    pub fn fields_of<R: Resource>(&self) -> Fields<'_> {
+        self.fields(R::TYPE)
     }
 
     /// The sparse fieldset of `resource_type`.
@@ -197,8 +410,8 @@ pub fn parse_query(raw: Option<&str>, spec: &QuerySpec) -> Result<ParsedQuery, A
             },
             _ => {
                 if let Some(name) = bracketed(key, "filter") {
-                    match spec.filters.iter().find(|f| **f == name) {
-                        Some(filter) => parsed.filters.push((filter, value.to_owned())),
+                    match spec.filters.iter().find(|f| f.name == name) {
+                        Some(filter) => parsed.filters.push((filter.name, value.to_owned())),
                         None => errors.push(
                             ErrorObject::new(
                                 poem::http::StatusCode::BAD_REQUEST,
@@ -206,19 +419,26 @@ pub fn parse_query(raw: Option<&str>, spec: &QuerySpec) -> Result<ParsedQuery, A
                                 "Unsupported filter",
                                 format!(
                                     "Cannot filter by {name:?} here{}.",
-                                    supported(spec.filters)
+                                    supported(
+                                        &spec.filters.iter().map(|f| f.name).collect::<Vec<_>>()
+                                    )
                                 ),
                             )
                             .at_parameter(key),
                         ),
                     }
                 } else if let Some(kind) = bracketed(key, "fields") {
-                    match spec.fieldsets.iter().find(|(k, _)| *k == kind) {
-                        Some((kind, allowed)) => {
-                            match parse_list(key, value, allowed, "unsupported_field", |f| {
-                                format!("{kind} have no field {f:?}{}.", supported(allowed))
+                    match spec.fieldsets.iter().find(|fieldset| fieldset.kind == kind) {
+                        Some(fieldset) => {
+                            let allowed = fieldset.names();
+                            match parse_fields(key, value, fieldset, |f| {
+                                format!(
+                                    "{} have no field {f:?}{}.",
+                                    fieldset.kind,
+                                    supported(&allowed)
+                                )
                             }) {
-                                Ok(fields) => parsed.fields.push((kind, fields)),
+                                Ok(fields) => parsed.fields.push((fieldset.kind, fields)),
                                 Err(error) => errors.push(error),
                             }
                         }
@@ -284,7 +504,6 @@ fn supported(options: &[&str]) -> String {
 
 fn parse_page_value(key: &str, value: &str) -> Result<u32, ErrorObject> {
     let n: u32 = value
-        .trim()
         .parse()
         .map_err(|_| ApiError::bad_parameter(key, format!("{key} must be a positive integer.")))?;
     if n == 0 {
@@ -311,7 +530,6 @@ fn parse_sort(
 ) -> Result<Vec<(&'static str, SortDirection)>, ErrorObject> {
     let mut keys = Vec::new();
     for item in value.split(',') {
-        let item = item.trim();
         let (name, direction) = match item.strip_prefix('-') {
             Some(name) => (name, SortDirection::Descending),
             None => (item, SortDirection::Ascending),
@@ -336,6 +554,35 @@ fn parse_sort(
     Ok(keys)
 }
 
+/// A comma-separated list of `fieldset`'s fields; empty means none.
+fn parse_fields(
+    key: &str,
+    value: &str,
+    fieldset: &FieldSet,
+    message: impl Fn(&str) -> String,
+) -> Result<Vec<&'static str>, ErrorObject> {
+    let mut fields = Vec::new();
+    if value.is_empty() {
+        return Ok(fields);
+    }
+    for item in value.split(',') {
+        match fieldset.find(item) {
+            Some(field) if !fields.contains(&field) => fields.push(field),
+            Some(_) => {}
+            None => {
+                return Err(ErrorObject::new(
+                    poem::http::StatusCode::BAD_REQUEST,
+                    "unsupported_field",
+                    "Unsupported query parameter value",
+                    message(item),
+                )
+                .at_parameter(key));
+            }
+        }
+    }
+    Ok(fields)
+}
+
 /// A comma-separated list whose items must all be in `allowed`; empty means none.
 fn parse_list(
     key: &str,
@@ -348,7 +595,7 @@ fn parse_list(
     if value.is_empty() {
         return Ok(items);
     }
-    for item in value.split(',').map(str::trim) {
+    for item in value.split(',') {
         match allowed.iter().find(|a| **a == item) {
             Some(found) => {
                 if !items.contains(found) {
@@ -374,14 +621,38 @@ mod tests {
     use super::*;
     use crate::http::jsonapi::error::ErrorSource;
 
+    fn text() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema::new("string")))
+    }
+
+    const CATEGORY: Relationship = Relationship::optional("category", "categories");
     const LIST: QuerySpec = QuerySpec {
         paginated: true,
         sort: &["name", "price", "createdAt"],
-        filters: &["category", "q"],
+        filters: &[
+            Filter {
+                name: "category",
+                description: "",
+                schema: text,
+            },
+            Filter {
+                name: "q",
+                description: "",
+                schema: text,
+            },
+        ],
         includes: &["category"],
         fieldsets: &[
-            ("products", &["name", "price", "category"]),
-            ("categories", &["name"]),
+            FieldSet {
+                kind: "products",
+                attributes: &["name", "price"],
+                relationships: &[CATEGORY],
+            },
+            FieldSet {
+                kind: "categories",
+                attributes: &["name"],
+                relationships: &[],
+            },
         ],
     };
     const ONE: QuerySpec = QuerySpec {
@@ -389,8 +660,42 @@ mod tests {
         sort: &[],
         filters: &[],
         includes: &["category"],
-        fieldsets: &[("products", &["name", "price"])],
+        fieldsets: &[FieldSet {
+            kind: "products",
+            attributes: &["name", "price"],
+            relationships: &[],
+        }],
     };
+
+    #[test]
+    fn parameter_schemas_admit_only_what_the_parser_accepts() {
+        let parameters = LIST.parameters();
+        let find = |name: &str| {
+            let parameter = parameters.iter().find(|p| p.name == name).unwrap();
+            match &parameter.schema {
+                MetaSchemaRef::Inline(schema) => (**schema).clone(),
+                MetaSchemaRef::Reference(_) => panic!("inline schema expected"),
+            }
+        };
+        assert_eq!(find("page[size]").maximum, Some(100.0));
+        assert_eq!(find("page[number]").minimum, Some(1.0));
+        assert_eq!(
+            find("sort").pattern.as_deref(),
+            Some(
+                "^(?!(?:.*,)?-?(name|price|createdAt),(?:.*,)?-?\\1(?:,|$))\
+                 -?(name|price|createdAt)(?:,-?(name|price|createdAt))*$"
+            )
+        );
+        assert_eq!(
+            find("fields[products]").pattern.as_deref(),
+            Some("^((name|price|category)(,(name|price|category))*)?$")
+        );
+        assert_eq!(
+            find("include").pattern.as_deref(),
+            Some("^((category)(,(category))*)?$")
+        );
+        assert_eq!(parameters.len(), 8);
+    }
 
     fn error_of(raw: &str, spec: &QuerySpec) -> (u16, &'static str, Option<ErrorSource>) {
         let error = parse_query(Some(raw), spec).unwrap_err();

@@ -1,9 +1,87 @@
-//! OpenAPI schemas shared by every resource: error documents, links, list meta and
-//! resource identifiers. These types only describe documents for `/openapi.json`;
-//! answers are serialised from the domain values directly (see `document`), and
-//! request documents are read member by member (see `members`).
+//! OpenAPI schemas: the generic [`Schema`] type through which documents derived from
+//! a [`Resource`](super::resource::Resource) reach poem-openapi, small builders, and
+//! the schemas every route shares (error documents, list links and meta).
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
 
 use poem_openapi::Object;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::types::Type;
+
+/// A schema built by code (from a resource description) rather than derived.
+pub trait SchemaDef: Send + Sync + 'static {
+    /// Its name under `components/schemas`.
+    fn name() -> String;
+    /// The schema; registers what it refers to.
+    fn schema(registry: &mut Registry) -> MetaSchema;
+}
+
+/// A poem-openapi [`Type`] for the schema `T` describes. Never serialised: answers
+/// are written by the document serialisers, and this type only documents them.
+pub struct Schema<T>(PhantomData<fn() -> T>);
+
+impl<T: SchemaDef> Type for Schema<T> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        T::name().into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Reference(T::name())
+    }
+
+    fn register(registry: &mut Registry) {
+        registry.create_schema::<Self, _>(T::name(), T::schema);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+/// An object schema with these properties, of which `required` are required.
+pub fn object(
+    properties: Vec<(&'static str, MetaSchemaRef)>,
+    required: Vec<&'static str>,
+) -> MetaSchema {
+    MetaSchema {
+        properties,
+        required,
+        ..MetaSchema::new("object")
+    }
+}
+
+/// A string that is one of `values`.
+pub fn string_enum(values: &[&'static str]) -> MetaSchemaRef {
+    MetaSchemaRef::Inline(Box::new(MetaSchema {
+        enum_items: values.iter().map(|v| serde_json::Value::from(*v)).collect(),
+        ..MetaSchema::new("string")
+    }))
+}
+
+/// An array of `items`.
+pub fn array(items: MetaSchemaRef) -> MetaSchemaRef {
+    MetaSchemaRef::Inline(Box::new(MetaSchema {
+        items: Some(Box::new(items)),
+        ..MetaSchema::new("array")
+    }))
+}
+
+/// The registered schema of `T`, referenced.
+pub fn registered<T: Type>(registry: &mut Registry) -> MetaSchemaRef {
+    T::register(registry);
+    T::schema_ref()
+}
 
 /// A JSON:API error document.
 #[derive(Object)]
@@ -53,15 +131,6 @@ pub struct RequestIdMetaSchema {
     pub request_id: String,
 }
 
-/// `links` of a resource object.
-#[derive(Object)]
-#[oai(rename = "ResourceLinks", rename_all = "camelCase")]
-pub struct ResourceLinksSchema {
-    /// The resource's own URL (root-relative).
-    #[oai(rename = "self")]
-    pub self_: String,
-}
-
 /// `links` of a list: every URL is root-relative and keeps the list's other query
 /// parameters.
 #[derive(Object)]
@@ -73,8 +142,10 @@ pub struct ListLinksSchema {
     /// The first page.
     pub first: String,
     /// The previous page; `null` on the first.
+    #[oai(nullable)]
     pub prev: Option<String>,
     /// The next page; `null` on the last.
+    #[oai(nullable)]
     pub next: Option<String>,
     /// The last page.
     pub last: String,
@@ -86,42 +157,4 @@ pub struct ListLinksSchema {
 pub struct ListMetaSchema {
     /// How many resources match, across all pages.
     pub total: u64,
-}
-
-/// A resource identifier object pointing at a category.
-#[derive(Object)]
-#[oai(rename = "CategoryIdentifier")]
-pub struct CategoryIdentifierSchema {
-    /// Always `categories`.
-    #[oai(rename = "type")]
-    pub type_: String,
-    /// The category id (UUID).
-    pub id: String,
-}
-
-/// A resource identifier object pointing at a product.
-#[derive(Object)]
-#[oai(rename = "ProductIdentifier")]
-pub struct ProductIdentifierSchema {
-    /// Always `products`.
-    #[oai(rename = "type")]
-    pub type_: String,
-    /// The product id (UUID).
-    pub id: String,
-}
-
-/// A to-one relationship to a category (`data` is `null` when there is none).
-#[derive(Object)]
-#[oai(rename = "CategoryRelationship")]
-pub struct CategoryRelationshipSchema {
-    /// The category, or `null`.
-    pub data: Option<CategoryIdentifierSchema>,
-}
-
-/// A to-one relationship to a product.
-#[derive(Object)]
-#[oai(rename = "ProductRelationship")]
-pub struct ProductRelationshipSchema {
-    /// The product.
-    pub data: ProductIdentifierSchema,
 }

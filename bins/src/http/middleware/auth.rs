@@ -1,8 +1,9 @@
 //! Who is calling, decided once per request, whatever the route:
 //!
 //! - `Authorization: Bearer <access token>` → [`Actor::User`] (checked by the
-//!   [`Authenticate`] use case with the shared signing secret: stateless, so every
-//!   service checks tokens itself). An invalid, expired or refresh token → 401
+//!   [`Authenticate`] use case with the shared signing secret, so every service checks
+//!   tokens itself; where the account store is at hand, against the account as stored
+//!   now). An invalid, expired or refresh token, or a deactivated account → 401
 //!   `invalid_token` with `WWW-Authenticate: Bearer error="invalid_token"`; another
 //!   `Authorization` scheme → 401 too.
 //! - `X-API-Key` (the shared service key, compared in constant time) →
@@ -17,9 +18,10 @@
 //! an unauthenticated client learns nothing from validation errors. The use cases
 //! check the same rule again.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
-use emporium_application::accounts::Authenticate;
+use emporium_application::accounts::{Authenticate, AuthenticateError};
 use emporium_domain::accounts::TokenError;
 use emporium_domain::{AccessDenied, Actor};
 use poem::{Request, RequestBody};
@@ -62,7 +64,7 @@ impl ApiKeyAuth {
 
     /// Records the request's [`Actor`] in its extensions (see the module
     /// documentation); `Err` (400/401) for bad or ambiguous credentials.
-    pub fn identify(&self, request: &mut Request) -> Result<(), ApiError> {
+    pub async fn identify(&self, request: &mut Request) -> Result<(), ApiError> {
         let headers = request.headers();
         let actor = match (
             headers.get(poem::http::header::AUTHORIZATION),
@@ -74,7 +76,7 @@ impl ApiKeyAuth {
                     "Send either an Authorization bearer token or an X-API-Key, not both.",
                 )));
             }
-            (Some(authorization), None) => self.bearer(authorization.as_bytes())?,
+            (Some(authorization), None) => self.bearer(authorization.as_bytes()).await?,
             (None, None) => Actor::Anonymous,
             (None, Some(given)) => {
                 // Lengths are not secret; the bytes are compared in constant time.
@@ -94,7 +96,7 @@ impl ApiKeyAuth {
 }
 
 impl ApiKeyAuth {
-    fn bearer(&self, authorization: &[u8]) -> Result<Actor, ApiError> {
+    async fn bearer(&self, authorization: &[u8]) -> Result<Actor, ApiError> {
         let token = std::str::from_utf8(authorization)
             .ok()
             .and_then(|value| value.split_once(' '))
@@ -108,9 +110,17 @@ impl ApiKeyAuth {
             .tokens
             .as_ref()
             .ok_or_else(|| ApiError::invalid_token("This service accepts no bearer tokens."))?;
-        tokens.execute(token).map_err(|error| match error {
-            TokenError::Expired => ApiError::invalid_token("The access token has expired."),
-            TokenError::Invalid => ApiError::invalid_token("The access token is not valid."),
+        tokens.execute(token).await.map_err(|error| match error {
+            AuthenticateError::Token(TokenError::Expired) => {
+                ApiError::invalid_token("The access token has expired.")
+            }
+            AuthenticateError::Token(TokenError::Invalid) => {
+                ApiError::invalid_token("The access token is not valid.")
+            }
+            AuthenticateError::AccountGone => ApiError::invalid_token(
+                "The account of this access token is deactivated or no longer exists.",
+            ),
+            error @ AuthenticateError::Unexpected(_) => error.into(),
         })
     }
 }
@@ -128,18 +138,6 @@ pub fn actor_of(request: &Request) -> Actor {
         .get::<Actor>()
         .copied()
         .unwrap_or(Actor::Anonymous)
-}
-
-impl From<AccessDenied> for ApiError {
-    fn from(denied: AccessDenied) -> Self {
-        match denied {
-            AccessDenied::Unauthenticated => ApiError::unauthenticated(
-                "This operation needs an access token (Authorization: Bearer) or a valid \
-                     X-API-Key.",
-            ),
-            AccessDenied::Forbidden => ApiError::forbidden(),
-        }
-    }
 }
 
 fn register_scheme(registry: &mut Registry) {
@@ -171,42 +169,64 @@ fn register_scheme(registry: &mut Registry) {
     );
 }
 
-/// The actor of a catalog or inventory write, refused (401/403) unless it may manage
-/// the catalog.
-#[derive(Debug, Clone, Copy)]
-pub struct CatalogManager(pub Actor);
+/// Who an operation admits, checked by [`Allowed`] before the request body is read.
+pub trait Admits: Send + Sync + 'static {
+    /// The security schemes the document lists for it.
+    const SCHEMES: &'static [&'static str];
 
-impl<'a> ApiExtractor<'a> for CatalogManager {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    /// `Ok` when `actor` may go on; the refusal (401/403) otherwise.
+    fn check(actor: &Actor) -> Result<(), AccessDenied>;
+}
 
-    type ParamType = ();
-    type ParamRawType = ();
+/// The caller of an operation that admits `P`, refused (401/403) otherwise before the
+/// request body is read; `.0` is the [`Actor`] the use case gets.
+#[derive(Debug)]
+pub struct Allowed<P>(pub Actor, PhantomData<P>);
 
-    fn register(registry: &mut Registry) {
-        register_scheme(registry);
-    }
+/// Catalog and inventory writes: admins and other services.
+#[derive(Debug)]
+pub struct ManagesCatalog;
 
-    fn security_schemes() -> Vec<&'static str> {
-        vec![BEARER_SCHEME, SCHEME]
-    }
+impl Admits for ManagesCatalog {
+    const SCHEMES: &'static [&'static str] = &[BEARER_SCHEME, SCHEME];
 
-    async fn from_request(
-        request: &'a Request,
-        _body: &mut RequestBody,
-        _param_opts: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        let actor = actor_of(request);
-        actor.ensure_can_manage_catalog().map_err(ApiError::from)?;
-        Ok(Self(actor))
+    fn check(actor: &Actor) -> Result<(), AccessDenied> {
+        actor.ensure_can_manage_catalog()
     }
 }
 
-/// The actor of a user administration request, refused (401/403) unless an admin,
-/// before the request body is read.
-#[derive(Debug, Clone, Copy)]
-pub struct UserAdmin(pub Actor);
+/// User administration: admins.
+#[derive(Debug)]
+pub struct AdministersUsers;
 
-impl<'a> ApiExtractor<'a> for UserAdmin {
+impl Admits for AdministersUsers {
+    const SCHEMES: &'static [&'static str] = &[BEARER_SCHEME];
+
+    fn check(actor: &Actor) -> Result<(), AccessDenied> {
+        actor.ensure_admin().map(drop)
+    }
+}
+
+/// Any signed-in user (the use case decides what they may see).
+#[derive(Debug)]
+pub struct AnyUser;
+
+impl Admits for AnyUser {
+    const SCHEMES: &'static [&'static str] = &[BEARER_SCHEME];
+
+    fn check(actor: &Actor) -> Result<(), AccessDenied> {
+        actor.ensure_user().map(drop)
+    }
+}
+
+/// The actor of a catalog or inventory write.
+pub type CatalogManager = Allowed<ManagesCatalog>;
+/// The actor of a user administration request.
+pub type UserAdmin = Allowed<AdministersUsers>;
+/// A signed-in user.
+pub type SignedIn = Allowed<AnyUser>;
+
+impl<'a, P: Admits> ApiExtractor<'a> for Allowed<P> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
 
     type ParamType = ();
@@ -217,7 +237,7 @@ impl<'a> ApiExtractor<'a> for UserAdmin {
     }
 
     fn security_schemes() -> Vec<&'static str> {
-        vec![BEARER_SCHEME]
+        P::SCHEMES.to_vec()
     }
 
     async fn from_request(
@@ -226,7 +246,7 @@ impl<'a> ApiExtractor<'a> for UserAdmin {
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
         let actor = actor_of(request);
-        actor.ensure_admin().map_err(ApiError::from)?;
-        Ok(Self(actor))
+        P::check(&actor).map_err(ApiError::from)?;
+        Ok(Self(actor, PhantomData))
     }
 }

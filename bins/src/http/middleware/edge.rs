@@ -1,21 +1,23 @@
 //! The edge middleware (see the module documentation of `middleware`): one layer
 //! around the routes that gives every request an id, runs it inside [`REQUEST_ID`]
-//! (so outgoing service calls forward it), checks `Accept` and the API key, catches
-//! panics, converts every error into a JSON:API error document, sets `X-Request-ID`
-//! on the answer and logs one line.
+//! (so outgoing service calls forward it), checks `Accept` and the caller's
+//! credentials, answers `OPTIONS`, catches panics, converts every error into a
+//! JSON:API error document (405s with `Allow`), sets `X-Request-ID` and the security
+//! headers on the answer and logs one line.
 
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use emporium_adapters::request_context::REQUEST_ID;
 use futures::FutureExt;
-use poem::http::{HeaderName, HeaderValue, StatusCode, header};
+use poem::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 
 use super::auth::ApiKeyAuth;
 use super::media_type::check_accept;
 use super::request_id;
 use crate::http::jsonapi::{ApiError, JSON_API};
+use crate::http::openapi::AllowedMethods;
 
 /// The request id header.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -24,12 +26,14 @@ pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, Clone)]
 pub struct Edge {
     auth: ApiKeyAuth,
+    allowed: AllowedMethods,
 }
 
 impl Edge {
-    /// The edge, checking callers against `auth`.
-    pub fn new(auth: ApiKeyAuth) -> Self {
-        Self { auth }
+    /// The edge, checking callers against `auth`; `allowed` lists each route's
+    /// methods.
+    pub fn new(auth: ApiKeyAuth, allowed: AllowedMethods) -> Self {
+        Self { auth, allowed }
     }
 }
 
@@ -40,6 +44,7 @@ impl<E: Endpoint> Middleware<E> for Edge {
         EdgeEndpoint {
             inner,
             auth: self.auth.clone(),
+            allowed: self.allowed.clone(),
         }
     }
 }
@@ -48,14 +53,24 @@ impl<E: Endpoint> Middleware<E> for Edge {
 pub struct EdgeEndpoint<E> {
     inner: E,
     auth: ApiKeyAuth,
+    allowed: AllowedMethods,
 }
 
 impl<E: Endpoint> EdgeEndpoint<E> {
-    async fn handle(&self, mut request: Request) -> Response {
+    async fn handle(&self, mut request: Request, uri: &Uri) -> Response {
+        if request.method() == Method::OPTIONS {
+            return match self.allowed.for_path(request.uri().path()) {
+                Some(allow) => Response::builder()
+                    .status(StatusCode::NO_CONTENT)
+                    .header(header::ALLOW, allow)
+                    .finish(),
+                None => ApiError::route_not_found().into_response(),
+            };
+        }
         if let Err(error) = check_accept(&request) {
             return error.into_response();
         }
-        if let Err(error) = self.auth.identify(&mut request) {
+        if let Err(error) = self.auth.identify(&mut request).await {
             return error.into_response();
         }
         match AssertUnwindSafe(self.inner.call(request))
@@ -63,7 +78,17 @@ impl<E: Endpoint> EdgeEndpoint<E> {
             .await
         {
             Ok(Ok(output)) => as_json_api(output.into_response()),
-            Ok(Err(error)) => ApiError::from_poem(error).into_response(),
+            Ok(Err(error)) => {
+                let method_not_allowed = error.is::<poem::error::MethodNotAllowedError>();
+                let mut response = ApiError::from_poem(error).into_response();
+                if method_not_allowed
+                    && let Some(allow) = self.allowed.for_path(uri.path())
+                    && let Ok(allow) = HeaderValue::from_str(allow)
+                {
+                    response.headers_mut().insert(header::ALLOW, allow);
+                }
+                response
+            }
             Err(_) => ApiError::internal(
                 "a request handler panicked",
                 &anyhow::anyhow!("panic while serving the request"),
@@ -91,11 +116,26 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
         let uri = request.uri().clone();
 
         let mut response = REQUEST_ID
-            .scope(request_id.clone(), self.handle(request))
+            .scope(request_id.clone(), self.handle(request, &uri))
             .await;
 
+        let headers = response.headers_mut();
         if let Some(value) = header_value {
-            response.headers_mut().insert(X_REQUEST_ID.clone(), value);
+            headers.insert(X_REQUEST_ID.clone(), value);
+        }
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        if is_private(uri.path()) {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        if uri.path() == "/docs" || uri.path().starts_with("/docs/") {
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("frame-ancestors 'none'"),
+            );
+            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         }
         let status = response.status().as_u16();
         let latency_ms = started.elapsed().as_micros() as f64 / 1000.0;
@@ -107,6 +147,12 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
         }
         Ok(response)
     }
+}
+
+/// Answers about accounts and sessions (tokens, the current user) must not be kept
+/// by any cache.
+fn is_private(path: &str) -> bool {
+    path.starts_with("/v1/auth/") || path == "/v1/users" || path.starts_with("/v1/users/")
 }
 
 /// Error answers that did not come from our handlers (poem's 404/405, poem-openapi's

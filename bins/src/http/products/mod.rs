@@ -1,76 +1,191 @@
 //! `/v1/products`: list, create, read, update, delete.
 
-pub mod body;
-pub mod resource;
-
 use std::sync::Arc;
 
-use emporium_application::catalog::{
-    CreateProductError, DeleteProductError, GetCategoryError, GetProductError, ListProductsError,
-    UpdateProductError,
-};
+use emporium_application::catalog::Catalog;
 use emporium_domain::catalog::{
-    Category, CategoryId, ProductId, ProductListQuery, ProductSort, ProductSortField,
+    CategoryId, Description, ImageUrl, NewProduct, Price, Product, ProductChanges, ProductId,
+    ProductListQuery, ProductName, ProductSort, ProductSortField, SearchText, Sku,
 };
 use poem::Request;
-use poem::http::StatusCode;
-use poem_openapi::OpenApi;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Path;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::{Object, OpenApi};
+use serde::Serialize;
 use uuid::Uuid;
 
-use self::resource::{
-    FIELDS, ProductCreateDocument, ProductDocument, ProductListDocument, ProductResource,
-    ProductUpdateDocument, self_link,
-};
 use super::ApiTags;
-use super::categories::resource::{CategoryResource, FIELDS as CATEGORY_FIELDS};
-use super::jsonapi::document::Document;
+use super::categories::Categories;
+use super::jsonapi::body::{boolean, list, text};
+use super::jsonapi::resource::uuid_schema;
+use super::jsonapi::text::{blank_or_trimmed_pattern, image_urls_schema};
+use super::jsonapi::values::{amount, amount_schema};
 use super::jsonapi::{
-    ApiError, Created, ErrorObject, Fields, JsonApi, JsonApiBody, NoContent, ParsedQuery,
-    QuerySpec, parse_query,
+    Amount, ApiError, ClientId, Created, FieldSet, Fields, Filter, JsonApi, JsonApiBody, Linkage,
+    ListDocument, Member, NoContent, ParsedQuery, QuerySpec, Relationship, Resource,
+    SingleDocument, SkuRule, Text, Timestamp, Trimmed, Write,
 };
 use super::middleware::auth::CatalogManager;
-use crate::composition::CatalogService;
+use super::openapi::Queries;
 
-/// The longest `filter[q]` accepted.
-const MAX_SEARCH_CHARS: usize = 200;
+/// The `products` resource.
+pub struct Products;
 
-const LIST_QUERY: QuerySpec = QuerySpec {
+/// Attributes of a product.
+#[derive(Serialize, Object)]
+#[serde(rename_all = "camelCase")]
+#[oai(rename = "ProductAttributes", rename_all = "camelCase")]
+pub struct ProductAttributes {
+    /// Display name: 1-255 characters, not only spaces, no control characters.
+    pub name: Text<Trimmed<255>>,
+    /// Free text, up to 10,000 characters, without NUL characters.
+    #[oai(validator(max_length = 10000, pattern = "^[^\\u0000]*$"))]
+    pub description: String,
+    /// Greater than 0, at most two decimal places, as a string (`"12.50"`); a JSON
+    /// number is accepted too.
+    pub price: Amount,
+    /// Stock-keeping unit, unique: 1-64 letters, digits, `-`, `_` and `.`.
+    pub sku: Text<SkuRule>,
+    /// Absolute http(s) image URLs, in display order.
+    pub images: Vec<String>,
+    /// Offered for sale (default `true`).
+    pub active: bool,
+    /// When it was created.
+    #[oai(read_only)]
+    pub created_at: Timestamp,
+    /// When it last changed.
+    #[oai(read_only)]
+    pub updated_at: Timestamp,
+}
+
+impl Resource for Products {
+    type Model = Product;
+    type Attributes = ProductAttributes;
+    type Included = Categories;
+    const TYPE: &'static str = "products";
+    const NAME: &'static str = "Product";
+    const PATH: Option<&'static str> = Some("/v1/products");
+    const ATTRIBUTES: &'static [&'static str] = &[
+        "name",
+        "description",
+        "price",
+        "sku",
+        "images",
+        "active",
+        "createdAt",
+        "updatedAt",
+    ];
+    const RELATIONSHIPS: &'static [Relationship] =
+        &[Relationship::optional("category", Categories::TYPE)];
+
+    fn id(product: &Product) -> Uuid {
+        product.id.0
+    }
+
+    fn linkage(product: &Product) -> Vec<Linkage> {
+        vec![Linkage::One(product.category_id.map(|id| id.0))]
+    }
+
+    fn attributes(product: Product) -> ProductAttributes {
+        ProductAttributes {
+            name: Text::new(product.name),
+            description: product.description.into(),
+            price: Amount(product.price.amount()),
+            sku: Text::new(product.sku),
+            images: product.images.into_iter().map(String::from).collect(),
+            active: product.active,
+            created_at: product.created_at.into(),
+            updated_at: product.updated_at.into(),
+        }
+    }
+}
+
+/// `POST /v1/products`.
+pub struct CreateProduct;
+
+impl Write for CreateProduct {
+    type Resource = Products;
+    const NAME: &'static str = "ProductCreate";
+    const ID: ClientId = ClientId::Refused;
+    const ATTRIBUTES: &'static [Member] = &[
+        Member::required("name"),
+        Member::nullable("description"),
+        Member::required("price").with_schema(amount_schema),
+        Member::required("sku"),
+        Member::optional("images").with_schema(image_urls_schema),
+        Member::optional("active"),
+    ];
+    const RELATIONSHIPS: &'static [Member] = &[Member::optional("category")];
+}
+
+/// `PATCH /v1/products/{id}`.
+pub struct UpdateProduct;
+
+impl Write for UpdateProduct {
+    type Resource = Products;
+    const NAME: &'static str = "ProductUpdate";
+    const ID: ClientId = ClientId::MatchesUrl;
+    const ATTRIBUTES: &'static [Member] = &[
+        Member::optional("name"),
+        Member::nullable("description"),
+        Member::optional("price").with_schema(amount_schema),
+        Member::optional("sku"),
+        Member::optional("images").with_schema(image_urls_schema),
+        Member::optional("active"),
+    ];
+    const RELATIONSHIPS: &'static [Member] = &[Member::optional("category")];
+}
+
+/// The fields a product document may show.
+const FIELDSETS: &[FieldSet] = &[FieldSet::of::<Products>(), FieldSet::of::<Categories>()];
+
+const LIST: QuerySpec = QuerySpec {
     paginated: true,
     sort: &["name", "price", "sku", "createdAt", "updatedAt"],
-    filters: &["category", "q"],
+    filters: &[
+        Filter {
+            name: "category",
+            description: "Only products of this category (its id).",
+            schema: uuid_schema,
+        },
+        Filter {
+            name: "q",
+            description: "Only products whose name, description or SKU contains this text.",
+            schema: search_schema,
+        },
+    ],
     includes: &["category"],
-    fieldsets: &[("products", FIELDS), ("categories", CATEGORY_FIELDS)],
+    fieldsets: FIELDSETS,
 };
 
-const ONE_QUERY: QuerySpec = QuerySpec {
-    paginated: false,
-    sort: &[],
-    filters: &[],
+const ONE: QuerySpec = QuerySpec {
     includes: &["category"],
-    fieldsets: &[("products", FIELDS), ("categories", CATEGORY_FIELDS)],
+    fieldsets: FIELDSETS,
+    ..QuerySpec::NONE
 };
 
-/// A write answers with the product, no query parameters allowed.
-const WRITE_QUERY: QuerySpec = QuerySpec {
-    paginated: false,
-    sort: &[],
-    filters: &[],
-    includes: &[],
-    fieldsets: &[],
-};
+fn search_schema() -> MetaSchemaRef {
+    MetaSchemaRef::Inline(Box::new(MetaSchema {
+        pattern: Some(blank_or_trimmed_pattern(SearchText::MAX_CHARS)),
+        ..MetaSchema::new("string")
+    }))
+}
 
 /// The product routes.
-#[derive(Clone)]
 pub struct ProductsApi {
-    catalog: Arc<CatalogService>,
+    catalog: Arc<Catalog>,
 }
 
 impl ProductsApi {
     /// Routes over the catalog use cases.
-    pub fn new(catalog: Arc<CatalogService>) -> Self {
+    pub fn new(catalog: Arc<Catalog>) -> Self {
         Self { catalog }
     }
+}
+
+impl Queries for ProductsApi {
+    const QUERIES: &'static [(&'static str, &'static QuerySpec)] =
+        &[("listProducts", &LIST), ("getProduct", &ONE)];
 }
 
 /// A product id from the URL; anything that is not a UUID names no product (404).
@@ -80,221 +195,167 @@ pub fn product_id(raw: &str) -> Result<ProductId, ApiError> {
         .map_err(|_| ApiError::not_found("product", raw))
 }
 
-#[OpenApi]
+#[OpenApi(tag = "ApiTags::Products")]
 impl ProductsApi {
     /// List products
     ///
-    /// Paged (`page[number]`, `page[size]` ≤ 100, default 20), sorted (`sort=name`,
-    /// `-price`, …; by creation when absent), filtered by `filter[category]` (a
-    /// category id) and `filter[q]` (text in name, description or SKU), with sparse
-    /// fieldsets and `include=category`.
-    #[oai(
-        path = "/v1/products",
-        method = "get",
-        tag = "ApiTags::Products",
-        operation_id = "listProducts"
-    )]
-    #[allow(clippy::too_many_arguments)]
-    async fn list(
-        &self,
-        request: &Request,
-        /// Page number, from 1.
-        #[oai(name = "page[number]")]
-        _page_number: Query<Option<String>>,
-        /// Page size, 1 to 100 (default 20).
-        #[oai(name = "page[size]")]
-        _page_size: Query<Option<String>>,
-        /// Comma-separated sort keys among name, price, sku, createdAt, updatedAt; `-` for descending.
-        #[oai(name = "sort")]
-        _sort: Query<Option<String>>,
-        /// Only products of this category (id).
-        #[oai(name = "filter[category]")]
-        _filter_category: Query<Option<String>>,
-        /// Only products whose name, description or SKU contains this text.
-        #[oai(name = "filter[q]")]
-        _filter_q: Query<Option<String>>,
-        /// `category` to include the products' categories.
-        #[oai(name = "include")]
-        _include: Query<Option<String>>,
-        /// Product fields to return, comma-separated.
-        #[oai(name = "fields[products]")]
-        _fields_products: Query<Option<String>>,
-        /// Category fields to return for included categories.
-        #[oai(name = "fields[categories]")]
-        _fields_categories: Query<Option<String>>,
-    ) -> Result<JsonApi<ProductListDocument>, ApiError> {
-        let query = parse_query(request.uri().query(), &LIST_QUERY)?;
-        let list_query = list_query(&query)?;
-        let page = self.catalog.list_products.execute(&list_query).await?;
-        let categories = if query.includes("category") {
-            let mut ids: Vec<CategoryId> =
-                page.items.iter().filter_map(|p| p.category_id).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            self.categories(&ids).await?
-        } else {
-            Vec::new()
-        };
-        let fields = query.fields("products");
-        let category_fields = query.fields("categories");
-        let data: Vec<ProductResource<'_>> = page
-            .items
-            .iter()
-            .map(|product| ProductResource::new(product, fields))
+    /// Paged, sorted (by creation when no `sort`), filtered by category and text, with
+    /// sparse fieldsets and `include=category`.
+    #[oai(path = "/v1/products", method = "get", operation_id = "listProducts")]
+    async fn list(&self, request: &Request) -> Result<JsonApi<ListDocument<Products>>, ApiError> {
+        let query = LIST.parse(request.uri().query())?;
+        let list = self
+            .catalog
+            .list_products
+            .execute(&list_query(&query)?, query.includes("category"))
+            .await?;
+        let fields = query.fields_of::<Categories>();
+        let included: Vec<_> = list
+            .categories
+            .into_iter()
+            .map(|category| Categories::object(category, fields))
             .collect();
-        let included: Vec<CategoryResource<'_>> = categories
-            .iter()
-            .map(|category| CategoryResource::new(category, category_fields))
-            .collect();
-        let links = query.list_links("/v1/products", &page);
-        JsonApi::new(&Document::page(data, included, links, page.total))
+        JsonApi::list(list.page, included, &query)
     }
 
     /// Create a product
     ///
-    /// Needs the API key. The category is a relationship; `Location` is the new
-    /// product's URL.
-    #[oai(
-        path = "/v1/products",
-        method = "post",
-        tag = "ApiTags::Products",
-        operation_id = "createProduct"
-    )]
+    /// Admins and the API key. `Location` is the new product's URL.
+    #[oai(path = "/v1/products", method = "post", operation_id = "createProduct")]
     async fn create(
         &self,
         manager: CatalogManager,
-        request: &Request,
-        body: JsonApiBody<ProductCreateDocument>,
-    ) -> Result<Created<ProductDocument>, ApiError> {
-        parse_query(request.uri().query(), &WRITE_QUERY)?;
-        let input = body.try_into_domain()?;
+        body: JsonApiBody<CreateProduct>,
+    ) -> Result<Created<SingleDocument<Products>>, ApiError> {
+        let input = body.new_product()?;
         let product = self
             .catalog
             .create_product
             .execute(&manager.0, input)
             .await?;
-        let document = Document::single(ProductResource::new(&product, Fields::ALL));
-        Created::new(&document, self_link(&product))
+        Created::new(Products::object(product, Fields::ALL))
     }
 
     /// Read a product
     ///
     /// Served from the cache when possible. `include=category` adds the category.
-    #[oai(
-        path = "/v1/products/:id",
-        method = "get",
-        tag = "ApiTags::Products",
-        operation_id = "getProduct"
-    )]
+    #[oai(path = "/v1/products/:id", method = "get", operation_id = "getProduct")]
     async fn get(
         &self,
         request: &Request,
         /// The product id (UUID).
         id: Path<String>,
-        /// `category` to include the product's category.
-        #[oai(name = "include")]
-        _include: Query<Option<String>>,
-        /// Product fields to return, comma-separated.
-        #[oai(name = "fields[products]")]
-        _fields_products: Query<Option<String>>,
-        /// Category fields to return for the included category.
-        #[oai(name = "fields[categories]")]
-        _fields_categories: Query<Option<String>>,
-    ) -> Result<JsonApi<ProductDocument>, ApiError> {
+    ) -> Result<JsonApi<SingleDocument<Products>>, ApiError> {
         let id = product_id(&id)?;
-        let query = parse_query(request.uri().query(), &ONE_QUERY)?;
-        let product = self.catalog.get_product.execute(id).await?;
-        let fields = query.fields("products");
-        let category = match product.category_id {
-            Some(category_id) if query.includes("category") => self.category(category_id).await?,
-            _ => None,
-        };
-        let resource = ProductResource::new(&product, fields);
-        match &category {
-            Some(category) => JsonApi::new(&Document::compound(
-                resource,
-                vec![CategoryResource::new(category, query.fields("categories"))],
-            )),
-            None => JsonApi::new(&Document::single(resource)),
+        let query = ONE.parse(request.uri().query())?;
+        let view = self
+            .catalog
+            .get_product
+            .execute(id, query.includes("category"))
+            .await?;
+        let product = Products::object(view.product, query.fields_of::<Products>());
+        match view.category {
+            Some(category) => JsonApi::compound(
+                product,
+                vec![Categories::object(
+                    category,
+                    query.fields_of::<Categories>(),
+                )],
+            ),
+            None => JsonApi::single(product),
         }
     }
 
     /// Update a product
     ///
-    /// Needs the API key. Only the attributes given change; `relationships.category`
+    /// Admins and the API key. Only the members given change; `relationships.category`
     /// with `data: null` removes the category.
     #[oai(
         path = "/v1/products/:id",
         method = "patch",
-        tag = "ApiTags::Products",
         operation_id = "updateProduct"
     )]
     async fn update(
         &self,
         manager: CatalogManager,
-        request: &Request,
         /// The product id (UUID).
         id: Path<String>,
-        body: JsonApiBody<ProductUpdateDocument>,
-    ) -> Result<JsonApi<ProductDocument>, ApiError> {
+        body: JsonApiBody<UpdateProduct>,
+    ) -> Result<JsonApi<SingleDocument<Products>>, ApiError> {
         let id = product_id(&id)?;
-        parse_query(request.uri().query(), &WRITE_QUERY)?;
-        let changes = body.try_into_domain(id)?;
+        let changes = body.changes(id)?;
         let product = self
             .catalog
             .update_product
             .execute(&manager.0, id, changes)
             .await?;
-        JsonApi::new(&Document::single(ProductResource::new(
-            &product,
-            Fields::ALL,
-        )))
+        JsonApi::single(Products::object(product, Fields::ALL))
     }
 
     /// Delete a product
     ///
-    /// Needs the API key. Refused (409) while stock of the product is reserved; 503
-    /// when inventory cannot be asked.
+    /// Admins and the API key. Its stock record goes with it. Refused (409) while
+    /// stock of the product is reserved; 503 when inventory cannot be asked.
     #[oai(
         path = "/v1/products/:id",
         method = "delete",
-        tag = "ApiTags::Products",
         operation_id = "deleteProduct"
     )]
     async fn delete(
         &self,
         manager: CatalogManager,
-        request: &Request,
         /// The product id (UUID).
         id: Path<String>,
     ) -> Result<NoContent, ApiError> {
         let id = product_id(&id)?;
-        parse_query(request.uri().query(), &WRITE_QUERY)?;
         self.catalog.delete_product.execute(&manager.0, id).await?;
         Ok(NoContent)
     }
 }
 
-impl ProductsApi {
-    /// The category `id`, `None` when it no longer exists.
-    async fn category(&self, id: CategoryId) -> Result<Option<Category>, ApiError> {
-        match self.catalog.get_category.execute(id).await {
-            Ok(category) => Ok(Some(category)),
-            Err(GetCategoryError::NotFound(_)) => Ok(None),
-            Err(GetCategoryError::Unexpected(error)) => {
-                Err(ApiError::internal("reading an included category", &error))
-            }
-        }
+impl JsonApiBody<CreateProduct> {
+    /// The product to create.
+    pub fn new_product(&self) -> Result<NewProduct, ApiError> {
+        let mut document = self.read(None)?;
+        let name = document.attribute("name", &text(ProductName::new));
+        let description = document.nullable("description", &text(Description::new));
+        let price = document.attribute("price", &amount(Price::parse));
+        let sku = document.attribute("sku", &text(Sku::new));
+        let images = document.attribute("images", &list(text(ImageUrl::new)));
+        let active = document.attribute("active", &boolean);
+        let category = document.to_one("category").flatten().map(CategoryId);
+        document.finish(|| {
+            Some(NewProduct {
+                name: name?,
+                description: description.flatten().unwrap_or_default(),
+                price: price?,
+                sku: sku?,
+                images: images.unwrap_or_default(),
+                active: active.unwrap_or(true),
+                category_id: category,
+            })
+        })
     }
+}
 
-    async fn categories(&self, ids: &[CategoryId]) -> Result<Vec<Category>, ApiError> {
-        let mut categories = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(category) = self.category(*id).await? {
-                categories.push(category);
-            }
-        }
-        Ok(categories)
+impl JsonApiBody<UpdateProduct> {
+    /// The changes to product `id` (the id of the URL).
+    pub fn changes(&self, id: ProductId) -> Result<ProductChanges, ApiError> {
+        let mut document = self.read(Some(id.0))?;
+        let changes = ProductChanges {
+            name: document.attribute("name", &text(ProductName::new)),
+            description: document
+                .nullable("description", &text(Description::new))
+                .map(Option::unwrap_or_default),
+            price: document.attribute("price", &amount(Price::parse)),
+            sku: document.attribute("sku", &text(Sku::new)),
+            images: document.attribute("images", &list(text(ImageUrl::new))),
+            active: document.attribute("active", &boolean),
+            category_id: document
+                .to_one("category")
+                .map(|category| category.map(CategoryId)),
+        };
+        document.finish(|| Some(changes))
     }
 }
 
@@ -323,15 +384,14 @@ fn list_query(query: &ParsedQuery) -> Result<ProductListQuery, ApiError> {
             ))
         })?),
     };
-    let search = match query.filter("q").map(str::trim) {
-        None | Some("") => None,
-        Some(text) if text.chars().count() > MAX_SEARCH_CHARS => {
-            return Err(ApiError::from(ApiError::bad_parameter(
+    let search = match query.filter("q") {
+        Some(text) if !text.trim().is_empty() => Some(SearchText::new(text).map_err(|error| {
+            ApiError::from(ApiError::bad_parameter(
                 "filter[q]",
-                format!("filter[q] must be at most {MAX_SEARCH_CHARS} characters."),
-            )));
-        }
-        Some(text) => Some(text.to_owned()),
+                format!("filter[q]: {error}."),
+            ))
+        })?),
+        _ => None,
     };
     Ok(ProductListQuery {
         page: query.page,
@@ -341,93 +401,140 @@ fn list_query(query: &ParsedQuery) -> Result<ProductListQuery, ApiError> {
     })
 }
 
-fn duplicate_sku(sku: &impl std::fmt::Display) -> ApiError {
-    ApiError::from(
-        ErrorObject::new(
-            StatusCode::CONFLICT,
-            "duplicate_sku",
-            "Duplicate SKU",
-            format!("Another product already has SKU {sku}."),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn create(doc: Value) -> Result<NewProduct, ApiError> {
+        JsonApiBody::<CreateProduct>::from_value(doc).new_product()
+    }
+
+    fn update(doc: Value, id: Uuid) -> Result<ProductChanges, ApiError> {
+        JsonApiBody::<UpdateProduct>::from_value(doc).changes(ProductId(id))
+    }
+
+    fn valid_doc() -> Value {
+        json!({"data": {"type": "products", "attributes": {
+            "name": "Espresso cup", "description": "90 ml", "price": "12.50", "sku": "CUP-090",
+            "images": ["https://img.example/cup.jpg"], "active": true}}})
+    }
+
+    #[test]
+    fn accepts_a_valid_product_and_applies_defaults() {
+        let category = Uuid::from_u128(3);
+        let mut doc = valid_doc();
+        doc["data"]["relationships"] =
+            json!({"category": {"data": {"type": "categories", "id": category.to_string()}}});
+        let product = create(doc).unwrap();
+        assert_eq!(product.name.as_str(), "Espresso cup");
+        assert_eq!(product.price.to_string(), "12.50");
+        assert_eq!(product.category_id, Some(CategoryId(category)));
+        assert_eq!(product.images.len(), 1);
+        let product = create(json!({"data": {"type": "products", "attributes": {
+            "name": "Cup", "price": 7.5, "sku": "C1"}}}))
+        .unwrap();
+        assert_eq!(product.price.to_string(), "7.50");
+        assert!(product.active);
+        assert!(product.description.as_str().is_empty());
+    }
+
+    #[test]
+    fn reports_every_bad_member_with_its_pointer() {
+        let error = create(json!({"data": {"type": "products", "attributes": {
+            "name": "  ", "price": "-1", "sku": "C 1", "colour": "red", "createdAt": "x",
+            "images": ["ftp://x", 3]}}}))
+        .unwrap_err();
+        let found = error.summary();
+        for expected in [
+            (422, "invalid_value", "/data/attributes/name"),
+            (422, "invalid_value", "/data/attributes/price"),
+            (422, "invalid_value", "/data/attributes/sku"),
+            (400, "unknown_attribute", "/data/attributes/colour"),
+            (403, "read_only_attribute", "/data/attributes/createdAt"),
+            (422, "invalid_value", "/data/attributes/images/0"),
+            (400, "invalid_type", "/data/attributes/images/1"),
+        ] {
+            assert!(
+                found.contains(&(expected.0, expected.1, expected.2.into())),
+                "{found:?}"
+            );
+        }
+        assert_eq!(error.status().as_u16(), 400);
+        let mut doc = valid_doc();
+        doc["data"]["attributes"]["price"] = json!("12.505");
+        let error = create(doc).unwrap_err();
+        assert_eq!(
+            error.summary(),
+            [(422, "invalid_value", "/data/attributes/price".into())]
+        );
+        let error = create(json!({"data": {"type": "products", "attributes": {"name": "Cup"}}}))
+            .unwrap_err();
+        assert_eq!(
+            error.summary(),
+            [
+                (422, "required", "/data/attributes/price".into()),
+                (422, "required", "/data/attributes/sku".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn foreign_keys_are_relationships_and_ids_are_the_servers() {
+        let mut doc = valid_doc();
+        doc["data"]["attributes"]["categoryId"] = json!(Uuid::nil().to_string());
+        let error = create(doc).unwrap_err();
+        assert_eq!(
+            error.summary(),
+            [(
+                400,
+                "unknown_attribute",
+                "/data/attributes/categoryId".into()
+            )]
+        );
+        assert!(error.errors()[0].detail.contains("relationships.category"));
+        let mut doc = valid_doc();
+        doc["data"]["relationships"] =
+            json!({"category": {"data": {"type": "categories", "id": "nope"}}});
+        assert_eq!(
+            create(doc).unwrap_err().summary(),
+            [(
+                400,
+                "invalid_id",
+                "/data/relationships/category/data/id".into()
+            )]
+        );
+        let mut doc = valid_doc();
+        doc["data"]["id"] = json!(Uuid::nil().to_string());
+        assert_eq!(create(doc).unwrap_err().status().as_u16(), 403);
+    }
+
+    #[test]
+    fn updates_take_only_given_members_of_the_url_id() {
+        let id = Uuid::from_u128(1);
+        let changes = update(
+            json!({"data": {"type": "products", "id": id.to_string(),
+                   "attributes": {"price": "9.99"},
+                   "relationships": {"category": {"data": null}}}}),
+            id,
         )
-        .at_pointer("/data/attributes/sku"),
-    )
-}
-
-fn unknown_category(id: CategoryId) -> ApiError {
-    ApiError::from(
-        ErrorObject::new(
-            StatusCode::NOT_FOUND,
-            "unknown_category",
-            "Related resource not found",
-            format!("There is no category with id {id}."),
-        )
-        .at_pointer("/data/relationships/category"),
-    )
-}
-
-impl From<ListProductsError> for ApiError {
-    fn from(error: ListProductsError) -> Self {
-        match error {
-            ListProductsError::Unexpected(error) => ApiError::internal("listing products", &error),
-        }
-    }
-}
-
-impl From<GetProductError> for ApiError {
-    fn from(error: GetProductError) -> Self {
-        match error {
-            GetProductError::NotFound(id) => ApiError::not_found("product", id),
-            GetProductError::Unexpected(error) => ApiError::internal("reading a product", &error),
-        }
-    }
-}
-
-impl From<CreateProductError> for ApiError {
-    fn from(error: CreateProductError) -> Self {
-        match error {
-            CreateProductError::Denied(denied) => denied.into(),
-            CreateProductError::DuplicateSku(sku) => duplicate_sku(&sku),
-            CreateProductError::UnknownCategory(id) => unknown_category(id),
-            CreateProductError::Unexpected(error) => {
-                ApiError::internal("creating a product", &error)
-            }
-        }
-    }
-}
-
-impl From<UpdateProductError> for ApiError {
-    fn from(error: UpdateProductError) -> Self {
-        match error {
-            UpdateProductError::Denied(denied) => denied.into(),
-            UpdateProductError::NotFound(id) => ApiError::not_found("product", id),
-            UpdateProductError::DuplicateSku(sku) => duplicate_sku(&sku),
-            UpdateProductError::UnknownCategory(id) => unknown_category(id),
-            UpdateProductError::Unexpected(error) => {
-                ApiError::internal("updating a product", &error)
-            }
-        }
-    }
-}
-
-impl From<DeleteProductError> for ApiError {
-    fn from(error: DeleteProductError) -> Self {
-        match error {
-            DeleteProductError::Denied(denied) => denied.into(),
-            DeleteProductError::NotFound(id) => ApiError::not_found("product", id),
-            DeleteProductError::StockReserved { reserved } => ApiError::from(ErrorObject::new(
-                StatusCode::CONFLICT,
-                "stock_reserved",
-                "Stock reserved",
-                format!(
-                    "{reserved} units of this product are reserved for orders; it cannot be deleted."
-                ),
-            )),
-            DeleteProductError::InventoryUnavailable(error) => {
-                ApiError::unavailable("inventory service", &error)
-            }
-            DeleteProductError::Unexpected(error) => {
-                ApiError::internal("deleting a product", &error)
-            }
-        }
+        .unwrap();
+        assert_eq!(changes.price.unwrap().to_string(), "9.99");
+        assert_eq!(changes.category_id, Some(None));
+        assert!(changes.name.is_none());
+        let other = json!({"data": {"type": "products", "id": Uuid::from_u128(2).to_string(), "attributes": {}}});
+        assert_eq!(
+            update(other, id).unwrap_err().summary(),
+            [(409, "id_mismatch", "/data/id".into())]
+        );
+        let read_only = json!({"data": {"type": "products", "id": id.to_string(), "attributes": {"updatedAt": "x"}}});
+        assert_eq!(
+            update(read_only, id).unwrap_err().summary(),
+            [(
+                403,
+                "read_only_attribute",
+                "/data/attributes/updatedAt".into()
+            )]
+        );
     }
 }

@@ -1,0 +1,353 @@
+//! The routes of one process, assembled from data: each service contributes route
+//! groups ([`ApiGroup`]), and the process serves the union — one router, one OpenAPI
+//! document (`/openapi.json`) and one Swagger UI (`/docs`) — whatever services it
+//! runs.
+//!
+//! Each group is a poem-openapi [`OpenApi`] whose operations declare their query
+//! parameters once, as a [`QuerySpec`] ([`Queries`]); the document's parameters are
+//! generated from those same specs ([`Documented`]), so they cannot drift from what
+//! the handlers accept.
+
+use std::collections::{HashMap, HashSet};
+use std::marker::PhantomData;
+
+use poem::endpoint::BoxEndpoint;
+use poem::http::Method;
+use poem::{EndpointExt, Request, Route, RouteMethod};
+use poem_openapi::registry::{MetaApi, MetaOperationParam, MetaParamIn, Registry};
+use poem_openapi::{OpenApi, OpenApiService};
+use serde_json::{Map, Value};
+
+use super::jsonapi::QuerySpec;
+use super::jsonapi::body::REQUEST_SUFFIX;
+
+/// The title of the OpenAPI document.
+const TITLE: &str = "Emporium";
+/// Its description.
+const DESCRIPTION: &str = "Emporium shop backend. JSON:API 1.1 (application/vnd.api+json) \
+     under /v1; writes need an admin access token (Authorization: Bearer) or the X-API-Key \
+     header.";
+
+/// The query parameters each operation of an API takes, by operation id. An
+/// operation not listed takes none: its route refuses any (400) before the handler
+/// runs.
+pub trait Queries {
+    /// `(operation id, spec)` for every operation that takes query parameters.
+    const QUERIES: &'static [(&'static str, &'static QuerySpec)];
+}
+
+/// An API whose document lists each operation's query parameters from its
+/// [`QuerySpec`].
+pub struct Documented<T>(pub T);
+
+impl<T: OpenApi + Queries> OpenApi for Documented<T> {
+    fn meta() -> Vec<MetaApi> {
+        let mut apis = T::meta();
+        for operation in apis
+            .iter_mut()
+            .flat_map(|api| api.paths.iter_mut())
+            .flat_map(|path| path.operations.iter_mut())
+        {
+            let spec = T::QUERIES
+                .iter()
+                .find(|(id, _)| Some(*id) == operation.operation_id)
+                .map(|(_, spec)| *spec);
+            if let Some(spec) = spec {
+                operation
+                    .params
+                    .extend(
+                        spec.parameters()
+                            .into_iter()
+                            .map(|parameter| MetaOperationParam {
+                                name: parameter.name,
+                                schema: parameter.schema,
+                                in_type: MetaParamIn::Query,
+                                description: Some(parameter.description),
+                                required: false,
+                                deprecated: false,
+                                explode: true,
+                                style: None,
+                            }),
+                    );
+            }
+        }
+        apis
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    /// The API's routes; those of operations without a [`QuerySpec`] refuse every
+    /// query parameter (400) before their handler runs.
+    fn add_routes(self, route_table: &mut RouteTable) {
+        let mut routes = RouteTable::new();
+        self.0.add_routes(&mut routes);
+        let queried: HashSet<(String, Method)> = T::meta()
+            .into_iter()
+            .flat_map(|api| api.paths)
+            .flat_map(|path| {
+                let route = route_shape(&path.path);
+                path.operations
+                    .into_iter()
+                    .filter(|op| {
+                        T::QUERIES
+                            .iter()
+                            .any(|(id, _)| Some(*id) == op.operation_id)
+                    })
+                    .map(move |op| (route.clone(), op.method))
+            })
+            .collect();
+        for (path, methods) in routes {
+            for (method, handler) in methods {
+                let handler = if queried.contains(&(route_shape(&path), method.clone())) {
+                    handler
+                } else {
+                    handler.before(refuse_query).boxed()
+                };
+                route_table
+                    .entry(path.clone())
+                    .or_default()
+                    .insert(method, handler);
+            }
+        }
+    }
+}
+
+/// A path with its parameters blanked (`/v1/products/{}`): the document writes
+/// `{id}`, the route table `:param0`.
+fn route_shape(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with(':') || segment.starts_with('{') {
+                "{}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// 400 for a request with query parameters to an operation that takes none.
+async fn refuse_query(request: Request) -> poem::Result<Request> {
+    QuerySpec::NONE.parse(request.uri().query())?;
+    Ok(request)
+}
+
+/// The document of an API without its routes (poem-openapi's service takes the API
+/// itself, whose routes go to the process's one router instead).
+struct DocumentOnly<T>(PhantomData<T>);
+
+impl<T: OpenApi> OpenApi for DocumentOnly<T> {
+    fn meta() -> Vec<MetaApi> {
+        T::meta()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn add_routes(self, _: &mut RouteTable) {}
+}
+
+/// The operations of one or more groups: path (poem syntax) → method → handler.
+pub type RouteTable = HashMap<String, HashMap<Method, BoxEndpoint<'static>>>;
+
+/// One group of routes: its handlers and its part of the document.
+pub struct ApiGroup {
+    /// Its operations, to be served by the process's one router.
+    pub routes: RouteTable,
+    /// Its OpenAPI document.
+    pub spec: Value,
+    /// Each path template (`/v1/products/{id}`) with its methods.
+    pub methods: Vec<(String, Vec<Method>)>,
+    /// Its operation ids.
+    pub operation_ids: Vec<&'static str>,
+}
+
+impl ApiGroup {
+    /// The group of `api`.
+    pub fn new<T: OpenApi + Queries + 'static>(api: T) -> Self {
+        let mut methods: Vec<(String, Vec<Method>)> = Vec::new();
+        let mut operation_ids = Vec::new();
+        for path in Documented::<T>::meta()
+            .into_iter()
+            .flat_map(|api| api.paths)
+        {
+            let verbs = path.operations.iter().map(|op| op.method.clone()).collect();
+            operation_ids.extend(path.operations.iter().filter_map(|op| op.operation_id));
+            methods.push((path.path, verbs));
+        }
+        let spec = OpenApiService::new(
+            DocumentOnly::<Documented<T>>(PhantomData),
+            TITLE,
+            env!("CARGO_PKG_VERSION"),
+        )
+        .spec();
+        let mut routes = RouteTable::new();
+        Documented(api).add_routes(&mut routes);
+        Self {
+            routes,
+            spec: serde_json::from_str(&spec).unwrap_or(Value::Null),
+            methods,
+            operation_ids,
+        }
+    }
+}
+
+/// One router for the operations of every group (like poem-openapi's own, without
+/// the query and cookie extraction our handlers do not use: they read
+/// [`QuerySpec`]s themselves). Panics when two groups share an operation id.
+pub fn router(groups: Vec<ApiGroup>) -> Route {
+    let mut operation_ids = HashSet::new();
+    for id in groups.iter().flat_map(|group| &group.operation_ids) {
+        assert!(operation_ids.insert(*id), "duplicate operation id: {id}");
+    }
+    groups.into_iter().flat_map(|group| group.routes).fold(
+        Route::new(),
+        |route, (path, methods)| {
+            let methods = methods
+                .into_iter()
+                .fold(RouteMethod::new(), |all, (method, handler)| {
+                    all.method(method, handler)
+                });
+            route.at(path, methods)
+        },
+    )
+}
+
+/// One OpenAPI document of `groups` (paths, schemas, security schemes and tags
+/// united), with the service's title and description.
+pub fn merged_document(groups: &[ApiGroup]) -> Value {
+    let mut document = Map::new();
+    document.insert("openapi".into(), Value::from("3.0.0"));
+    document.insert(
+        "info".into(),
+        serde_json::json!({
+            "title": TITLE,
+            "description": DESCRIPTION,
+            "version": env!("CARGO_PKG_VERSION"),
+        }),
+    );
+    let mut tags: Vec<Value> = Vec::new();
+    let mut paths = Map::new();
+    let mut components = Map::new();
+    for spec in groups.iter().map(|group| &group.spec) {
+        for tag in spec["tags"].as_array().into_iter().flatten() {
+            if !tags.iter().any(|known| known["name"] == tag["name"]) {
+                tags.push(tag.clone());
+            }
+        }
+        if let Some(group_paths) = spec["paths"].as_object() {
+            paths.extend(group_paths.clone());
+        }
+        for (kind, entries) in spec["components"].as_object().into_iter().flatten() {
+            let merged = components
+                .entry(kind.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let (Value::Object(merged), Value::Object(entries)) = (merged, entries) {
+                merged.extend(entries.clone());
+            }
+        }
+    }
+    if let Some(Value::Object(schemas)) = components.get_mut("schemas") {
+        for (_, schema) in schemas
+            .iter_mut()
+            .filter(|(name, _)| name.ends_with(REQUEST_SUFFIX))
+        {
+            close(schema);
+        }
+    }
+    document.insert("tags".into(), Value::Array(tags));
+    document.insert("paths".into(), Value::Object(paths));
+    document.insert("components".into(), Value::Object(components));
+    Value::Object(document)
+}
+
+/// Marks every object of a request schema that lists its members as closed
+/// (`additionalProperties: false`): the reader refuses members it does not know.
+/// (poem-openapi's schema model cannot say `false` itself.)
+fn close(schema: &mut Value) {
+    let Value::Object(object) = schema else {
+        return;
+    };
+    if let Some(Value::Object(properties)) = object.get_mut("properties") {
+        for property in properties.values_mut() {
+            close(property);
+        }
+        object.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    for key in ["items", "allOf", "anyOf", "oneOf"] {
+        match object.get_mut(key) {
+            Some(Value::Array(schemas)) => schemas.iter_mut().for_each(close),
+            Some(nested @ Value::Object(_)) => close(nested),
+            _ => {}
+        }
+    }
+}
+
+/// The Swagger UI page showing `document`.
+pub fn swagger_ui_html(document: &str) -> String {
+    // poem-openapi renders its Swagger UI page with the document inlined; render it for
+    // an empty API and put this document in its place.
+    let empty = OpenApiService::new(NoRoutes, TITLE, env!("CARGO_PKG_VERSION"));
+    empty.swagger_ui_html().replacen(&empty.spec(), document, 1)
+}
+
+/// An API without operations (see [`swagger_ui_html`]).
+struct NoRoutes;
+
+impl OpenApi for NoRoutes {
+    fn meta() -> Vec<MetaApi> {
+        Vec::new()
+    }
+
+    fn register(_registry: &mut Registry) {}
+
+    fn add_routes(
+        self,
+        _route_table: &mut HashMap<String, HashMap<Method, poem::endpoint::BoxEndpoint<'static>>>,
+    ) {
+    }
+}
+
+/// The methods each path template answers, for `Allow` on 405 answers and `OPTIONS`.
+#[derive(Debug, Clone, Default)]
+pub struct AllowedMethods(Vec<(Vec<String>, String)>);
+
+impl AllowedMethods {
+    /// The table of `groups`' paths.
+    pub fn new(groups: &[ApiGroup]) -> Self {
+        let mut table = Vec::new();
+        for (template, methods) in groups.iter().flat_map(|group| &group.methods) {
+            let mut names: Vec<&str> = methods.iter().map(Method::as_str).collect();
+            if names.contains(&"GET") {
+                names.push("HEAD");
+            }
+            names.push("OPTIONS");
+            names.sort_unstable();
+            names.dedup();
+            let segments = template.split('/').map(str::to_owned).collect();
+            table.push((segments, names.join(", ")));
+        }
+        Self(table)
+    }
+
+    /// The `Allow` value of the route at `path`, if a route is there. Like the
+    /// router, a literal segment wins over a parameter (`/v1/users/me` over
+    /// `/v1/users/{id}`).
+    pub fn for_path(&self, path: &str) -> Option<&str> {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.0
+            .iter()
+            .filter(|(template, _)| {
+                template.len() == segments.len()
+                    && template.iter().zip(&segments).all(|(expected, given)| {
+                        (expected.starts_with('{') && !given.is_empty()) || expected == given
+                    })
+            })
+            .max_by_key(|(template, _)| template.iter().filter(|s| !s.starts_with('{')).count())
+            .map(|(_, allow)| allow.as_str())
+    }
+}
