@@ -1,12 +1,10 @@
-//! HTTP tests of the emporium server: a real server in-process on a free port, a
-//! fresh SQLite database in a temporary directory per test, real HTTP (reqwest).
-//! Set `TEST_LOG=1` to see the server's logs.
+//! Tests of the `emporium` binary itself (they run `CARGO_BIN_EXE_emporium`, which
+//! only this package's tests can): `users create-admin`, a split service that
+//! refuses to start, the server out of file descriptors, and the README's walk
+//! through the API run as written. Every other end-to-end test is in the
+//! `emporium-e2e` package (`tests/`), on one harness.
 
-mod accounts;
-mod auth;
-mod bad_input;
-mod conformance;
+mod cli;
 mod helpers;
-mod operations;
-mod production_adapters;
-mod split_mode;
+mod readme;
+mod server;

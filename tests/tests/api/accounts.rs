@@ -1,18 +1,23 @@
 //! Accounts end to end over HTTP: the all-in-one server on SQLite and on PostgreSQL,
-//! and `serve users` as a service of its own whose tokens the products and inventory
-//! services accept (each checks tokens itself with the shared signing secret).
+//! and `serve users` as a service of its own (on SQLite, and on PostgreSQL with the
+//! products and inventory services accepting its tokens: each checks tokens itself
+//! with the shared signing secret). Also: the start-up administrator, over-long
+//! passwords, and the rate limit on log-in and registration.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
 
 use emporium::config::{Config, ServiceSet};
 use emporium_adapters::testing::TempDir;
+use emporium_domain::Role;
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    Reply, TestApp, embedded_config, free_port, postgres_redis_config, product_document,
+    Reply, TestApp, embedded_config, free_port, postgres_redis_config, product_document, spawn_app,
 };
 
 /// The administrator every server here creates at start-up.
@@ -22,8 +27,8 @@ const ADMIN_PASSWORD: &str = "a long admin password";
 const RACERS: usize = 8;
 
 /// Log-in and registration attempts a server here allows per minute: more than a
-/// test makes (the limit itself is tested in the `emporium` crate).
-const GENEROUS_AUTH_RATE: u32 = 1_000;
+/// test makes (the limit itself is tested in [`log_in_and_registration_are_rate_limited`]).
+const GENEROUS_AUTH_RATE: NonZeroU32 = NonZeroU32::new(1_000).unwrap();
 
 /// `config` with the start-up administrator and room for a test's log-ins.
 fn with_admin(config: Config) -> Config {
@@ -95,7 +100,7 @@ async fn the_users_service_issues_tokens_the_other_services_accept() {
     .await;
 
     // Each service serves its own routes only.
-    users.get("/v1/products").await.expect_error(404, None);
+    serves_accounts_alone(&users).await;
     products
         .anonymous(
             Method::POST,
@@ -104,16 +109,6 @@ async fn the_users_service_issues_tokens_the_other_services_accept() {
         )
         .await
         .expect_error(404, None);
-    let ready = users.get("/ready").await;
-    ready.expect_status(200);
-    let checks = ready.body["meta"]["checks"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no checks: {}", ready.text));
-    assert_eq!(checks.len(), 1, "{}", ready.text);
-    assert_eq!(checks[0]["name"], "database", "{}", ready.text);
-    assert_eq!(checks[0]["status"], "up", "{}", ready.text);
-    let health = users.get("/health").await;
-    assert_eq!(health.body["meta"]["services"], "users", "{}", health.text);
 
     accounts_flow(&users, &products).await;
     a_refresh_race_has_one_winner_and_revokes_the_family(&users).await;
@@ -161,6 +156,108 @@ async fn the_users_service_issues_tokens_the_other_services_accept() {
     users.shutdown().await;
     inventory.shutdown().await;
     products.shutdown().await;
+}
+
+/// `serve users` on SQLite runs accounts alone: registration and log-in work, the
+/// catalog and inventory routes are not there, and `/ready` checks the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_users_service_runs_accounts_alone() {
+    let dir = TempDir::new();
+    let mut users = TestApp::spawn(embedded_config(&dir), ServiceSet::Users).await;
+    serves_accounts_alone(&users).await;
+    let (_, access, _) = register_and_log_in(&users, "solo@example.com").await;
+    let me = users
+        .bearer(Method::GET, "/v1/users/me", &access, None)
+        .await;
+    me.expect_status(200);
+    assert_eq!(me.attributes()["email"], "solo@example.com", "{}", me.text);
+    users.shutdown().await;
+}
+
+/// What `serve users` answers besides accounts: no catalog or inventory routes, a
+/// `/ready` that checks its database only, a `/health` that names it.
+async fn serves_accounts_alone(users: &TestApp) {
+    for path in ["/v1/products", "/v1/categories", "/v1/inventory"] {
+        users.get(path).await.expect_error(404, Some("not_found"));
+    }
+    let ready = users.get("/ready").await;
+    ready.expect_status(200);
+    let checks = ready.body["meta"]["checks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no checks: {}", ready.text));
+    assert_eq!(checks.len(), 1, "{}", ready.text);
+    assert_eq!(checks[0]["name"], "database", "{}", ready.text);
+    assert_eq!(checks[0]["status"], "up", "{}", ready.text);
+    let health = users.get("/health").await;
+    assert_eq!(health.body["meta"]["services"], "users", "{}", health.text);
+}
+
+/// An account that already has the start-up administrator's address is left alone:
+/// its password and role stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_account_is_left_alone_at_start_up() {
+    let dir = TempDir::new();
+    let mut first = TestApp::spawn(embedded_config(&dir), ServiceSet::All).await;
+    register_and_log_in(&first, "taken@example.com").await;
+    first.shutdown().await;
+    let config = Config {
+        bootstrap_admin: Some(("taken@example.com".into(), "other password".into())),
+        ..embedded_config(&dir)
+    };
+    let mut app = TestApp::spawn(config, ServiceSet::All).await;
+    let (access, _) = token_pair(&log_in(&app, "taken@example.com", "correct horse").await);
+    let me = app.bearer(Method::GET, "/v1/users/me", &access, None).await;
+    assert_eq!(me.attributes()["role"], "customer", "{}", me.text);
+    log_in(&app, "taken@example.com", "other password")
+        .await
+        .assert_error(401, "invalid_credentials", None);
+    app.shutdown().await;
+}
+
+/// A 10 000-character password is refused (422, never echoed) before any hashing:
+/// registration and log-in both answer at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_long_passwords_are_refused_without_hashing() {
+    let mut app = spawn_app().await;
+    let long = "p".repeat(10_000);
+    let started = Instant::now();
+    let registered = register(&app, "long@example.com", &long).await;
+    registered.assert_error(422, "invalid_value", Some("/data/attributes/password"));
+    assert!(!registered.body.to_string().contains("pppppppp"));
+    let login = log_in(&app, "long@example.com", &long).await;
+    assert_eq!(login.status.as_u16(), 401, "{}", login.text);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    app.shutdown().await;
+}
+
+/// Log-in and registration share a per-client-address limit: past it, 429 with a
+/// `Retry-After` of 1 to 60 s, whatever the address tried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_in_and_registration_are_rate_limited() {
+    let dir = TempDir::new();
+    let config = Config {
+        auth_rate_per_minute: NonZeroU32::new(3).expect("not zero"),
+        ..embedded_config(&dir)
+    };
+    let mut app = TestApp::spawn(config, ServiceSet::All).await;
+    for _ in 0..3 {
+        log_in(&app, "victim@example.com", "guess guess")
+            .await
+            .assert_error(401, "invalid_credentials", None);
+    }
+    let limited = log_in(&app, "victim@example.com", "guess guess").await;
+    limited.assert_error(429, "too_many_requests", None);
+    let retry: u64 = limited
+        .header("retry-after")
+        .expect("a Retry-After header")
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!((1..=60).contains(&retry), "{retry}");
+    // The client address is limited too, whatever the address it tries.
+    register(&app, "other@example.com", "correct horse")
+        .await
+        .assert_error(429, "too_many_requests", None);
+    app.shutdown().await;
 }
 
 fn register_document(email: &str, password: &str) -> Value {
@@ -226,6 +323,16 @@ fn access_token(reply: &Reply) -> String {
     token_pair(reply).0
 }
 
+/// Registers `email` (password "correct horse") and logs in: (id, access token,
+/// refresh token).
+async fn register_and_log_in(users: &TestApp, email: &str) -> (String, String, String) {
+    let created = register(users, email, "correct horse").await;
+    created.expect_status(201);
+    let id = created.id();
+    let (access, refresh) = token_pair(&log_in(users, email, "correct horse").await);
+    (id, access, refresh)
+}
+
 /// The number of products the catalog lists.
 async fn product_count(catalog: &TestApp) -> u64 {
     let listed = catalog.get("/v1/products").await;
@@ -237,10 +344,23 @@ async fn product_count(catalog: &TestApp) -> u64 {
 
 /// Registration, log-in, roles on the catalog's writes, rotation and reuse of
 /// refresh tokens, administration and log-out, with `users` answering `/v1/auth`
-/// and `/v1/users` and `catalog` answering `/v1/products` (one server or two).
+/// and `/v1/users` and `catalog` answering `/v1/products` (one server or two). Runs
+/// first on a fresh database holding only the start-up administrator.
 async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
     let email = format!("ada-{}@example.com", Uuid::new_v4().simple());
     let password = "correct horse battery";
+
+    // The start-up administrator (from the configuration) is an admin, and so far
+    // the only account.
+    let admin = access_token(&log_in(users, ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let me = users
+        .bearer(Method::GET, "/v1/users/me", &admin, None)
+        .await;
+    me.expect_status(200);
+    assert_eq!(me.attributes()["role"], "admin", "{}", me.text);
+    let listed = users.bearer(Method::GET, "/v1/users", &admin, None).await;
+    listed.expect_status(200);
+    assert_eq!(listed.body["meta"]["total"], 1, "{}", listed.text);
 
     // Registration: always a customer; no role from the body; one account per address.
     let mut escalation = register_document(&email, password);
@@ -253,6 +373,12 @@ async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
     log_in(users, &email, password)
         .await
         .expect_error(401, Some("invalid_credentials"));
+    // An invalid address and a short password: both reported, the password never
+    // echoed.
+    let bad = register(users, "not-an-address", "short").await;
+    bad.assert_error(422, "invalid_value", Some("/data/attributes/email"));
+    bad.assert_error(422, "invalid_value", Some("/data/attributes/password"));
+    assert!(!bad.body.to_string().contains("\"short\""), "{}", bad.text);
 
     let registered = register(users, &email, password).await;
     registered.expect_status(201);
@@ -264,8 +390,14 @@ async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
         "{}",
         registered.text
     );
+    assert_eq!(
+        registered.header("location"),
+        Some(format!("/v1/users/{id}").as_str())
+    );
     assert_eq!(registered.attributes()["role"], "customer");
+    assert_eq!(registered.attributes()["active"], true);
     assert_eq!(registered.attributes()["email"], json!(email));
+    assert!(registered.attributes().get("password").is_none());
     assert!(!registered.text.contains(password), "{}", registered.text);
     let duplicate = register(users, &email.to_uppercase(), "another password").await;
     let error = duplicate.expect_error(409, Some("duplicate_email"));
@@ -276,6 +408,11 @@ async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
     let wrong = log_in(users, &email, "wrong horse battery").await;
     unknown.expect_error(401, Some("invalid_credentials"));
     assert_eq!(unknown.body, wrong.body);
+    assert_eq!(unknown.status, wrong.status);
+    assert_eq!(
+        unknown.header("www-authenticate"),
+        wrong.header("www-authenticate")
+    );
 
     let (customer, customer_refresh) = token_pair(&log_in(users, &email, password).await);
     let me = users
@@ -283,6 +420,12 @@ async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
         .await;
     me.expect_status(200);
     assert_eq!(me.id(), id);
+    assert_eq!(me.attributes()["email"], json!(email), "{}", me.text);
+    // Without a token, /me is refused.
+    users
+        .get("/v1/users/me")
+        .await
+        .assert_error(401, "unauthenticated", None);
     // A refresh token is no access token.
     users
         .bearer(Method::GET, "/v1/users/me", &customer_refresh, None)
@@ -309,7 +452,6 @@ async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
         anonymous.headers
     );
     assert_eq!(product_count(catalog).await, before);
-    let admin = access_token(&log_in(users, ADMIN_EMAIL, ADMIN_PASSWORD).await);
     catalog
         .bearer(Method::POST, "/v1/products", &admin, Some(&cup))
         .await
@@ -330,7 +472,12 @@ async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
         .await
         .expect_error(401, Some("invalid_token"));
 
-    // Administration: customers may not; an admin lists and changes accounts.
+    // Administration: nobody and customers may not; an admin lists and changes
+    // accounts.
+    users
+        .get("/v1/users")
+        .await
+        .assert_error(401, "unauthenticated", None);
     users
         .bearer(Method::GET, "/v1/users", &customer, None)
         .await
@@ -346,24 +493,83 @@ async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
         .filter_map(|user| user["id"].as_str())
         .collect();
     assert!(ids.contains(&id.as_str()), "{}", listed.text);
+    assert_eq!(
+        listed.body["meta"]["total"],
+        json!(ids.len()),
+        "{}",
+        listed.text
+    );
     assert!(!listed.text.contains("password"), "{}", listed.text);
 
     let (_, live_refresh) = token_pair(&log_in(users, &email, password).await);
+    // A validly signed admin token for an account that does not exist is refused:
+    // where the users store is at hand, the account's current state decides.
+    let minted = users.access_token(Role::Admin);
+    users
+        .bearer(Method::GET, "/v1/users", &minted, None)
+        .await
+        .assert_error(401, "invalid_token", None);
+    let user_path = format!("/v1/users/{id}");
     let patch =
         |attributes: Value| json!({"data": {"type": "users", "id": id, "attributes": attributes}});
+    // Customers may not administer, not even themselves; checked before the body.
     users
         .bearer(
             Method::PATCH,
-            &format!("/v1/users/{id}"),
+            &user_path,
             &customer,
             Some(&patch(json!({"role": "admin"}))),
         )
         .await
         .expect_error(403, Some("forbidden"));
+    let garbage = users
+        .bearer(Method::PATCH, &user_path, &customer, Some(&json!("{")))
+        .await;
+    assert_eq!(garbage.status.as_u16(), 403, "{}", garbage.text);
+    users
+        .bearer(
+            Method::PATCH,
+            &user_path,
+            &admin,
+            Some(&patch(json!({"role": "root"}))),
+        )
+        .await
+        .assert_error(422, "invalid_value", Some("/data/attributes/role"));
+    users
+        .bearer(
+            Method::PATCH,
+            &user_path,
+            &admin,
+            Some(&patch(json!({"email": "x@example.com"}))),
+        )
+        .await
+        .assert_error(403, "read_only_attribute", Some("/data/attributes/email"));
+    let missing = Uuid::now_v7().to_string();
+    let nobody = users
+        .bearer(
+            Method::PATCH,
+            &format!("/v1/users/{missing}"),
+            &admin,
+            Some(
+                &json!({"data": {"type": "users", "id": missing, "attributes": {"active": false}}}),
+            ),
+        )
+        .await;
+    assert_eq!(nobody.status.as_u16(), 404, "{}", nobody.text);
+    let promoted = users
+        .bearer(
+            Method::PATCH,
+            &user_path,
+            &admin,
+            Some(&patch(json!({"role": "admin"}))),
+        )
+        .await;
+    promoted.expect_status(200);
+    assert_eq!(promoted.attributes()["role"], "admin");
     let deactivated = users
         .bearer(
             Method::PATCH,
-            &format!("/v1/users/{id}"),
+            &user_path,
             &admin,
             Some(&patch(json!({"active": false}))),
         )

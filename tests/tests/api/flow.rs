@@ -1,5 +1,7 @@
-//! The whole catalog and inventory flow over HTTP, on the embedded server and on
-//! PostgreSQL + MongoDB + Redis.
+//! The whole catalog and inventory flow over HTTP, on the embedded server, on
+//! PostgreSQL + Redis and on PostgreSQL + MongoDB + Redis (the production adapters),
+//! with the operational routes (`/health`, `/ready` and its checks, request ids,
+//! `/openapi.json`, `/docs`) and a shutdown that closes the listener.
 
 use emporium::config::ServiceSet;
 use emporium_adapters::testing::TempDir;
@@ -8,17 +10,17 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    TestApp, adjust_document, embedded_config, external_config, postgres_redis_config,
-    product_document, send,
+    JSON_API, TestApp, adjust_document, client, embedded_config, external_config,
+    postgres_redis_config, product_document, send,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_server_runs_the_whole_flow() {
     let dir = TempDir::new();
-    let mut app = TestApp::spawn(embedded_config(&dir), ServiceSet::All).await;
+    let app = TestApp::spawn(embedded_config(&dir), ServiceSet::All).await;
     catalog_and_inventory_flow(&app).await;
-    operations(&app, &[]).await;
-    app.shutdown().await;
+    operations(&app, &["database"]).await;
+    shutdown_closes_the_listener(app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,10 +29,10 @@ async fn postgres_redis_server_runs_the_whole_flow() {
     let Some(config) = postgres_redis_config(&dir).await else {
         return;
     };
-    let mut app = TestApp::spawn(config, ServiceSet::All).await;
+    let app = TestApp::spawn(config, ServiceSet::All).await;
     catalog_and_inventory_flow(&app).await;
     operations(&app, &["database", "redis"]).await;
-    app.shutdown().await;
+    shutdown_closes_the_listener(app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -39,13 +41,14 @@ async fn postgres_mongodb_redis_server_runs_the_whole_flow() {
     let Some(config) = external_config(&dir).await else {
         return;
     };
-    let mut app = TestApp::spawn(config, ServiceSet::All).await;
+    let app = TestApp::spawn(config, ServiceSet::All).await;
     catalog_and_inventory_flow(&app).await;
     operations(&app, &["database", "mongodb", "redis"]).await;
-    app.shutdown().await;
+    shutdown_closes_the_listener(app).await;
 }
 
-/// `/health`, `/ready` (with `expected_checks` up), `/openapi.json`.
+/// `/health`; `/ready` checking exactly `expected_checks` (the database first), all
+/// up; request ids echoed or replaced; `/openapi.json` and `/docs`.
 async fn operations(app: &TestApp, expected_checks: &[&str]) {
     let health = app.get("/health").await;
     health.expect_status(200);
@@ -74,6 +77,39 @@ async fn operations(app: &TestApp, expected_checks: &[&str]) {
         "{}",
         ready.text
     );
+    let mut names: Vec<&str> = checks
+        .iter()
+        .filter_map(|check| check["name"].as_str())
+        .collect();
+    assert_eq!(checks[0]["name"], "database", "{}", ready.text);
+    names.sort_unstable();
+    let mut expected = expected_checks.to_vec();
+    expected.sort_unstable();
+    assert_eq!(names, expected, "/ready checks: {}", ready.text);
+
+    // A request id is echoed when it is a sane token, replaced by a fresh UUID when
+    // not (spaces, more than 128 characters).
+    let echoed = send(
+        app.request(Method::GET, "/v1/products")
+            .header("X-Request-ID", "trace-abc_123"),
+    )
+    .await;
+    assert_eq!(echoed.header("x-request-id"), Some("trace-abc_123"));
+    let replaced = send(
+        app.request(Method::GET, "/nowhere")
+            .header("X-Request-ID", "bad id with spaces"),
+    )
+    .await;
+    let generated = replaced.header("x-request-id").unwrap_or("");
+    assert_ne!(generated, "bad id with spaces");
+    assert!(Uuid::parse_str(generated).is_ok(), "{generated:?}");
+    let long = "a".repeat(129);
+    let replaced = send(
+        app.request(Method::GET, "/health")
+            .header("X-Request-ID", &long),
+    )
+    .await;
+    assert_ne!(replaced.header("x-request-id"), Some(long.as_str()));
 
     let spec = send(
         app.request(Method::GET, "/openapi.json")
@@ -85,14 +121,54 @@ async fn operations(app: &TestApp, expected_checks: &[&str]) {
         "/v1/products",
         "/v1/products/{id}",
         "/v1/categories",
+        "/v1/categories/{id}",
         "/v1/inventory",
         "/v1/inventory/{product_id}",
+        "/health",
+        "/ready",
     ] {
         assert!(
             spec.body["paths"].get(path).is_some(),
             "/openapi.json lacks {path}"
         );
     }
+    let create = &spec.body["paths"]["/v1/products"]["post"];
+    assert!(create["requestBody"]["content"][JSON_API].is_object());
+    assert!(create["responses"]["201"]["content"][JSON_API].is_object());
+    // Either credential will do: an admin bearer token or the API key.
+    let security = create["security"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no security on POST /v1/products: {create}"));
+    for scheme in ["Bearer", "ApiKey"] {
+        assert!(
+            security.iter().any(|s| s[scheme] == json!([])),
+            "{security:?}"
+        );
+    }
+    let docs = app
+        .bare_request(Method::GET, "/docs")
+        .send()
+        .await
+        .expect("GET /docs");
+    assert_eq!(docs.status().as_u16(), 200);
+    assert!(
+        docs.text()
+            .await
+            .expect("the /docs page")
+            .contains("swagger")
+    );
+}
+
+/// Stops `app`: `/health` answered before, nothing listens after.
+async fn shutdown_closes_the_listener(mut app: TestApp) {
+    let url = app.url("/health");
+    let before = client().get(&url).send().await.expect("GET /health");
+    assert_eq!(before.status().as_u16(), 200);
+    app.shutdown().await;
+    assert!(
+        client().get(&url).send().await.is_err(),
+        "{url} still answers after shutdown"
+    );
 }
 
 /// `resource` without `createdAt` and `updatedAt` (compared on their own by
@@ -387,9 +463,9 @@ pub async fn catalog_and_inventory_flow(app: &TestApp) {
     assert_eq!(stock.attributes()["onHand"], 20);
     assert_eq!(stock.attributes()["reserved"], 0);
     assert_eq!(stock.attributes()["available"], 20);
-    app.create_inventory(&product, 1)
-        .await
-        .expect_error(409, None);
+    let again = app.create_inventory(&product, 1).await;
+    again.expect_error(409, None);
+    again.assert_error(409, "already_exists", Some("/data/relationships/product"));
 
     let adjusted = app.adjust(&product, json!(-5)).await;
     adjusted.expect_status(200);

@@ -1,20 +1,42 @@
-//! Test support: servers started in-process on `127.0.0.1:0`, an HTTP client that
-//! speaks JSON:API, and assertions on the shape of every answer.
+//! Test support, in the style of zero2prod's `spawn_app()` / `TestApp`: servers
+//! started in-process on `127.0.0.1:0` ([`spawn_app`] for the embedded all-in-one
+//! server on a fresh temporary directory, [`TestApp::spawn`] for any configuration
+//! and service set), an HTTP client whose every request has a timeout, a request
+//! builder ([`TestApp::request`] + [`send`]) with shortcuts, tokens minted with the
+//! server's signing secret, and assertions on the shape of every answer ([`Reply`]).
+//!
+//! The server's logs are shown only when `TEST_LOG` is set (`TEST_LOG=1 cargo test`).
+//!
+//! Also: a client that connects from another loopback address ([`client_from`], for
+//! the per-client-address limits), and a TCP [`Proxy`] in front of a real database
+//! that a test can cut ([`Proxy::cut`]) to make that dependency go away.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use emporium::config::{Config, ServiceSet};
 use emporium::server::RunningServer;
+use emporium_adapters::security::{JwtSettings, JwtTokenIssuer};
 use emporium_adapters::testing::{self, TempDir};
+use emporium_domain::accounts::{AccessClaims, TokenIssuer};
+use emporium_domain::{Role, UserId};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 /// The JSON:API media type.
 pub const JSON_API: &str = "application/vnd.api+json";
+
+/// The administrator [`spawn_app`] creates at start-up ([`TestApp::signed_in`]).
+pub const TEST_ADMIN_EMAIL: &str = "admin@shop.test";
+/// The password of [`TEST_ADMIN_EMAIL`].
+pub const TEST_ADMIN_PASSWORD: &str = "a test admin password";
 
 /// How long any one request may take before the test fails (a hang is a bug).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -22,6 +44,52 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Installs the rustls provider (reqwest is built without one).
 pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Shows the servers' logs when `TEST_LOG` is set (once per test binary); they are
+/// silent otherwise.
+fn init_logs() {
+    static LOGS: OnceLock<emporium::telemetry::LogGuard> = OnceLock::new();
+    if std::env::var_os("TEST_LOG").is_some() {
+        LOGS.get_or_init(emporium::telemetry::init);
+    }
+}
+
+/// A fresh HTTP client: every request times out after [`REQUEST_TIMEOUT`], redirects
+/// are not followed.
+pub fn client() -> reqwest::Client {
+    install_crypto();
+    reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("building the HTTP client")
+}
+
+/// A client like [`client`] whose connections come from `ip`: another client
+/// address than 127.0.0.1 (Linux routes all of 127.0.0.0/8 to the loopback
+/// interface, so `127.0.0.2` reaches a server listening on `127.0.0.1`).
+pub fn client_from(ip: IpAddr) -> reqwest::Client {
+    install_crypto();
+    reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(ip)
+        .build()
+        .expect("building the HTTP client")
+}
+
+/// The all-in-one server on the embedded configuration in a fresh temporary
+/// directory (removed when the [`TestApp`] is dropped).
+pub async fn spawn_app() -> TestApp {
+    let dir = TempDir::new();
+    let config = Config {
+        bootstrap_admin: Some((TEST_ADMIN_EMAIL.to_owned(), TEST_ADMIN_PASSWORD.to_owned())),
+        ..embedded_config(&dir)
+    };
+    let mut app = TestApp::spawn(config, ServiceSet::All).await;
+    app._dir = Some(dir);
+    app
 }
 
 /// The embedded configuration (SQLite, in-process cache and lookups) in `dir`.
@@ -67,10 +135,12 @@ pub struct TestApp {
     pub base: String,
     /// The API key writes need.
     pub api_key: String,
-    /// The configuration it runs with.
+    /// The configuration it runs with (`config.jwt_secret` signs its tokens).
     pub config: Config,
     client: reqwest::Client,
     server: Option<RunningServer>,
+    /// The data directory [`spawn_app`] made (dropped last, after the server).
+    _dir: Option<TempDir>,
 }
 
 impl TestApp {
@@ -81,6 +151,7 @@ impl TestApp {
 
     /// Starts `services` with `config` on `addr`.
     pub async fn spawn_on(config: Config, services: ServiceSet, addr: SocketAddr) -> TestApp {
+        init_logs();
         install_crypto();
         let api_key = config
             .api_key
@@ -89,18 +160,19 @@ impl TestApp {
         let server = emporium::server::spawn(config.clone(), services, addr)
             .await
             .unwrap_or_else(|error| panic!("starting the {services} server: {error:#}"));
-        let client = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("building the HTTP client");
         TestApp {
             base: format!("http://{}", server.addr),
             api_key,
             config,
-            client,
+            client: client(),
             server: Some(server),
+            _dir: None,
         }
+    }
+
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
     }
 
     /// Stops the server and waits until its listener is closed.
@@ -118,7 +190,46 @@ impl TestApp {
     /// A request to `path` without any header (`RequestBuilder::header` appends, so
     /// tests of headers start from here).
     pub fn bare_request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client.request(method, format!("{}{path}", self.base))
+        self.client.request(method, self.url(path))
+    }
+
+    /// A request without any header but these: `X-API-Key: key` when given, and
+    /// `body` as `(content type, bytes)` when given (an empty content type sends no
+    /// `Content-Type` header).
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+        key: Option<&str>,
+    ) -> Reply {
+        let mut request = self.bare_request(method, path);
+        if let Some(key) = key {
+            request = request.header("X-API-Key", key);
+        }
+        if let Some((content_type, bytes)) = body {
+            if !content_type.is_empty() {
+                request = request.header("Content-Type", content_type);
+            }
+            request = request.body(bytes);
+        }
+        send(request).await
+    }
+
+    /// A request with just these headers (`Authorization`, …) and, when given,
+    /// `document` as its JSON:API body.
+    pub async fn with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        document: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self.bare_request(method, path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        send(with_document(request, document)).await
     }
 
     /// A write carrying the API key and, when given, a JSON:API document.
@@ -145,6 +256,21 @@ impl TestApp {
         let request = self
             .request(method, path)
             .header("Authorization", format!("Bearer {token}"));
+        send(with_document(request, document)).await
+    }
+
+    /// A request without credentials sent by `client` (e.g. one from [`client_from`]),
+    /// accepting JSON:API and carrying `document` when given.
+    pub async fn anonymous_from(
+        &self,
+        client: &reqwest::Client,
+        method: Method,
+        path: &str,
+        document: Option<&Value>,
+    ) -> Reply {
+        let request = client
+            .request(method, self.url(path))
+            .header("Accept", JSON_API);
         send(with_document(request, document)).await
     }
 
@@ -189,6 +315,28 @@ impl TestApp {
         reply.id()
     }
 
+    /// Creates a product with this SKU (named `Product <sku>`; see
+    /// [`sku_product_document`]); returns its id.
+    pub async fn create_product_with_sku(
+        &self,
+        sku: &str,
+        price: &str,
+        category: Option<&str>,
+    ) -> String {
+        let reply = self
+            .post("/v1/products", &sku_product_document(sku, price, category))
+            .await;
+        reply.expect_status(201);
+        reply.id()
+    }
+
+    /// Every product (up to 100), as listed.
+    pub async fn all_products(&self) -> Value {
+        let reply = self.get("/v1/products?page%5Bsize%5D=100").await;
+        reply.expect_status(200);
+        reply.body["data"].clone()
+    }
+
     /// Creates the stock record of `product` with `on_hand` units.
     pub async fn create_inventory(&self, product: &str, on_hand: i64) -> Reply {
         self.post("/v1/inventory", &inventory_document(product, on_hand))
@@ -226,6 +374,71 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// A token issuer with the server's signing secret (default lifetimes).
+    pub fn tokens(&self) -> JwtTokenIssuer {
+        let secret = self
+            .config
+            .jwt_secret
+            .clone()
+            .expect("test configurations carry their signing secret");
+        JwtTokenIssuer::new(JwtSettings::new(secret.into_bytes()))
+            .expect("a token issuer for the server's secret")
+    }
+
+    /// An access token of a real account with `role`, from `POST /v1/auth/login`:
+    /// the start-up administrator for [`Role::Admin`] (the configuration must have
+    /// one, as [`spawn_app`]'s has), a newly registered customer otherwise.
+    pub async fn signed_in(&self, role: Role) -> String {
+        let (email, password) = match role {
+            Role::Admin => self
+                .config
+                .bootstrap_admin
+                .clone()
+                .expect("signing in as an admin needs a start-up administrator"),
+            Role::Customer => {
+                let email = format!("customer-{}@example.com", Uuid::now_v7().simple());
+                let password = "a customer password".to_owned();
+                let document = json!({"data": {"type": "users", "attributes": {
+                    "email": email, "name": "Test Customer", "password": password}}});
+                self.anonymous(Method::POST, "/v1/auth/register", Some(&document))
+                    .await
+                    .expect_status(201);
+                (email, password)
+            }
+        };
+        let document = json!({"data": {"type": "credentials", "attributes": {"email": email, "password": password}}});
+        let reply = self
+            .anonymous(Method::POST, "/v1/auth/login", Some(&document))
+            .await;
+        reply.expect_status(200);
+        reply.attributes()["accessToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access token: {}", reply.text))
+            .to_owned()
+    }
+
+    /// A validly signed access token for a made-up user (no such account) with
+    /// `role`: what services without the users store accept, and what a server with
+    /// it refuses.
+    pub fn access_token(&self, role: Role) -> String {
+        self.access_token_at(role, Utc::now())
+    }
+
+    /// An access token for a made-up user with `role`, issued at `now` (in the past
+    /// for an expired one).
+    pub fn access_token_at(&self, role: Role, now: DateTime<Utc>) -> String {
+        let claims = AccessClaims {
+            user_id: UserId(Uuid::now_v7()),
+            role,
+        };
+        self.tokens()
+            .issue_access(claims, now)
+            .expect("issuing an access token")
+            .token
+    }
+}
+
 /// `request` with `document` as its JSON:API body, when given.
 fn with_document(request: RequestBuilder, document: Option<&Value>) -> RequestBuilder {
     match document {
@@ -242,6 +455,18 @@ pub fn product_document(name: &str, price: &str, category: Option<&str>) -> Valu
     let mut document = json!({"data": {"type": "products", "attributes": {
         "name": name, "description": format!("{name}, porcelain"), "price": price, "sku": sku,
         "images": ["https://img.example/cup.jpg"], "active": true}}});
+    if let Some(category) = category {
+        document["data"]["relationships"] =
+            json!({"category": {"data": {"type": "categories", "id": category}}});
+    }
+    document
+}
+
+/// A product create document with this SKU, named `Product <sku>`.
+pub fn sku_product_document(sku: &str, price: &str, category: Option<&str>) -> Value {
+    let mut document = json!({"data": {"type": "products", "attributes": {
+        "name": format!("Product {sku}"), "description": "A thing", "price": price, "sku": sku,
+        "images": ["https://img.example/p.jpg"], "active": true}}});
     if let Some(category) = category {
         document["data"]["relationships"] =
             json!({"category": {"data": {"type": "categories", "id": category}}});
@@ -304,6 +529,46 @@ impl Reply {
     /// A header's value.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// The `Content-Type` header.
+    pub fn content_type(&self) -> Option<&str> {
+        self.header("content-type")
+    }
+
+    /// Panics unless the answer has `status`, is a JSON:API error document (media
+    /// type, no `data`), and one of its errors has this status (as a string), `code`
+    /// and, when given, `source.pointer`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str, pointer: Option<&str>) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        assert_eq!(self.content_type(), Some(JSON_API), "{}", self.text);
+        let errors = self.body["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("not an error document: {}", self.text));
+        let found = errors.iter().any(|error| {
+            error["code"] == code
+                && error["status"].as_str().and_then(|s| s.parse::<u16>().ok()) == Some(status)
+                && pointer.is_none_or(|p| error["source"]["pointer"] == p)
+        });
+        assert!(
+            found,
+            "no error {status} {code} {pointer:?} in {}",
+            self.text
+        );
+        assert!(self.body.get("data").is_none(), "{}", self.text);
+    }
+
+    /// Panics unless the answer has `status` and its first error is about query
+    /// parameter `parameter` (`source.parameter`).
+    #[track_caller]
+    pub fn assert_parameter_error(&self, status: u16, parameter: &str) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        assert_eq!(
+            self.body["errors"][0]["source"]["parameter"], parameter,
+            "{}",
+            self.text
+        );
     }
 
     /// Panics (showing the body) unless the status is `expected`; also checks the
@@ -399,4 +664,105 @@ impl Reply {
     pub fn attributes(&self) -> &Value {
         &self.body["data"]["attributes"]
     }
+}
+
+/// A TCP proxy on a free local port in front of `target` (a real PostgreSQL or
+/// Redis): a test points the server at [`Proxy::address`] and then [`Proxy::cut`]s
+/// it to make that dependency go away.
+pub struct Proxy {
+    /// Where the proxy listens.
+    pub address: SocketAddr,
+    accept: JoinHandle<()>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    /// Starts forwarding every connection to `target`.
+    pub async fn start(target: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding the proxy");
+        let address = listener.local_addr().expect("the proxy's address");
+        let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let held = connections.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let connection = tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                held.lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(connection);
+            }
+        });
+        Self {
+            address,
+            accept,
+            connections,
+        }
+    }
+
+    /// The dependency goes away: the listener closes (new connections are refused)
+    /// and every open connection drops.
+    pub fn cut(&self) {
+        self.accept.abort();
+        for connection in self
+            .connections
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .drain(..)
+        {
+            connection.abort();
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+/// The socket address of a URL such as `postgres://user@127.0.0.1:5432/db?…` or
+/// `redis://localhost` (`default_port` when it names none), preferring IPv4 when its
+/// host has several addresses.
+pub fn address_of(url: &str, default_port: u16) -> SocketAddr {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let has_port = !host_port.ends_with(']')
+        && host_port
+            .rsplit_once(':')
+            .is_some_and(|(_, port)| port.parse::<u16>().is_ok());
+    let host_port = if has_port {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:{default_port}")
+    };
+    let addresses: Vec<SocketAddr> = host_port
+        .to_socket_addrs()
+        .unwrap_or_else(|e| panic!("cannot resolve {host_port}: {e}"))
+        .collect();
+    addresses
+        .iter()
+        .find(|address| address.is_ipv4())
+        .or(addresses.first())
+        .copied()
+        .unwrap_or_else(|| panic!("{host_port} has no address"))
+}
+
+/// `url` with its host and port replaced by `address`; user, path and query kept.
+pub fn through(url: &str, address: SocketAddr) -> String {
+    let (scheme, rest) = url
+        .split_once("://")
+        .unwrap_or_else(|| panic!("{url} has no scheme"));
+    let (authority, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    let user = authority
+        .rsplit_once('@')
+        .map(|(user, _)| format!("{user}@"));
+    format!("{scheme}://{}{address}{tail}", user.unwrap_or_default())
 }

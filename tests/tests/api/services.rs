@@ -1,17 +1,23 @@
-//! Products and inventory as two services talking HTTP with the API key.
+//! Products and inventory as two services talking HTTP with the API key: inventory
+//! asks the products service about products (and copes with it refusing or gone),
+//! and the products service asks a remote inventory before deleting a product.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use emporium::config::{Config, ServiceSet, generate_api_key};
 use emporium_adapters::testing::TempDir;
-use serde_json::json;
+use poem::http::StatusCode;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::web::{Data, Path};
+use poem::{EndpointExt, Route, Server, get, handler};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, embedded_config, free_port};
 
 /// How long inventory may take to report a dead products service.
-const DEAD_DEPENDENCY_LIMIT: Duration = Duration::from_secs(10);
+const DEAD_DEPENDENCY_LIMIT: Duration = Duration::from_secs(5);
 
 /// An inventory service on its own data directory that asks `products` over HTTP.
 fn inventory_config(dir: &TempDir, products: &str, api_key: &str) -> Config {
@@ -150,6 +156,14 @@ async fn inventory_asks_the_products_service_over_http() {
         elapsed < DEAD_DEPENDENCY_LIMIT,
         "a dead products service took {elapsed:?} to report"
     );
+    // Nothing was stored.
+    inventory
+        .get(&format!("/v1/inventory/{other}"))
+        .await
+        .expect_error(404, Some("not_found"));
+    let listed = inventory.get("/v1/inventory").await;
+    listed.expect_status(200);
+    assert_eq!(listed.body["meta"]["total"], 1, "{}", listed.text);
 
     let started = Instant::now();
     let compound = inventory
@@ -184,4 +198,85 @@ async fn inventory_asks_the_products_service_over_http() {
         ready.text
     );
     inventory.shutdown().await;
+}
+
+/// A stand-in inventory service whose every stock record has `reserved` units
+/// reserved; returns its base URL.
+async fn fake_inventory(reserved: i64) -> String {
+    #[handler]
+    fn record(Path(id): Path<String>, reserved: Data<&i64>) -> poem::Response {
+        let body = json!({"data": {"type": "inventory", "id": id,
+            "attributes": {"onHand": 10, "reserved": *reserved.0, "available": 10 - *reserved.0,
+                           "updatedAt": "2026-01-01T00:00:00Z"}}});
+        poem::Response::builder()
+            .content_type("application/vnd.api+json")
+            .body(body.to_string())
+    }
+    /// Deletes the record unless units are reserved (409, as the real service).
+    #[handler]
+    fn remove(reserved: Data<&i64>) -> poem::Response {
+        if *reserved.0 == 0 {
+            return poem::Response::builder()
+                .status(StatusCode::NO_CONTENT)
+                .finish();
+        }
+        let body = json!({"errors": [{"status": "409", "code": "stock_reserved",
+            "title": "Conflict", "detail": "units are reserved"}]});
+        poem::Response::builder()
+            .status(StatusCode::CONFLICT)
+            .content_type("application/vnd.api+json")
+            .body(body.to_string())
+    }
+    let acceptor = TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .expect("binding the fake inventory service");
+    let addr = *acceptor.local_addr()[0]
+        .as_socket_addr()
+        .expect("a socket address");
+    let app = Route::new()
+        .at("/v1/inventory/:id", get(record).delete(remove))
+        .at("/health", get(poem::endpoint::make_sync(|_| "ok")))
+        .data(reserved);
+    tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
+    format!("http://{addr}")
+}
+
+/// `serve products` with a remote inventory: a product whose stock has reserved
+/// units is not deleted (409), inventory routes are not served here, and `/ready`
+/// checks the database and the inventory service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn products_alone_ask_remote_inventory_before_delete() {
+    let dir = TempDir::new();
+    let config = Config {
+        inventory_url: Some(fake_inventory(3).await),
+        ..embedded_config(&dir)
+    };
+    let mut app = TestApp::spawn(config, ServiceSet::Products).await;
+    let id = app.create_product("Reserved cup", "1.00", None).await;
+    app.delete(&format!("/v1/products/{id}"))
+        .await
+        .assert_error(409, "stock_reserved", None);
+    app.get(&format!("/v1/products/{id}"))
+        .await
+        .expect_status(200);
+    // Inventory routes do not run here.
+    app.get("/v1/inventory")
+        .await
+        .assert_error(404, "not_found", None);
+    let ready = app.get("/ready").await;
+    ready.expect_status(200);
+    let names: Vec<&Value> = ready.body["meta"]["checks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no checks: {}", ready.text))
+        .iter()
+        .map(|check| &check["name"])
+        .collect();
+    assert_eq!(
+        names,
+        [&json!("database"), &json!("inventory-service")],
+        "{}",
+        ready.text
+    );
+    app.shutdown().await;
 }

@@ -1,14 +1,15 @@
-//! JSON:API conformance: media types, negotiation, create/delete semantics,
-//! pagination, sort, filters, sparse fieldsets, includes.
+//! JSON:API conformance on the embedded server: every answer's media type, request
+//! media types and `Accept` negotiation, create/read/update/delete semantics,
+//! pagination links and totals, sort, filters, sparse fieldsets and includes.
 
-use reqwest::{Method, StatusCode};
-use serde_json::json;
+use reqwest::Method;
+use serde_json::{Value, json};
 
-use crate::helpers::{JSON_API, product_doc, spawn_app};
+use crate::helpers::{JSON_API, send, sku_product_document, spawn_app};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_is_json_api() {
-    let app = spawn_app().await;
+    let mut app = spawn_app().await;
     for path in [
         "/health",
         "/ready",
@@ -18,20 +19,22 @@ async fn every_answer_is_json_api() {
         "/nowhere",
         "/v1/products/not-a-uuid",
     ] {
-        let answer = app.get(path).await;
-        assert_eq!(answer.content_type(), Some(JSON_API), "{path}");
+        let reply = app.get(path).await;
+        assert_eq!(reply.content_type(), Some(JSON_API), "{path}");
     }
     let not_found = app.get("/nowhere").await;
     not_found.assert_error(404, "not_found", None);
-    let wrong_method = app.request(Method::PUT, "/v1/products", None, None).await;
+    let wrong_method = app.raw(Method::PUT, "/v1/products", None, None).await;
     wrong_method.assert_error(405, "method_not_allowed", None);
     app.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_bodies_must_be_json_api() {
-    let app = spawn_app().await;
-    let body = product_doc("CUP-1", "1.00", None).to_string().into_bytes();
+    let mut app = spawn_app().await;
+    let body = sku_product_document("CUP-1", "1.00", None)
+        .to_string()
+        .into_bytes();
     for content_type in [
         "application/json",
         "application/vnd.api+json; charset=utf-8",
@@ -39,50 +42,41 @@ async fn request_bodies_must_be_json_api() {
         "text/plain",
         "",
     ] {
-        let answer = app
-            .request(
+        let reply = app
+            .raw(
                 Method::POST,
                 "/v1/products",
                 Some((content_type, body.clone())),
-                Some(&app.key),
+                Some(&app.api_key),
             )
             .await;
-        answer.assert_error(415, "unsupported_media_type", None);
-        assert_eq!(answer.body["errors"][0]["source"]["header"], "Content-Type");
+        reply.assert_error(415, "unsupported_media_type", None);
+        assert_eq!(
+            reply.body["errors"][0]["source"]["header"], "Content-Type",
+            "{content_type:?}: {}",
+            reply.text
+        );
     }
     assert_eq!(app.all_products().await, json!([]));
     // A profile parameter is allowed.
-    let answer = app
-        .request(
+    let reply = app
+        .raw(
             Method::POST,
             "/v1/products",
             Some((
                 r#"application/vnd.api+json; profile="https://example.com/p""#,
                 body,
             )),
-            Some(&app.key),
+            Some(&app.api_key),
         )
         .await;
-    assert_eq!(answer.status, StatusCode::CREATED);
+    assert_eq!(reply.status.as_u16(), 201, "{}", reply.text);
     app.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accept_header_negotiation() {
-    let app = spawn_app().await;
-    let get = |accept: &'static str| {
-        let app = &app;
-        async move {
-            let response = app
-                .client
-                .get(app.url("/v1/products"))
-                .header("Accept", accept)
-                .send()
-                .await
-                .unwrap();
-            crate::helpers::Answer::from(response).await
-        }
-    };
+    let mut app = spawn_app().await;
     for ok in [
         "application/vnd.api+json",
         "*/*",
@@ -90,38 +84,46 @@ async fn accept_header_negotiation() {
         "text/html, */*;q=0.8",
         "application/vnd.api+json; charset=utf-8, application/vnd.api+json",
     ] {
-        assert_eq!(get(ok).await.status, StatusCode::OK, "{ok}");
+        let reply = send(
+            app.bare_request(Method::GET, "/v1/products")
+                .header("Accept", ok),
+        )
+        .await;
+        assert_eq!(reply.status.as_u16(), 200, "{ok}: {}", reply.text);
     }
     for refused in [
         "application/json",
         "application/vnd.api+json; charset=utf-8",
         "text/html",
     ] {
-        get(refused).await.assert_error(406, "not_acceptable", None);
+        send(
+            app.bare_request(Method::GET, "/v1/products")
+                .header("Accept", refused),
+        )
+        .await
+        .assert_error(406, "not_acceptable", None);
     }
     // Probes answer whatever the Accept header says.
-    let probe = app
-        .client
-        .get(app.url("/health"))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(probe.status(), StatusCode::OK);
+    let probe = send(
+        app.bare_request(Method::GET, "/health")
+            .header("Accept", "application/json"),
+    )
+    .await;
+    assert_eq!(probe.status.as_u16(), 200, "{}", probe.text);
     app.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_read_update_delete() {
-    let app = spawn_app().await;
+    let mut app = spawn_app().await;
     let category = app.create_category("Cups").await;
     let created = app
         .post(
             "/v1/products",
-            &product_doc("CUP-090", "12.5", Some(&category)),
+            &sku_product_document("CUP-090", "12.5", Some(&category)),
         )
         .await;
-    assert_eq!(created.status, StatusCode::CREATED);
+    created.expect_status(201);
     let data = &created.body["data"];
     assert_eq!(created.header("location"), data["links"]["self"].as_str());
     assert_eq!(data["type"], "products");
@@ -131,10 +133,10 @@ async fn create_read_update_delete() {
         category.as_str()
     );
     assert!(data["attributes"].get("categoryId").is_none());
-    let id = data["id"].as_str().unwrap().to_owned();
+    let id = created.id();
 
     let read = app.get(&format!("/v1/products/{id}")).await;
-    assert_eq!(read.status, StatusCode::OK);
+    read.expect_status(200);
     assert_eq!(read.body["data"]["attributes"]["sku"], "CUP-090");
 
     let updated = app
@@ -144,18 +146,18 @@ async fn create_read_update_delete() {
                     "relationships": {"category": {"data": null}}}}),
         )
         .await;
-    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    updated.expect_status(200);
     assert_eq!(updated.body["data"]["attributes"]["price"], "9.99");
     assert_eq!(
         updated.body["data"]["relationships"]["category"]["data"],
-        serde_json::Value::Null
+        Value::Null
     );
     // The cache was refreshed.
     let read = app.get(&format!("/v1/products/{id}")).await;
     assert_eq!(read.body["data"]["attributes"]["price"], "9.99");
 
     let deleted = app.delete(&format!("/v1/products/{id}")).await;
-    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    deleted.expect_status(204);
     app.get(&format!("/v1/products/{id}"))
         .await
         .assert_error(404, "not_found", None);
@@ -163,28 +165,28 @@ async fn create_read_update_delete() {
         .await
         .assert_error(404, "not_found", None);
 
-    let category_answer = app.get(&format!("/v1/categories/{category}")).await;
-    assert_eq!(category_answer.body["data"]["attributes"]["slug"], "cups");
+    let category_reply = app.get(&format!("/v1/categories/{category}")).await;
+    assert_eq!(category_reply.body["data"]["attributes"]["slug"], "cups");
     app.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pagination_links_and_total() {
-    let app = spawn_app().await;
+    let mut app = spawn_app().await;
     for n in 0..5 {
-        app.create_product(&format!("P-{n}"), &format!("{}.00", n + 1), None)
+        app.create_product_with_sku(&format!("P-{n}"), &format!("{}.00", n + 1), None)
             .await;
     }
     let first = app.get("/v1/products?page[size]=2&sort=sku").await;
-    assert_eq!(first.status, StatusCode::OK);
+    first.expect_status(200);
     assert_eq!(first.body["meta"]["total"], 5);
-    assert_eq!(first.body["data"].as_array().unwrap().len(), 2);
+    assert_eq!(first.body["data"].as_array().expect("data").len(), 2);
     let links = &first.body["links"];
     assert_eq!(
         links["first"],
         "/v1/products?sort=sku&page[number]=1&page[size]=2"
     );
-    assert_eq!(links["prev"], serde_json::Value::Null);
+    assert_eq!(links["prev"], Value::Null);
     assert_eq!(
         links["next"],
         "/v1/products?sort=sku&page[number]=2&page[size]=2"
@@ -194,10 +196,10 @@ async fn pagination_links_and_total() {
         "/v1/products?sort=sku&page[number]=3&page[size]=2"
     );
 
-    let last = app.get(links["last"].as_str().unwrap()).await;
-    assert_eq!(last.body["data"].as_array().unwrap().len(), 1);
+    let last = app.get(links["last"].as_str().expect("links.last")).await;
+    assert_eq!(last.body["data"].as_array().expect("data").len(), 1);
     assert_eq!(last.body["data"][0]["attributes"]["sku"], "P-4");
-    assert_eq!(last.body["links"]["next"], serde_json::Value::Null);
+    assert_eq!(last.body["links"]["next"], Value::Null);
     assert_eq!(
         last.body["links"]["prev"],
         "/v1/products?sort=sku&page[number]=2&page[size]=2"
@@ -214,19 +216,22 @@ async fn pagination_links_and_total() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sort_filter_fields_include() {
-    let app = spawn_app().await;
+    let mut app = spawn_app().await;
     let cups = app.create_category("Cups").await;
     let plates = app.create_category("Plates").await;
-    app.create_product("CUP-A", "3.00", Some(&cups)).await;
-    app.create_product("CUP-B", "1.00", Some(&cups)).await;
-    app.create_product("PLATE-A", "2.00", Some(&plates)).await;
+    app.create_product_with_sku("CUP-A", "3.00", Some(&cups))
+        .await;
+    app.create_product_with_sku("CUP-B", "1.00", Some(&cups))
+        .await;
+    app.create_product_with_sku("PLATE-A", "2.00", Some(&plates))
+        .await;
 
     let by_price = app.get("/v1/products?sort=-price").await;
     let skus: Vec<_> = by_price.body["data"]
         .as_array()
-        .unwrap()
+        .expect("data")
         .iter()
         .map(|p| p["attributes"]["sku"].clone())
         .collect();
@@ -245,7 +250,7 @@ async fn sort_filter_fields_include() {
     let first = &sparse.body["data"][0];
     let mut names: Vec<_> = first["attributes"]
         .as_object()
-        .unwrap()
+        .expect("attributes")
         .keys()
         .cloned()
         .collect();
@@ -256,7 +261,7 @@ async fn sort_filter_fields_include() {
     let included = app
         .get("/v1/products?include=category&fields[categories]=name")
         .await;
-    let included = included.body["included"].as_array().unwrap();
+    let included = included.body["included"].as_array().expect("included");
     assert_eq!(included.len(), 2);
     assert!(
         included
@@ -267,7 +272,10 @@ async fn sort_filter_fields_include() {
     let one = app
         .get("/v1/products?filter[q]=CUP-A&include=category")
         .await;
-    let id = one.body["data"][0]["id"].as_str().unwrap().to_owned();
+    let id = one.body["data"][0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
     let single = app
         .get(&format!("/v1/products/{id}?include=category"))
         .await;
@@ -293,12 +301,12 @@ async fn sort_filter_fields_include() {
     app.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inventory_with_included_product() {
-    let app = spawn_app().await;
-    let product = app.create_product("CUP-1", "5.00", None).await;
+    let mut app = spawn_app().await;
+    let product = app.create_product_with_sku("CUP-1", "5.00", None).await;
     let created = app.create_inventory(&product, 20).await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    created.expect_status(201);
     assert_eq!(
         created.header("location"),
         Some(format!("/v1/inventory/{product}").as_str())
@@ -309,13 +317,8 @@ async fn inventory_with_included_product() {
         product.as_str()
     );
 
-    let adjusted = app
-        .patch(
-            &format!("/v1/inventory/{product}"),
-            &json!({"data": {"type": "inventory", "id": product, "attributes": {"quantityDelta": -5}}}),
-        )
-        .await;
-    assert_eq!(adjusted.status, StatusCode::OK, "{}", adjusted.body);
+    let adjusted = app.adjust(&product, json!(-5)).await;
+    adjusted.expect_status(200);
     assert_eq!(
         adjusted.body["data"]["attributes"],
         json!({"onHand": 15, "reserved": 0, "available": 15,
