@@ -140,3 +140,41 @@ stop_pid() {
   fi
   wait "$pid" 2>/dev/null || true
 }
+
+# ensure_pypi_tool VENV PACKAGE VERSION: PACKAGE==VERSION (from PyPI) installed in the
+# virtualenv VENV, made with python3 (installed if missing). Concurrent callers
+# share VENV: one installs while the others wait on VENV.lock.
+ensure_pypi_tool() {
+  local venv="$1" package="$2" version="$3" fd
+  _pypi_version() {
+    "$1/bin/python" -c "import importlib.metadata as m; print(m.version('$2'))" 2>/dev/null || true
+  }
+  [[ "$(_pypi_version "$venv" "$package")" == "$version" ]] && return 0
+  mkdir -p "$(dirname "$venv")"
+  exec {fd}>"$venv.lock"
+  flock -w 900 "$fd" || die "timed out waiting for another $package install"
+  if [[ "$(_pypi_version "$venv" "$package")" != "$version" ]]; then
+    have python3 || apt_install python3
+    log "installing $package==$version into $venv"
+    rm -rf "$venv"
+    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+      rm -rf "$venv"
+      apt_install python3-venv
+      python3 -m venv "$venv" || die "python3 -m venv failed"
+    fi
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$package==$version" ||
+      die "pip install $package==$version failed"
+    [[ "$(_pypi_version "$venv" "$package")" == "$version" ]] || die "$package $version not installed"
+  fi
+  exec {fd}>&-
+}
+
+# ensure_tools TOOL...: each command on PATH, installed with apt-get (package of the
+# same name) when missing.
+ensure_tools() {
+  local tool missing=()
+  for tool in "$@"; do
+    have "$tool" || missing+=("$tool")
+  done
+  ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+}
