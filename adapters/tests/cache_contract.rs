@@ -599,6 +599,11 @@ async fn an_invalidation_lost_to_a_redis_restart_is_retried_until_it_lands() {
 
     // The change's invalidation: it may meet the dead connection, but it is not lost.
     cache.delete("product").await.unwrap();
+    assert_eq!(
+        cache.pending_invalidations(),
+        1,
+        "the first delete after the restart met the dead connection"
+    );
     // Meanwhile this process never serves the old entry.
     assert_eq!(cache.get("product").await.unwrap(), None);
     let deadline = Instant::now() + Duration::from_secs(15);

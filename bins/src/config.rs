@@ -788,6 +788,22 @@ mod tests {
     }
 
     #[test]
+    fn help_shows_the_defaults() {
+        let help = Cli::command().render_long_help().to_string();
+        for default in [
+            "[default: 127.0.0.1:8080]",
+            "[default: ./data]",
+            "[default: 900]",
+            "[default: 2592000]",
+            "[default: 10]",
+            "[default: 4096]",
+            "[default: 60]",
+        ] {
+            assert!(help.contains(default), "no {default} in --help:\n{help}");
+        }
+    }
+
+    #[test]
     fn errors_name_the_variable() {
         assert_eq!(refused(&["--addr", "localhost"]), "EMPORIUM_ADDR");
         assert_eq!(

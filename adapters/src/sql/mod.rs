@@ -339,6 +339,26 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    /// A database file left world-readable (by a version before 0600, or by hand) is
+    /// made private when opened.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn an_existing_readable_sqlite_file_is_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("emporium-sql-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("shop.db");
+        std::fs::write(&file, b"").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let db = super::connect(&format!("sqlite://{}", file.display()))
+            .await
+            .unwrap();
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        db.close().await.unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[tokio::test]
     async fn prices_are_stored_as_exact_text_on_sqlite() {
         let db = super::connect("sqlite::memory:").await.unwrap();

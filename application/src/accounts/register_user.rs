@@ -108,6 +108,7 @@ mod tests {
 
     #[tokio::test]
     async fn registers_a_customer_with_a_hashed_password() {
+        let logs = CapturedLogs::start();
         let mut hasher = MockPasswordHasher::new();
         hasher
             .expect_hash()
@@ -126,6 +127,7 @@ mod tests {
             .unwrap();
         assert_eq!(user.email.as_str(), "ada@example.com");
         assert_eq!(user.role, Role::Customer);
+        assert!(logs.text().contains("role=customer"), "{}", logs.text());
     }
 
     #[tokio::test]

@@ -149,6 +149,7 @@ mod tests {
 
     #[tokio::test]
     async fn promoting_changes_the_role_only() {
+        let logs = CapturedLogs::start();
         let mut users = MockUserRepository::new();
         users
             .expect_get()
@@ -172,6 +173,8 @@ mod tests {
             .unwrap();
         assert_eq!(user.role, Role::Admin);
         assert!(user.active);
+        // The log spells the role as the API does.
+        assert!(logs.text().contains("role=admin"), "{}", logs.text());
     }
 
     #[tokio::test]

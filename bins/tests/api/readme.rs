@@ -127,3 +127,56 @@ fn the_readme_walk_through_runs_as_written() {
     }
     drop(server);
 }
+
+/// Every repository path the README and `docs/` cite in backticks (`bins/src/…`,
+/// `scripts/test`, `docs/api.md`: a path under a top-level directory, or any path
+/// of a source or document file) exists, from the repository root: a renamed or
+/// deleted file, or one outside the repository, leaves no dangling reference.
+#[test]
+fn the_docs_cite_only_files_that_exist() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the repository root");
+    let top_level = [
+        "adapters/",
+        "application/",
+        "bins/",
+        "domain/",
+        "docs/",
+        "scripts/",
+        "tests/",
+        ".ci/",
+    ];
+    let mut documents = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).expect("docs/") {
+        let path = entry.expect("a docs entry").path();
+        if path.extension().is_some_and(|ext| ext == "md") {
+            documents.push(path);
+        }
+    }
+    let mut missing = Vec::new();
+    for document in &documents {
+        let text = std::fs::read_to_string(document).expect("a readable document");
+        for (index, span) in text.split('`').enumerate() {
+            let source_file = [".rs", ".md", ".sh", ".toml", ".yaml"]
+                .iter()
+                .any(|ext| span.ends_with(ext))
+                && span.contains('/')
+                && !span.starts_with(['/', '.']);
+            let is_path = index % 2 == 1
+                && (source_file || top_level.iter().any(|dir| span.starts_with(dir)))
+                && span
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c));
+            if is_path && !root.join(span).exists() {
+                missing.push(format!("{}: {span}", document.display()));
+            }
+        }
+    }
+    assert!(documents.len() > 3, "{documents:?}");
+    assert!(
+        missing.is_empty(),
+        "cited but missing:\n{}",
+        missing.join("\n")
+    );
+}

@@ -72,13 +72,17 @@ impl ServerProcess {
         std::fs::read_to_string(self.log_dir.join("server.stdout")).unwrap_or_default()
     }
 
+    /// What it wrote to stderr (the readable start-up line).
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.log_dir.join("server.stderr")).unwrap_or_default()
+    }
+
     /// Its stdout and stderr, for failure messages.
     pub fn logs(&self) -> String {
-        let stderr =
-            std::fs::read_to_string(self.log_dir.join("server.stderr")).unwrap_or_default();
         format!(
-            "--- server stdout ---\n{}\n--- server stderr ---\n{stderr}",
-            self.stdout()
+            "--- server stdout ---\n{}\n--- server stderr ---\n{}",
+            self.stdout(),
+            self.stderr()
         )
     }
 }
@@ -161,6 +165,11 @@ fn out_of_file_descriptors_the_server_backs_off_and_recovers() {
         .env("EMPORIUM_MAX_CONNECTIONS", "10000")
         .env("EMPORIUM_IDLE_TIMEOUT", "60");
     let server = ServerProcess::start(command, addr, dir.path());
+    // Besides its JSON log lines, it says readably where the API and its docs are.
+    let started = server.stderr();
+    for url in [format!("http://{addr}/v1"), format!("http://{addr}/docs")] {
+        assert!(started.contains(&url), "no {url} in\n{started}");
+    }
 
     // More clients than the server has file descriptors for; they stay connected.
     let clients: Vec<TcpStream> = (0..CLIENTS)

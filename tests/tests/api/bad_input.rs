@@ -193,6 +193,8 @@ async fn bad_input_gets_a_4xx_json_api_error_and_changes_nothing() {
         Case::new("invalid UTF-8", Method::POST, products, Body::Raw(b"{\"data\": \"\xff\"}".to_vec(), Some(JSON_API)), 400).at(Pointer("")),
         Case::new("deeply nested JSON", Method::POST, products, Body::Raw(deep, Some(JSON_API)), 400).at(Pointer("")),
         Case::new("empty body", Method::POST, products, Body::Raw(Vec::new(), Some(JSON_API)), 400).code("missing_body").at(Pointer("")),
+        // One program may check the first "price" and another store the last: refused.
+        Case::new("a member twice in one object", Method::POST, products, Body::Raw(br#"{"data": {"type": "products", "attributes": {"name": "Twice", "price": "9.00", "price": "0.01", "sku": "TWICE-1"}}}"#.to_vec(), Some(JSON_API)), 400).code("duplicate_member").at(Pointer("")),
         Case::new("a JSON array", Method::POST, products, doc(serde_json::json!([])), 400).code("invalid_document").at(Pointer("")),
         Case::new("a JSON array of numbers", Method::POST, products, Body::Raw(b"[1, 2]".to_vec(), Some(JSON_API)), 400).code("invalid_document").at(Pointer("")),
         Case::new("data is null", Method::POST, products, doc(serde_json::json!({"data": null})), 400).at(Pointer("/data")),
@@ -313,6 +315,8 @@ async fn bad_input_gets_a_4xx_json_api_error_and_changes_nothing() {
         Case::new("unknown query parameter", Method::GET, "/v1/products?color=red", Body::None, 400)
             .code("unsupported_parameter")
             .at(Parameter("color")),
+        // Not quietly read as U+FFFD.
+        Case::new("a query value that is not UTF-8", Method::GET, "/v1/products?filter%5Bq%5D=%FF%FE", Body::None, 400).code("invalid_parameter").at(Parameter("filter[q]")),
         Case::new("unknown query parameter on a write", Method::POST, "/v1/products?dryRun=1", doc(product_document("Query cup", "1.00", None)), 400).at(Parameter("dryRun")),
         Case::new("unsupported include", Method::GET, "/v1/products?include=owner", Body::None, 400).at(Parameter("include")),
         Case::new("unsupported filter", Method::GET, "/v1/products?filter[colour]=red", Body::None, 400).at(Parameter("filter[colour]")),

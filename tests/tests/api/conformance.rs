@@ -342,3 +342,84 @@ async fn inventory_with_included_product() {
     );
     app.shutdown().await;
 }
+
+/// The OpenAPI document says what the server does where it used to disagree: `null`
+/// paging links and relationship data, attributes that sparse fieldsets may leave
+/// out, request `type`s that must be the resource's, parameters the parser refuses.
+/// (schemathesis, run by scripts/test, checks every answer against it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_what_the_server_sends_and_takes() {
+    let mut app = spawn_app().await;
+    let reply = send(app.bare_request(Method::GET, "/openapi.json")).await;
+    assert_eq!(reply.status.as_u16(), 200);
+    let document = &reply.body;
+    let schemas = &document["components"]["schemas"];
+
+    // The first page has no `prev`, the last no `next`.
+    let links = &schemas["ListLinks"];
+    for name in ["prev", "next"] {
+        assert_eq!(links["properties"][name]["nullable"], true, "{name}");
+        assert!(
+            !links["required"].as_array().unwrap().contains(&json!(name)),
+            "{name}"
+        );
+    }
+    // A product without a category shows `"data": null`.
+    let category = &schemas["ProductResource"]["properties"]["relationships"]["properties"]["category"]
+        ["properties"]["data"];
+    assert_eq!(category["nullable"], true, "{category}");
+    // `fields[products]=name` leaves the other attributes out: none is required.
+    for attributes in [
+        "ProductAttributes",
+        "CategoryAttributes",
+        "InventoryAttributes",
+    ] {
+        assert!(
+            schemas[attributes].get("required").is_none(),
+            "{attributes}: {}",
+            schemas[attributes]
+        );
+    }
+    // A request's `type` is the resource's, and its members are closed.
+    let data = &schemas["ProductCreateRequest"]["properties"]["data"];
+    assert_eq!(data["properties"]["type"]["enum"], json!(["products"]));
+    assert_eq!(data["additionalProperties"], false);
+    assert_eq!(
+        data["properties"]["attributes"]["additionalProperties"],
+        false
+    );
+
+    // Parameters admit only what the parser accepts.
+    let parameters = document["paths"]["/v1/products"]["get"]["parameters"]
+        .as_array()
+        .expect("the list's parameters");
+    let parameter = |name: &str| {
+        &parameters
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no parameter {name}"))["schema"]
+    };
+    assert_eq!(parameter("page[size]")["type"], "integer");
+    assert_eq!(parameter("page[size]")["minimum"], 1.0);
+    assert_eq!(parameter("page[size]")["maximum"], 100.0);
+    assert_eq!(parameter("page[number]")["minimum"], 1.0);
+    assert_eq!(parameter("sort")["minLength"], 1);
+    let include = parameter("include")["pattern"].as_str().unwrap().to_owned();
+    assert!(
+        include.contains("category") && !include.contains("owner"),
+        "{include}"
+    );
+    // What the parser refuses, the document refuses: try one of each against the
+    // server too.
+    for (query, name) in [
+        ("page[size]=", "page[size]"),
+        ("sort=colour", "sort"),
+        ("include=owner", "include"),
+        ("fields[products]=colour", "fields[products]"),
+    ] {
+        app.get(&format!("/v1/products?{query}"))
+            .await
+            .assert_parameter_error(400, name);
+    }
+    app.shutdown().await;
+}

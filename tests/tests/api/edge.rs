@@ -369,6 +369,29 @@ async fn every_answer_carries_the_security_headers() {
         "{:?}",
         seen.headers
     );
+    let account = app
+        .bearer(
+            Method::GET,
+            &format!("/v1/users/{}", seen.id()),
+            &token,
+            None,
+        )
+        .await;
+    account.expect_status(200);
+    assert_eq!(account.header("cache-control"), Some("no-store"));
+    let refresh_token = session.attributes()["refreshToken"]
+        .as_str()
+        .expect("a refresh token")
+        .to_owned();
+    let refreshed = app
+        .anonymous(
+            Method::POST,
+            "/v1/auth/refresh",
+            Some(&refresh_document(&refresh_token)),
+        )
+        .await;
+    refreshed.expect_status(200);
+    assert_eq!(refreshed.header("cache-control"), Some("no-store"));
 
     // The documentation page may not be framed.
     let docs = app

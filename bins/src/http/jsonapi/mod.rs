@@ -13,6 +13,7 @@ pub mod payload;
 pub mod query;
 pub mod resource;
 pub mod schema;
+pub mod strict_json;
 pub mod text;
 pub mod values;
 

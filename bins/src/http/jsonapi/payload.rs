@@ -31,6 +31,7 @@ use super::media_type::{JSON_API, check_content_type};
 use super::query::ParsedQuery;
 use super::resource::{Resource, ResourceObject};
 use super::schema::{ErrorDocumentSchema, Schema};
+use super::strict_json;
 use emporium_domain::Page;
 
 /// The largest request body accepted: 1 MiB.
@@ -197,16 +198,23 @@ async fn read_document(
             ApiError::bad_request("missing_body", "A request document is required.").at_pointer(""),
         ));
     }
-    serde_json::from_slice(&bytes).map_err(|error| {
-        ApiError::from(
+    strict_json::from_slice(&bytes).map_err(|error| {
+        let problem = if error.is_data() {
+            ErrorObject::new(
+                StatusCode::BAD_REQUEST,
+                "duplicate_member",
+                "Duplicate member",
+                format!("The request document is ambiguous: {error}."),
+            )
+        } else {
             ErrorObject::new(
                 StatusCode::BAD_REQUEST,
                 "malformed_json",
                 "Malformed JSON",
                 format!("The request body is not valid JSON: {error}."),
             )
-            .at_pointer(""),
-        )
+        };
+        ApiError::from(problem.at_pointer(""))
     })
 }
 

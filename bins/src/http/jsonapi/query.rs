@@ -7,6 +7,7 @@
 //! pagination links repeat them.
 
 use emporium_domain::{Page, PageRequest, SortDirection};
+use percent_encoding::percent_decode;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use serde::Serialize;
 
@@ -352,12 +353,35 @@ pub struct ListLinks {
     pub last: String,
 }
 
+/// The name of the first parameter of `raw` whose name or value does not decode to
+/// UTF-8 (form_urlencoded would quietly put U+FFFD in place of those bytes).
+fn not_utf8(raw: &str) -> Option<String> {
+    let decodes = |part: &str| {
+        let bytes: Vec<u8> = percent_decode(part.as_bytes()).collect();
+        std::str::from_utf8(&bytes).is_ok()
+    };
+    raw.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (!decodes(key) || !decodes(value)).then(|| {
+            let bytes: Vec<u8> = percent_decode(key.as_bytes()).collect();
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    })
+}
+
 /// Parses `raw` (the query string without `?`) against `spec`.
 pub fn parse_query(raw: Option<&str>, spec: &QuerySpec) -> Result<ParsedQuery, ApiError> {
     let mut parsed = ParsedQuery::default();
     let Some(raw) = raw.filter(|raw| !raw.is_empty()) else {
         return Ok(parsed);
     };
+    if let Some(key) = not_utf8(raw) {
+        return Err(ApiError::bad_parameter(
+            &key,
+            format!("{key} is not UTF-8 text once percent-decoded."),
+        )
+        .into());
+    }
     let mut errors: Vec<ErrorObject> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     let mut page_number: Option<u32> = None;
@@ -767,6 +791,16 @@ mod tests {
             error_of("page[number]=1", &ONE),
             (400, "unsupported_parameter", parameter("page[number]"))
         );
+    }
+
+    #[test]
+    fn refuses_parameters_that_are_not_utf8() {
+        assert_eq!(
+            error_of("filter[q]=%FF%FE", &LIST),
+            (400, "invalid_parameter", parameter("filter[q]"))
+        );
+        // U+FFFD itself, percent-encoded, is text like any other.
+        assert!(parse_query(Some("filter[q]=%EF%BF%BD"), &LIST).is_ok());
     }
 
     #[test]
