@@ -7,8 +7,7 @@
 //! an `io::Write` adaptor that re-checks every chunk as UTF-8) a cached
 //! `GET /v1/products/{id}` costs about 10,000 more CPU instructions, 12 % of the whole
 //! request (callgrind, `scripts/bench-instructions`; figures in docs/benchmarks.md).
-//! Lines still go through tracing-subscriber (filtering) and tracing-appender (the
-//! non-blocking writer).
+//! Lines still go through tracing-subscriber (filtering, the formatting layer).
 
 use std::fmt::{self, Write as _};
 
