@@ -13,6 +13,13 @@
 //! plain `cargo test` on a laptop without the servers still runs everything else. With
 //! `EMPORIUM_REQUIRE_SERVICES=1` (set by `scripts/test` and CI) a missing server
 //! panics instead: nothing is skipped silently there.
+//!
+//! [`Proxy`] stands between a store and its real server so that a test can cut the
+//! connection ([`Proxy::cut`]).
+
+mod proxy;
+
+pub use proxy::{Proxy, address_of, through};
 
 use std::path::PathBuf;
 

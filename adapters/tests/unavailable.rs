@@ -3,13 +3,11 @@
 //! adapter talks to its real server through a TCP proxy this test controls; cutting
 //! the proxy (open connections reset, new ones refused) is the server going away.
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use emporium_adapters::mongo::MongoInventoryRepository;
 use emporium_adapters::sql::{self, SqlProductRepository};
-use emporium_adapters::testing;
+use emporium_adapters::testing::{self, Proxy, address_of, through};
 use emporium_domain::catalog::{
     Description, Price, Product, ProductId, ProductName, ProductRepository, ProductRepositoryError,
     Sku,
@@ -17,74 +15,7 @@ use emporium_domain::catalog::{
 use emporium_domain::inventory::{
     InventoryItem, InventoryRepository, InventoryRepositoryError, Quantity,
 };
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 use uuid::Uuid;
-
-/// A TCP proxy to `target` on a free local port.
-struct Proxy {
-    address: SocketAddr,
-    accept: JoinHandle<()>,
-    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
-}
-
-impl Proxy {
-    async fn start(target: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let held = connections.clone();
-        let accept = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let connection = tokio::spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-                held.lock().unwrap().push(connection);
-            }
-        });
-        Self {
-            address,
-            accept,
-            connections,
-        }
-    }
-
-    /// The server goes away: the listener closes and every open connection drops.
-    fn cut(&self) {
-        self.accept.abort();
-        for connection in self.connections.lock().unwrap().drain(..) {
-            connection.abort();
-        }
-    }
-}
-
-/// The host and port of a URL such as `postgres://user@127.0.0.1:5432/db`.
-fn address_of(url: &str) -> SocketAddr {
-    let rest = url.split_once("://").unwrap().1;
-    let authority = rest.split(['/', '?']).next().unwrap();
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host_port = if host_port.contains(':') {
-        host_port.to_owned()
-    } else {
-        format!("{host_port}:5432")
-    };
-    host_port
-        .replace("localhost", "127.0.0.1")
-        .parse()
-        .unwrap_or_else(|_| panic!("{host_port} is not an address"))
-}
-
-/// `url` with its host and port replaced by `address`.
-fn through(url: &str, address: SocketAddr) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-    let user = authority
-        .rsplit_once('@')
-        .map(|(user, _)| format!("{user}@"));
-    format!("{scheme}://{}{address}{tail}", user.unwrap_or_default())
-}
 
 fn product() -> Product {
     Product {
@@ -109,7 +40,7 @@ async fn postgres_out_of_reach_is_unavailable() {
     let db = sql::connect(&url).await.unwrap();
     sql::migrate(&db).await.unwrap();
     db.close().await.unwrap();
-    let proxy = Proxy::start(address_of(&url)).await;
+    let proxy = Proxy::start(address_of(&url, 5432)).await;
     let db = sql::connect(&through(&url, proxy.address)).await.unwrap();
     let products = SqlProductRepository::new(db);
     let stored = product();
@@ -168,7 +99,7 @@ async fn mongodb_out_of_reach_is_unavailable() {
     let Some((url, database)) = testing::mongo_database() else {
         return;
     };
-    let proxy = Proxy::start(address_of(&url)).await;
+    let proxy = Proxy::start(address_of(&url, 5432)).await;
     let proxied = format!("{}/?directConnection=true", through(&url, proxy.address));
     let inventory = MongoInventoryRepository::connect(&proxied, &database)
         .await

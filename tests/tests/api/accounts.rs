@@ -17,27 +17,13 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{
-    Reply, TestApp, embedded_config, free_port, postgres_redis_config, product_document, spawn_app,
+    Reply, TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD, TestApp, access_token_of, credentials,
+    embedded_config, free_port, postgres_redis_config, product_document, refresh_document,
+    register_document, spawn_app, token_pair, with_admin,
 };
 
-/// The administrator every server here creates at start-up.
-const ADMIN_EMAIL: &str = "root@shop.example";
-const ADMIN_PASSWORD: &str = "a long admin password";
 /// Concurrent refreshes with one token in the race test.
 const RACERS: usize = 8;
-
-/// Log-in and registration attempts a server here allows per minute: more than a
-/// test makes (the limit itself is tested in [`log_in_and_registration_are_rate_limited`]).
-const GENEROUS_AUTH_RATE: NonZeroU32 = NonZeroU32::new(1_000).unwrap();
-
-/// `config` with the start-up administrator and room for a test's log-ins.
-fn with_admin(config: Config) -> Config {
-    Config {
-        bootstrap_admin: Some((ADMIN_EMAIL.to_owned(), ADMIN_PASSWORD.to_owned())),
-        auth_rate_per_minute: GENEROUS_AUTH_RATE,
-        ..config
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_server_runs_the_accounts_flow() {
@@ -105,7 +91,7 @@ async fn the_users_service_issues_tokens_the_other_services_accept() {
         .anonymous(
             Method::POST,
             "/v1/auth/login",
-            Some(&credentials(ADMIN_EMAIL, ADMIN_PASSWORD)),
+            Some(&credentials(TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD)),
         )
         .await
         .expect_error(404, None);
@@ -114,7 +100,7 @@ async fn the_users_service_issues_tokens_the_other_services_accept() {
     a_refresh_race_has_one_winner_and_revokes_the_family(&users).await;
 
     // The inventory service takes the same tokens.
-    let admin = access_token(&log_in(&users, ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let admin = access_token_of(&users.log_in(TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD).await);
     let product = products.create_product("Saucer", "4.00", None).await;
     let stock = json!({"data": {"type": "inventory", "attributes": {"onHand": 7},
         "relationships": {"product": {"data": {"type": "products", "id": product}}}}});
@@ -205,10 +191,10 @@ async fn an_existing_account_is_left_alone_at_start_up() {
         ..embedded_config(&dir)
     };
     let mut app = TestApp::spawn(config, ServiceSet::All).await;
-    let (access, _) = token_pair(&log_in(&app, "taken@example.com", "correct horse").await);
+    let (access, _) = token_pair(&app.log_in("taken@example.com", "correct horse").await);
     let me = app.bearer(Method::GET, "/v1/users/me", &access, None).await;
     assert_eq!(me.attributes()["role"], "customer", "{}", me.text);
-    log_in(&app, "taken@example.com", "other password")
+    app.log_in("taken@example.com", "other password")
         .await
         .assert_error(401, "invalid_credentials", None);
     app.shutdown().await;
@@ -221,10 +207,10 @@ async fn over_long_passwords_are_refused_without_hashing() {
     let mut app = spawn_app().await;
     let long = "p".repeat(10_000);
     let started = Instant::now();
-    let registered = register(&app, "long@example.com", &long).await;
+    let registered = app.register("long@example.com", &long).await;
     registered.assert_error(422, "invalid_value", Some("/data/attributes/password"));
     assert!(!registered.body.to_string().contains("pppppppp"));
-    let login = log_in(&app, "long@example.com", &long).await;
+    let login = app.log_in("long@example.com", &long).await;
     assert_eq!(login.status.as_u16(), 401, "{}", login.text);
     assert!(started.elapsed() < Duration::from_secs(2));
     app.shutdown().await;
@@ -241,11 +227,11 @@ async fn log_in_and_registration_are_rate_limited() {
     };
     let mut app = TestApp::spawn(config, ServiceSet::All).await;
     for _ in 0..3 {
-        log_in(&app, "victim@example.com", "guess guess")
+        app.log_in("victim@example.com", "guess guess")
             .await
             .assert_error(401, "invalid_credentials", None);
     }
-    let limited = log_in(&app, "victim@example.com", "guess guess").await;
+    let limited = app.log_in("victim@example.com", "guess guess").await;
     limited.assert_error(429, "too_many_requests", None);
     let retry: u64 = limited
         .header("retry-after")
@@ -254,82 +240,19 @@ async fn log_in_and_registration_are_rate_limited() {
         .expect("Retry-After in seconds");
     assert!((1..=60).contains(&retry), "{retry}");
     // The client address is limited too, whatever the address it tries.
-    register(&app, "other@example.com", "correct horse")
+    app.register("other@example.com", "correct horse")
         .await
         .assert_error(429, "too_many_requests", None);
     app.shutdown().await;
 }
 
-fn register_document(email: &str, password: &str) -> Value {
-    json!({"data": {"type": "users", "attributes":
-        {"email": email, "password": password, "name": "Ada"}}})
-}
-
-fn credentials(email: &str, password: &str) -> Value {
-    json!({"data": {"type": "credentials", "attributes": {"email": email, "password": password}}})
-}
-
-fn refresh_document(token: &str) -> Value {
-    json!({"data": {"type": "tokens", "attributes": {"refreshToken": token}}})
-}
-
-async fn register(users: &TestApp, email: &str, password: &str) -> Reply {
-    users
-        .anonymous(
-            Method::POST,
-            "/v1/auth/register",
-            Some(&register_document(email, password)),
-        )
-        .await
-}
-
-async fn log_in(users: &TestApp, email: &str, password: &str) -> Reply {
-    users
-        .anonymous(
-            Method::POST,
-            "/v1/auth/login",
-            Some(&credentials(email, password)),
-        )
-        .await
-}
-
-async fn refresh(users: &TestApp, token: &str) -> Reply {
-    users
-        .anonymous(
-            Method::POST,
-            "/v1/auth/refresh",
-            Some(&refresh_document(token)),
-        )
-        .await
-}
-
-/// The `tokens` resource of a 200 answer: (access token, refresh token).
-fn token_pair(reply: &Reply) -> (String, String) {
-    reply.expect_status(200);
-    assert_eq!(reply.body["data"]["type"], "tokens", "{}", reply.text);
-    let attributes = reply.attributes();
-    assert_eq!(attributes["tokenType"], "Bearer");
-    assert_eq!(attributes["expiresIn"], 900);
-    let token = |name: &str| {
-        attributes[name]
-            .as_str()
-            .unwrap_or_else(|| panic!("no {name}: {}", reply.text))
-            .to_owned()
-    };
-    (token("accessToken"), token("refreshToken"))
-}
-
-fn access_token(reply: &Reply) -> String {
-    token_pair(reply).0
-}
-
 /// Registers `email` (password "correct horse") and logs in: (id, access token,
 /// refresh token).
 async fn register_and_log_in(users: &TestApp, email: &str) -> (String, String, String) {
-    let created = register(users, email, "correct horse").await;
+    let created = users.register(email, "correct horse").await;
     created.expect_status(201);
     let id = created.id();
-    let (access, refresh) = token_pair(&log_in(users, email, "correct horse").await);
+    let (access, refresh) = token_pair(&users.log_in(email, "correct horse").await);
     (id, access, refresh)
 }
 
@@ -352,7 +275,7 @@ async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
 
     // The start-up administrator (from the configuration) is an admin, and so far
     // the only account.
-    let admin = access_token(&log_in(users, ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let admin = access_token_of(&users.log_in(TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD).await);
     let me = users
         .bearer(Method::GET, "/v1/users/me", &admin, None)
         .await;
@@ -370,17 +293,18 @@ async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
         .await;
     let error = refused.expect_error(403, Some("read_only_attribute"));
     assert_eq!(error["source"]["pointer"], "/data/attributes/role");
-    log_in(users, &email, password)
+    users
+        .log_in(&email, password)
         .await
         .expect_error(401, Some("invalid_credentials"));
     // An invalid address and a short password: both reported, the password never
     // echoed.
-    let bad = register(users, "not-an-address", "short").await;
+    let bad = users.register("not-an-address", "short").await;
     bad.assert_error(422, "invalid_value", Some("/data/attributes/email"));
     bad.assert_error(422, "invalid_value", Some("/data/attributes/password"));
     assert!(!bad.body.to_string().contains("\"short\""), "{}", bad.text);
 
-    let registered = register(users, &email, password).await;
+    let registered = users.register(&email, password).await;
     registered.expect_status(201);
     let id = registered.id();
     assert_eq!(registered.body["data"]["type"], "users");
@@ -399,13 +323,15 @@ async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
     assert_eq!(registered.attributes()["email"], json!(email));
     assert!(registered.attributes().get("password").is_none());
     assert!(!registered.text.contains(password), "{}", registered.text);
-    let duplicate = register(users, &email.to_uppercase(), "another password").await;
+    let duplicate = users
+        .register(&email.to_uppercase(), "another password")
+        .await;
     let error = duplicate.expect_error(409, Some("duplicate_email"));
     assert_eq!(error["source"]["pointer"], "/data/attributes/email");
 
     // Log-in failures look alike for an unknown address and a wrong password.
-    let unknown = log_in(users, "nobody@example.com", password).await;
-    let wrong = log_in(users, &email, "wrong horse battery").await;
+    let unknown = users.log_in("nobody@example.com", password).await;
+    let wrong = users.log_in(&email, "wrong horse battery").await;
     unknown.expect_error(401, Some("invalid_credentials"));
     assert_eq!(unknown.body, wrong.body);
     assert_eq!(unknown.status, wrong.status);
@@ -414,7 +340,7 @@ async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
         wrong.header("www-authenticate")
     );
 
-    let (customer, customer_refresh) = token_pair(&log_in(users, &email, password).await);
+    let (customer, customer_refresh) = token_pair(&users.log_in(&email, password).await);
     let me = users
         .bearer(Method::GET, "/v1/users/me", &customer, None)
         .await;
@@ -459,16 +385,18 @@ async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
     assert_eq!(product_count(catalog).await, before + 1);
 
     // Refresh rotates; the spent token, presented again, revokes its whole family.
-    let (rotated_access, rotated_refresh) = token_pair(&refresh(users, &customer_refresh).await);
+    let (rotated_access, rotated_refresh) = token_pair(&users.refresh(&customer_refresh).await);
     assert_ne!(rotated_refresh, customer_refresh);
     users
         .bearer(Method::GET, "/v1/users/me", &rotated_access, None)
         .await
         .expect_status(200);
-    refresh(users, &customer_refresh)
+    users
+        .refresh(&customer_refresh)
         .await
         .expect_error(401, Some("invalid_token"));
-    refresh(users, &rotated_refresh)
+    users
+        .refresh(&rotated_refresh)
         .await
         .expect_error(401, Some("invalid_token"));
 
@@ -501,7 +429,7 @@ async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
     );
     assert!(!listed.text.contains("password"), "{}", listed.text);
 
-    let (_, live_refresh) = token_pair(&log_in(users, &email, password).await);
+    let (_, live_refresh) = token_pair(&users.log_in(&email, password).await);
     // A validly signed admin token for an account that does not exist is refused:
     // where the users store is at hand, the account's current state decides.
     let minted = users.access_token(Role::Admin);
@@ -577,15 +505,17 @@ async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
     deactivated.expect_status(200);
     assert_eq!(deactivated.attributes()["active"], false);
     // A deactivated account can neither log in nor refresh.
-    log_in(users, &email, password)
+    users
+        .log_in(&email, password)
         .await
         .expect_error(401, Some("invalid_credentials"));
-    refresh(users, &live_refresh)
+    users
+        .refresh(&live_refresh)
         .await
         .expect_error(401, Some("invalid_token"));
 
     // Log-out ends a session.
-    let (_, admin_refresh) = token_pair(&log_in(users, ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let (_, admin_refresh) = token_pair(&users.log_in(TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD).await);
     let out = users
         .anonymous(
             Method::POST,
@@ -594,7 +524,8 @@ async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
         )
         .await;
     out.expect_status(204);
-    refresh(users, &admin_refresh)
+    users
+        .refresh(&admin_refresh)
         .await
         .expect_error(401, Some("invalid_token"));
 }
@@ -605,10 +536,10 @@ async fn accounts_flow(users: &TestApp, catalog: &TestApp) {
 async fn a_refresh_race_has_one_winner_and_revokes_the_family(users: &TestApp) {
     let email = format!("racer-{}@example.com", Uuid::new_v4().simple());
     let password = "correct horse battery";
-    register(users, &email, password).await.expect_status(201);
-    let (_, token) = token_pair(&log_in(users, &email, password).await);
+    users.register(&email, password).await.expect_status(201);
+    let (_, token) = token_pair(&users.log_in(&email, password).await);
 
-    let replies = join_all((0..RACERS).map(|_| refresh(users, &token))).await;
+    let replies = join_all((0..RACERS).map(|_| users.refresh(&token))).await;
     let winners: Vec<&Reply> = replies
         .iter()
         .filter(|reply| reply.status.as_u16() == 200)
@@ -618,10 +549,11 @@ async fn a_refresh_race_has_one_winner_and_revokes_the_family(users: &TestApp) {
         reply.expect_error(401, Some("invalid_token"));
     }
     let (_, next) = token_pair(winners[0]);
-    refresh(users, &next)
+    users
+        .refresh(&next)
         .await
         .expect_error(401, Some("invalid_token"));
     // The account itself is fine: a new log-in starts a new family.
-    let (_, fresh) = token_pair(&log_in(users, &email, password).await);
-    token_pair(&refresh(users, &fresh).await);
+    let (_, fresh) = token_pair(&users.log_in(&email, password).await);
+    token_pair(&users.refresh(&fresh).await);
 }

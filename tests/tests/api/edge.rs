@@ -24,76 +24,22 @@ use tokio::net::TcpStream;
 use uuid::Uuid;
 
 use crate::helpers::{
-    JSON_API, Reply, TestApp, client_from, embedded_config, external_config, free_port,
-    install_crypto, postgres_redis_config, product_document, send, spawn_app,
+    JSON_API, Reply, TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD, TestApp, access_token_of, client_from,
+    credentials, embedded_config, external_config, free_port, install_crypto,
+    postgres_redis_config, product_document, refresh_document, register_document, send, spawn_app,
+    with_admin,
 };
 
-/// The administrator servers here create at start-up.
-const ADMIN_EMAIL: &str = "root@shop.example";
-const ADMIN_PASSWORD: &str = "a long admin password";
 /// The password of every account registered here.
 const PASSWORD: &str = "correct horse battery";
-/// Auth attempts per minute a server here allows when the limit is not under test.
-const GENEROUS_AUTH_RATE: NonZeroU32 = NonZeroU32::new(1_000).unwrap();
 /// A client address other than the default 127.0.0.1.
 const OTHER_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
 
-/// `config` with the start-up administrator and room for a test's log-ins.
-fn with_admin(config: Config) -> Config {
-    Config {
-        bootstrap_admin: Some((ADMIN_EMAIL.to_owned(), ADMIN_PASSWORD.to_owned())),
-        auth_rate_per_minute: GENEROUS_AUTH_RATE,
-        ..config
-    }
-}
-
-fn register_document(email: &str, password: &str) -> Value {
-    json!({"data": {"type": "users", "attributes":
-        {"email": email, "password": password, "name": "Ada"}}})
-}
-
-fn credentials(email: &str, password: &str) -> Value {
-    json!({"data": {"type": "credentials", "attributes": {"email": email, "password": password}}})
-}
-
-fn refresh_document(token: &str) -> Value {
-    json!({"data": {"type": "tokens", "attributes": {"refreshToken": token}}})
-}
-
-/// Registers `email` with [`PASSWORD`].
-async fn register(app: &TestApp, email: &str) -> Reply {
-    app.anonymous(
-        Method::POST,
-        "/v1/auth/register",
-        Some(&register_document(email, PASSWORD)),
-    )
-    .await
-}
-
-async fn log_in(app: &TestApp, email: &str, password: &str) -> Reply {
-    app.anonymous(
-        Method::POST,
-        "/v1/auth/login",
-        Some(&credentials(email, password)),
-    )
-    .await
-}
-
-/// The access token of a successful log-in.
-fn access_token(reply: &Reply) -> String {
-    reply.expect_status(200);
-    assert_eq!(reply.body["data"]["type"], "tokens", "{}", reply.text);
-    reply.attributes()["accessToken"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no accessToken: {}", reply.text))
-        .to_owned()
-}
-
 /// Registers `email` and logs in: (user id, access token).
 async fn signed_up(app: &TestApp, email: &str) -> (String, String) {
-    let registered = register(app, email).await;
+    let registered = app.register(email, PASSWORD).await;
     registered.expect_status(201);
-    let token = access_token(&log_in(app, email, PASSWORD).await);
+    let token = access_token_of(&app.log_in(email, PASSWORD).await);
     (registered.id(), token)
 }
 
@@ -119,13 +65,13 @@ async fn change_user(app: &TestApp, token: &str, id: &str, attributes: Value) ->
 /// Registers `email`, has `admin` promote it, then logs it in: (id, access token,
 /// which says "admin").
 async fn promoted_admin(app: &TestApp, admin: &str, email: &str) -> (String, String) {
-    let registered = register(app, email).await;
+    let registered = app.register(email, PASSWORD).await;
     registered.expect_status(201);
     let id = registered.id();
     let promoted = change_user(app, admin, &id, json!({"role": "admin"})).await;
     promoted.expect_status(200);
     assert_eq!(promoted.attributes()["role"], "admin", "{}", promoted.text);
-    let token = access_token(&log_in(app, email, PASSWORD).await);
+    let token = access_token_of(&app.log_in(email, PASSWORD).await);
     (id, token)
 }
 
@@ -133,7 +79,7 @@ async fn promoted_admin(app: &TestApp, admin: &str, email: &str) -> (String, Str
 async fn admin_power_follows_the_account_as_stored_now() {
     let dir = TempDir::new();
     let mut app = TestApp::spawn(with_admin(embedded_config(&dir)), ServiceSet::All).await;
-    let root = access_token(&log_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let root = access_token_of(&app.log_in(TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD).await);
     let root_id = me(&app, &root).await.id();
     let cup = product_document("Espresso cup", "12.50", None);
 
@@ -230,13 +176,13 @@ async fn failed_log_ins_never_lock_the_owner_out() {
     // of that client address. (Should the guesses be slow enough for the limit to
     // refill one attempt, one more 401 may come before the 429.)
     for _ in 0..10 {
-        log_in(&app, VICTIM, "wrong guess")
+        app.log_in(VICTIM, "wrong guess")
             .await
             .assert_error(401, "invalid_credentials", None);
     }
     let mut limited = None;
     for _ in 0..3 {
-        let reply = log_in(&app, VICTIM, "wrong guess").await;
+        let reply = app.log_in(VICTIM, "wrong guess").await;
         if reply.status.as_u16() == 429 {
             limited = Some(reply);
             break;
@@ -256,7 +202,7 @@ async fn failed_log_ins_never_lock_the_owner_out() {
             Some(&credentials(VICTIM, PASSWORD)),
         )
         .await;
-    let token = access_token(&session);
+    let token = access_token_of(&session);
     assert!(
         session.attributes()["refreshToken"].is_string(),
         "{}",
@@ -349,11 +295,11 @@ async fn every_answer_carries_the_security_headers() {
     nosniff(&anonymous);
 
     // Sessions and accounts are never kept by a cache.
-    register(&app, "private@example.com")
+    app.register("private@example.com", PASSWORD)
         .await
         .expect_status(201);
-    let session = log_in(&app, "private@example.com", PASSWORD).await;
-    let token = access_token(&session);
+    let session = app.log_in("private@example.com", PASSWORD).await;
+    let token = access_token_of(&session);
     nosniff(&session);
     assert_eq!(
         session.header("cache-control"),
@@ -420,7 +366,7 @@ async fn every_answer_carries_the_security_headers() {
 async fn a_registered_user_is_at_its_location() {
     let dir = TempDir::new();
     let mut app = TestApp::spawn(with_admin(embedded_config(&dir)), ServiceSet::All).await;
-    let registered = register(&app, "ada@example.com").await;
+    let registered = app.register("ada@example.com", PASSWORD).await;
     registered.expect_status(201);
     let id = registered.id();
     let location = registered
@@ -433,7 +379,7 @@ async fn a_registered_user_is_at_its_location() {
         "{}",
         registered.text
     );
-    let ada = access_token(&log_in(&app, "ada@example.com", PASSWORD).await);
+    let ada = access_token_of(&app.log_in("ada@example.com", PASSWORD).await);
 
     // The user themself and an admin read it.
     let own = app.bearer(Method::GET, &location, &ada, None).await;
@@ -442,7 +388,7 @@ async fn a_registered_user_is_at_its_location() {
     assert_eq!(own.body["data"]["type"], "users", "{}", own.text);
     assert_eq!(own.attributes()["email"], "ada@example.com", "{}", own.text);
     assert!(!own.text.contains(PASSWORD), "{}", own.text);
-    let admin = access_token(&log_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await);
+    let admin = access_token_of(&app.log_in(TEST_ADMIN_EMAIL, TEST_ADMIN_PASSWORD).await);
     let by_admin = app.bearer(Method::GET, &location, &admin, None).await;
     by_admin.expect_status(200);
     assert_eq!(by_admin.id(), id);

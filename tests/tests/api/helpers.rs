@@ -8,11 +8,12 @@
 //! The server's logs are shown only when `TEST_LOG` is set (`TEST_LOG=1 cargo test`).
 //!
 //! Also: a client that connects from another loopback address ([`client_from`], for
-//! the per-client-address limits), and a TCP [`Proxy`] in front of a real database
-//! that a test can cut ([`Proxy::cut`]) to make that dependency go away.
+//! the per-client-address limits). The TCP proxy that cuts a server's database is
+//! `emporium_adapters::testing::Proxy`.
 
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -26,8 +27,6 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 /// The JSON:API media type.
@@ -37,6 +36,58 @@ pub const JSON_API: &str = "application/vnd.api+json";
 pub const TEST_ADMIN_EMAIL: &str = "admin@shop.test";
 /// The password of [`TEST_ADMIN_EMAIL`].
 pub const TEST_ADMIN_PASSWORD: &str = "a test admin password";
+
+/// Auth attempts per minute a server allows when the limit is not under test (more
+/// than any test makes).
+pub const GENEROUS_AUTH_RATE: NonZeroU32 = NonZeroU32::new(1_000).unwrap();
+
+/// `config` with the start-up administrator ([`TEST_ADMIN_EMAIL`]) and room for a
+/// test's log-ins.
+pub fn with_admin(config: Config) -> Config {
+    Config {
+        bootstrap_admin: Some((TEST_ADMIN_EMAIL.to_owned(), TEST_ADMIN_PASSWORD.to_owned())),
+        auth_rate_per_minute: GENEROUS_AUTH_RATE,
+        ..config
+    }
+}
+
+/// A registration document (display name "Ada").
+pub fn register_document(email: &str, password: &str) -> Value {
+    json!({"data": {"type": "users", "attributes":
+        {"email": email, "password": password, "name": "Ada"}}})
+}
+
+/// A log-in document.
+pub fn credentials(email: &str, password: &str) -> Value {
+    json!({"data": {"type": "credentials", "attributes": {"email": email, "password": password}}})
+}
+
+/// A refresh (or log-out) document.
+pub fn refresh_document(token: &str) -> Value {
+    json!({"data": {"type": "tokens", "attributes": {"refreshToken": token}}})
+}
+
+/// The `tokens` resource of a successful log-in or refresh: (access token, refresh
+/// token), checked to be bearer tokens of the default 15-minute lifetime.
+pub fn token_pair(reply: &Reply) -> (String, String) {
+    reply.expect_status(200);
+    assert_eq!(reply.body["data"]["type"], "tokens", "{}", reply.text);
+    let attributes = reply.attributes();
+    assert_eq!(attributes["tokenType"], "Bearer");
+    assert_eq!(attributes["expiresIn"], 900);
+    let token = |name: &str| {
+        attributes[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {name}: {}", reply.text))
+            .to_owned()
+    };
+    (token("accessToken"), token("refreshToken"))
+}
+
+/// The access token of a successful log-in or refresh ([`token_pair`]).
+pub fn access_token_of(reply: &Reply) -> String {
+    token_pair(reply).0
+}
 
 /// How long any one request may take before the test fails (a hang is a bug).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -399,23 +450,32 @@ impl TestApp {
             Role::Customer => {
                 let email = format!("customer-{}@example.com", Uuid::now_v7().simple());
                 let password = "a customer password".to_owned();
-                let document = json!({"data": {"type": "users", "attributes": {
-                    "email": email, "name": "Test Customer", "password": password}}});
-                self.anonymous(Method::POST, "/v1/auth/register", Some(&document))
-                    .await
-                    .expect_status(201);
+                self.register(&email, &password).await.expect_status(201);
                 (email, password)
             }
         };
-        let document = json!({"data": {"type": "credentials", "attributes": {"email": email, "password": password}}});
-        let reply = self
-            .anonymous(Method::POST, "/v1/auth/login", Some(&document))
-            .await;
-        reply.expect_status(200);
-        reply.attributes()["accessToken"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no access token: {}", reply.text))
-            .to_owned()
+        access_token_of(&self.log_in(&email, &password).await)
+    }
+
+    /// `POST /v1/auth/register` for `email` with `password` (display name "Ada").
+    pub async fn register(&self, email: &str, password: &str) -> Reply {
+        let document = register_document(email, password);
+        self.anonymous(Method::POST, "/v1/auth/register", Some(&document))
+            .await
+    }
+
+    /// `POST /v1/auth/login` with `email` and `password`.
+    pub async fn log_in(&self, email: &str, password: &str) -> Reply {
+        let document = credentials(email, password);
+        self.anonymous(Method::POST, "/v1/auth/login", Some(&document))
+            .await
+    }
+
+    /// `POST /v1/auth/refresh` with the refresh token `token`.
+    pub async fn refresh(&self, token: &str) -> Reply {
+        let document = refresh_document(token);
+        self.anonymous(Method::POST, "/v1/auth/refresh", Some(&document))
+            .await
     }
 
     /// A validly signed access token for a made-up user (no such account) with
@@ -664,105 +724,4 @@ impl Reply {
     pub fn attributes(&self) -> &Value {
         &self.body["data"]["attributes"]
     }
-}
-
-/// A TCP proxy on a free local port in front of `target` (a real PostgreSQL or
-/// Redis): a test points the server at [`Proxy::address`] and then [`Proxy::cut`]s
-/// it to make that dependency go away.
-pub struct Proxy {
-    /// Where the proxy listens.
-    pub address: SocketAddr,
-    accept: JoinHandle<()>,
-    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
-}
-
-impl Proxy {
-    /// Starts forwarding every connection to `target`.
-    pub async fn start(target: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("binding the proxy");
-        let address = listener.local_addr().expect("the proxy's address");
-        let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let held = connections.clone();
-        let accept = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let connection = tokio::spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-                held.lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .push(connection);
-            }
-        });
-        Self {
-            address,
-            accept,
-            connections,
-        }
-    }
-
-    /// The dependency goes away: the listener closes (new connections are refused)
-    /// and every open connection drops.
-    pub fn cut(&self) {
-        self.accept.abort();
-        for connection in self
-            .connections
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .drain(..)
-        {
-            connection.abort();
-        }
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.cut();
-    }
-}
-
-/// The socket address of a URL such as `postgres://user@127.0.0.1:5432/db?…` or
-/// `redis://localhost` (`default_port` when it names none), preferring IPv4 when its
-/// host has several addresses.
-pub fn address_of(url: &str, default_port: u16) -> SocketAddr {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host_port = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    let has_port = !host_port.ends_with(']')
-        && host_port
-            .rsplit_once(':')
-            .is_some_and(|(_, port)| port.parse::<u16>().is_ok());
-    let host_port = if has_port {
-        host_port.to_owned()
-    } else {
-        format!("{host_port}:{default_port}")
-    };
-    let addresses: Vec<SocketAddr> = host_port
-        .to_socket_addrs()
-        .unwrap_or_else(|e| panic!("cannot resolve {host_port}: {e}"))
-        .collect();
-    addresses
-        .iter()
-        .find(|address| address.is_ipv4())
-        .or(addresses.first())
-        .copied()
-        .unwrap_or_else(|| panic!("{host_port} has no address"))
-}
-
-/// `url` with its host and port replaced by `address`; user, path and query kept.
-pub fn through(url: &str, address: SocketAddr) -> String {
-    let (scheme, rest) = url
-        .split_once("://")
-        .unwrap_or_else(|| panic!("{url} has no scheme"));
-    let (authority, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
-    let user = authority
-        .rsplit_once('@')
-        .map(|(user, _)| format!("{user}@"));
-    format!("{scheme}://{}{address}{tail}", user.unwrap_or_default())
 }

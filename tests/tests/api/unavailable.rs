@@ -7,12 +7,10 @@
 use std::time::{Duration, Instant};
 
 use emporium::config::{Config, ServiceSet};
-use emporium_adapters::testing::TempDir;
+use emporium_adapters::testing::{Proxy, TempDir, address_of, through};
 use serde_json::Value;
 
-use crate::helpers::{
-    JSON_API, Proxy, Reply, TestApp, address_of, postgres_redis_config, product_document, through,
-};
+use crate::helpers::{JSON_API, Reply, TestApp, postgres_redis_config, product_document};
 
 /// PostgreSQL's port when a URL names none.
 const POSTGRES_PORT: u16 = 5432;
