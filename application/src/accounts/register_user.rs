@@ -108,7 +108,7 @@ mod tests {
 
     #[tokio::test]
     async fn registers_a_customer_with_a_hashed_password() {
-        let logs = CapturedLogs::start();
+        let logs = captured_logs();
         let mut hasher = MockPasswordHasher::new();
         hasher
             .expect_hash()
@@ -127,7 +127,7 @@ mod tests {
             .unwrap();
         assert_eq!(user.email.as_str(), "ada@example.com");
         assert_eq!(user.role, Role::Customer);
-        assert!(logs.text().contains("role=customer"), "{}", logs.text());
+        assert!(logs.has_line(&["account created", "role=customer"]));
     }
 
     #[tokio::test]

@@ -39,31 +39,35 @@ pub fn user(id: u128, role: Role, active: bool) -> User {
     }
 }
 
-/// The log lines written while it is alive (on this thread), in tracing-subscriber's
-/// plain format (`role=admin`).
-pub struct CapturedLogs {
-    lines: Arc<std::sync::Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
-}
-
-impl CapturedLogs {
-    /// Starts capturing.
-    pub fn start() -> Self {
+/// What every test of this binary logs, in tracing-subscriber's plain format
+/// (`role=admin`). One global subscriber, installed by the first call: a per-thread
+/// one (`set_default`) can miss events while tests on other threads register theirs.
+pub fn captured_logs() -> &'static CapturedLogs {
+    static LOGS: std::sync::OnceLock<CapturedLogs> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
         let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = lines.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_ansi(false)
             .with_writer(move || LogSink(sink.clone()))
             .finish();
-        Self {
-            lines,
-            _guard: tracing::subscriber::set_default(subscriber),
-        }
-    }
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in the application's tests");
+        CapturedLogs { lines }
+    })
+}
 
-    /// What was logged so far.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.lines.lock().unwrap()).into_owned()
+/// The log lines of the test binary ([`captured_logs`]).
+pub struct CapturedLogs {
+    lines: Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl CapturedLogs {
+    /// Whether a line logged so far contains every one of `parts`.
+    pub fn has_line(&self, parts: &[&str]) -> bool {
+        let text = String::from_utf8_lossy(&self.lines.lock().unwrap()).into_owned();
+        text.lines()
+            .any(|line| parts.iter().all(|part| line.contains(part)))
     }
 }
 

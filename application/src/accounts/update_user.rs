@@ -149,7 +149,7 @@ mod tests {
 
     #[tokio::test]
     async fn promoting_changes_the_role_only() {
-        let logs = CapturedLogs::start();
+        let logs = captured_logs();
         let mut users = MockUserRepository::new();
         users
             .expect_get()
@@ -174,7 +174,7 @@ mod tests {
         assert_eq!(user.role, Role::Admin);
         assert!(user.active);
         // The log spells the role as the API does.
-        assert!(logs.text().contains("role=admin"), "{}", logs.text());
+        assert!(logs.has_line(&["account updated", "role=admin"]));
     }
 
     #[tokio::test]
