@@ -25,7 +25,9 @@ use emporium_application::accounts::{
 };
 use emporium_application::catalog::{Catalog, CatalogPorts};
 use emporium_application::inventory::{Inventory, InventoryPorts};
-use emporium_domain::accounts::{DisplayName, Email, NewUser, Password, TokenIssuer};
+use emporium_domain::accounts::{
+    DisplayName, Email, NewUser, Password, TokenIssuer, UserRepository,
+};
 use emporium_domain::catalog::{ProductCatalog, ProductRepository, ProductStock};
 use emporium_domain::inventory::InventoryRepository;
 use emporium_domain::{Cache, Clock, IdGenerator};
@@ -194,16 +196,24 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Http
         None => None,
     };
 
-    let accounts = match &db {
-        Some(db) if services.has_accounts() => Some(Arc::new(accounts(db, tokens.clone()))),
-        _ => None,
-    };
-    // Where the account store is at hand, tokens are checked against it.
-    let authenticate = match &db {
-        Some(db) if services.has_accounts() => Arc::new(
-            Authenticate::new(tokens).with_users(Arc::new(SqlUserRepository::new(db.clone()))),
-        ),
-        _ => Arc::new(Authenticate::new(tokens)),
+    // Where the account store is at hand, tokens are checked against it too.
+    let (accounts, authenticate) = match &db {
+        Some(db) if services.has_accounts() => {
+            let users: Arc<dyn UserRepository> = Arc::new(SqlUserRepository::new(db.clone()));
+            let accounts = Accounts::new(AccountsPorts {
+                users: users.clone(),
+                refresh_tokens: Arc::new(SqlRefreshTokenRepository::new(db.clone())),
+                hasher: Arc::new(Argon2PasswordHasher::new()),
+                tokens: tokens.clone(),
+                ids,
+                clock,
+            });
+            (
+                Some(Arc::new(accounts)),
+                Authenticate::new(tokens).with_users(users),
+            )
+        }
+        _ => (None, Authenticate::new(tokens)),
     };
     Ok(HttpState {
         catalog,
@@ -212,7 +222,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Http
         dependencies: dependencies.into(),
         services: services.name(),
         api_key: config.api_key.clone(),
-        authenticate,
+        authenticate: Arc::new(authenticate),
         auth_rate_per_minute: config.auth_rate_per_minute,
         cors_origins: config.cors_origins.clone(),
     })
@@ -239,18 +249,6 @@ async fn product_cache(
         async move { Ok(redis.ping().await?) }.boxed()
     }));
     Ok(Arc::new(ResilientCache::new(Arc::new(redis))))
-}
-
-/// The account use cases on the SQL database.
-fn accounts(db: &DatabaseConnection, tokens: Arc<dyn TokenIssuer>) -> Accounts {
-    Accounts::new(AccountsPorts {
-        users: Arc::new(SqlUserRepository::new(db.clone())),
-        refresh_tokens: Arc::new(SqlRefreshTokenRepository::new(db.clone())),
-        hasher: Arc::new(Argon2PasswordHasher::new()),
-        tokens,
-        ids: Arc::new(UuidV7Generator),
-        clock: Arc::new(SystemClock),
-    })
 }
 
 /// An administrator's details, checked; errors say which value is wrong (never

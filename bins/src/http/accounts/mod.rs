@@ -23,7 +23,7 @@ use super::ApiTags;
 use super::jsonapi::body::{Invalid, boolean, text};
 use super::jsonapi::{
     ApiError, ClientId, Created, EmailRule, Fields, JsonApi, JsonApiBody, ListDocument, Member,
-    NoContent, QuerySpec, Resource, SingleDocument, Text, Timestamp, Trimmed, Write,
+    NoContent, QuerySpec, Resource, SingleDocument, Text, Timestamp, Trimmed, Write, path_id,
 };
 use super::middleware::auth::{SignedIn, UserAdmin};
 use super::openapi::Queries;
@@ -252,9 +252,7 @@ impl Queries for AccountsApi {
 
 /// A user id from the URL; anything that is not a UUID names no user (404).
 fn user_id(raw: &str) -> Result<UserId, ApiError> {
-    Uuid::parse_str(raw)
-        .map(UserId)
-        .map_err(|_| ApiError::not_found("user", raw))
+    path_id(raw, "user").map(UserId)
 }
 
 /// A string as typed (the use case answers every bad value alike).

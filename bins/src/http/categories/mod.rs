@@ -14,7 +14,7 @@ use super::ApiTags;
 use super::jsonapi::body::text;
 use super::jsonapi::{
     ApiError, ClientId, Created, FieldSet, Fields, JsonApi, JsonApiBody, ListDocument, Member,
-    NoContent, QuerySpec, Resource, SingleDocument, Text, Timestamp, Trimmed, Write,
+    NoContent, QuerySpec, Resource, SingleDocument, Text, Timestamp, Trimmed, Write, path_id,
 };
 use super::middleware::auth::CatalogManager;
 use super::openapi::Queries;
@@ -109,9 +109,7 @@ impl Queries for CategoriesApi {
 
 /// A category id from the URL; anything that is not a UUID names no category (404).
 fn category_id(raw: &str) -> Result<CategoryId, ApiError> {
-    Uuid::parse_str(raw)
-        .map(CategoryId)
-        .map_err(|_| ApiError::not_found("category", raw))
+    path_id(raw, "category").map(CategoryId)
 }
 
 #[OpenApi(tag = "ApiTags::Categories")]

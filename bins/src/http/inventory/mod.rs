@@ -19,11 +19,11 @@ use super::jsonapi::body::integer;
 use super::jsonapi::{
     ApiError, ClientId, Created, ErrorObject, FieldSet, Fields, JsonApi, JsonApiBody, Linkage,
     ListDocument, Member, NoContent, QuerySpec, Relationship, Resource, SingleDocument, Timestamp,
-    Write,
+    Write, path_id,
 };
 use super::middleware::auth::CatalogManager;
 use super::openapi::Queries;
-use super::products::{Products, product_id};
+use super::products::Products;
 
 /// The `inventory` resource: one stock record per product.
 pub struct StockRecords;
@@ -148,7 +148,7 @@ impl Queries for InventoryApi {
 
 /// A stock record's id from the URL (its product id); 404 when not a UUID.
 fn record_id(raw: &str) -> Result<ProductId, ApiError> {
-    product_id(raw).map_err(|_| ApiError::not_found("stock record", raw))
+    path_id(raw, "stock record").map(ProductId)
 }
 
 #[OpenApi(tag = "ApiTags::Inventory")]

@@ -6,8 +6,11 @@
 //! [`PageRequest::MAX_SIZE`]. The parameters other than paging are kept (decoded) so
 //! pagination links repeat them.
 
+use std::borrow::Cow;
+use std::str::Utf8Error;
+
 use emporium_domain::{Page, PageRequest, SortDirection};
-use percent_encoding::percent_decode;
+use percent_encoding::percent_decode_str;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
 use serde::Serialize;
 
@@ -353,20 +356,40 @@ pub struct ListLinks {
     pub last: String,
 }
 
-/// The name of the first parameter of `raw` whose name or value does not decode to
-/// UTF-8 (form_urlencoded would quietly put U+FFFD in place of those bytes).
-fn not_utf8(raw: &str) -> Option<String> {
-    let decodes = |part: &str| {
-        let bytes: Vec<u8> = percent_decode(part.as_bytes()).collect();
-        std::str::from_utf8(&bytes).is_ok()
-    };
-    raw.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (!decodes(key) || !decodes(value)).then(|| {
-            let bytes: Vec<u8> = percent_decode(key.as_bytes()).collect();
-            String::from_utf8_lossy(&bytes).into_owned()
+/// One decoded query parameter: name and value.
+type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
+/// The name–value pairs of a query string, decoded as a form does (`+` is a space,
+/// then percent-decoding; empty pairs skipped). A name or value that is not UTF-8
+/// once decoded is refused (400) rather than read with U+FFFD in place of its bytes.
+fn decoded_pairs(raw: &str) -> Result<Vec<Pair<'_>>, ApiError> {
+    fn decode(part: &str) -> Result<Cow<'_, str>, Utf8Error> {
+        if part.contains('+') {
+            let spaced = part.replace('+', " ");
+            Ok(Cow::Owned(
+                percent_decode_str(&spaced).decode_utf8()?.into_owned(),
+            ))
+        } else {
+            percent_decode_str(part).decode_utf8()
+        }
+    }
+    raw.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match (decode(name), decode(value)) {
+                (Ok(key), Ok(value)) => Ok((key, value)),
+                _ => {
+                    let key = percent_decode_str(name).decode_utf8_lossy();
+                    Err(ApiError::bad_parameter(
+                        key.as_ref(),
+                        format!("{key} is not UTF-8 text once percent-decoded."),
+                    )
+                    .into())
+                }
+            }
         })
-    })
+        .collect()
 }
 
 /// Parses `raw` (the query string without `?`) against `spec`.
@@ -375,19 +398,12 @@ pub fn parse_query(raw: Option<&str>, spec: &QuerySpec) -> Result<ParsedQuery, A
     let Some(raw) = raw.filter(|raw| !raw.is_empty()) else {
         return Ok(parsed);
     };
-    if let Some(key) = not_utf8(raw) {
-        return Err(ApiError::bad_parameter(
-            &key,
-            format!("{key} is not UTF-8 text once percent-decoded."),
-        )
-        .into());
-    }
     let mut errors: Vec<ErrorObject> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     let mut page_number: Option<u32> = None;
     let mut page_size: Option<u32> = None;
 
-    for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+    for (key, value) in decoded_pairs(raw)? {
         if key.is_empty() {
             if !value.is_empty() {
                 errors.push(ApiError::bad_parameter(

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use uuid::Uuid;
 
+use super::error::ApiError;
 use super::query::Fields;
 use super::schema::{Schema, SchemaDef, object, string_enum};
 
@@ -349,6 +350,12 @@ pub fn identifier_schema(target: &'static str, nullable: bool) -> MetaSchemaRef 
     );
     schema.nullable = nullable;
     MetaSchemaRef::Inline(Box::new(schema))
+}
+
+/// The id in a resource's URL: a UUID, else 404 — no `what` has that id (a malformed
+/// id names nothing, as an unknown one does).
+pub fn path_id(raw: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found(what, raw))
 }
 
 /// `{"data": identifier | null}`.

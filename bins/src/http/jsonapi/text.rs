@@ -78,21 +78,19 @@ pub fn image_urls_schema() -> MetaSchemaRef {
     }))
 }
 
-/// The schema of one kind of text attribute.
+/// One kind of text attribute: the pattern of its schema.
 pub trait TextRule: Send + Sync + 'static {
-    /// The pattern (and any other constraint) of the attribute's schema.
-    fn schema() -> MetaSchema;
+    /// The regular expression the attribute's schema gives.
+    fn pattern() -> String;
 }
 
-/// Trimmed text of 1 to `MAX` characters without control characters.
+/// Trimmed text of 1 to `MAX` characters without control characters
+/// ([`trimmed_pattern`]).
 pub struct Trimmed<const MAX: usize>;
 
 impl<const MAX: usize> TextRule for Trimmed<MAX> {
-    fn schema() -> MetaSchema {
-        MetaSchema {
-            pattern: Some(trimmed_pattern(MAX)),
-            ..MetaSchema::new("string")
-        }
+    fn pattern() -> String {
+        trimmed_pattern(MAX)
     }
 }
 
@@ -100,11 +98,8 @@ impl<const MAX: usize> TextRule for Trimmed<MAX> {
 pub struct SkuRule;
 
 impl TextRule for SkuRule {
-    fn schema() -> MetaSchema {
-        MetaSchema {
-            pattern: Some(sku_pattern()),
-            ..MetaSchema::new("string")
-        }
+    fn pattern() -> String {
+        sku_pattern()
     }
 }
 
@@ -112,11 +107,8 @@ impl TextRule for SkuRule {
 pub struct EmailRule;
 
 impl TextRule for EmailRule {
-    fn schema() -> MetaSchema {
-        MetaSchema {
-            pattern: Some(email_pattern()),
-            ..MetaSchema::new("string")
-        }
+    fn pattern() -> String {
+        email_pattern()
     }
 }
 
@@ -146,7 +138,10 @@ impl<R: TextRule> Type for Text<R> {
     }
 
     fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(R::schema()))
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            pattern: Some(R::pattern()),
+            ..MetaSchema::new("string")
+        }))
     }
 
     fn as_raw_value(&self) -> Option<&String> {

@@ -23,7 +23,7 @@ use super::jsonapi::values::{amount, amount_schema};
 use super::jsonapi::{
     Amount, ApiError, ClientId, Created, FieldSet, Fields, Filter, JsonApi, JsonApiBody, Linkage,
     ListDocument, Member, NoContent, ParsedQuery, QuerySpec, Relationship, Resource,
-    SingleDocument, SkuRule, Text, Timestamp, Trimmed, Write,
+    SingleDocument, SkuRule, Text, Timestamp, Trimmed, Write, path_id,
 };
 use super::middleware::auth::CatalogManager;
 use super::openapi::Queries;
@@ -189,10 +189,8 @@ impl Queries for ProductsApi {
 }
 
 /// A product id from the URL; anything that is not a UUID names no product (404).
-pub fn product_id(raw: &str) -> Result<ProductId, ApiError> {
-    Uuid::parse_str(raw)
-        .map(ProductId)
-        .map_err(|_| ApiError::not_found("product", raw))
+fn product_id(raw: &str) -> Result<ProductId, ApiError> {
+    path_id(raw, "product").map(ProductId)
 }
 
 #[OpenApi(tag = "ApiTags::Products")]
