@@ -9,7 +9,7 @@ use std::fmt::Display;
 use emporium_domain::Unavailable;
 use emporium_domain::accounts::{RefreshTokenRepositoryError, UserRepositoryError};
 use emporium_domain::catalog::{CategoryRepositoryError, ProductRepositoryError};
-use emporium_domain::inventory::InventoryRepositoryError;
+use emporium_domain::inventory::{InventoryRepositoryError, ReservationError};
 
 /// A classified storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -73,4 +73,5 @@ into_port_error!(
     InventoryRepositoryError,
     UserRepositoryError,
     RefreshTokenRepositoryError,
+    ReservationError,
 );

@@ -5,7 +5,9 @@
 //! - [`SqlProductRepository`], [`SqlCategoryRepository`] and [`SqlInventoryRepository`]
 //!   implement the catalog and inventory ports;
 //! - [`SqlUserRepository`] and [`SqlRefreshTokenRepository`] implement the accounts
-//!   ports (refresh tokens are stored as hashes only).
+//!   ports (refresh tokens are stored as hashes only);
+//! - [`SqlStockReservations`] holds stock for orders in the same database as the
+//!   inventory it changes.
 //!
 //! Database errors are translated at this border: unique and foreign-key violations
 //! become the port's domain variants, everything else `Unexpected` with context.
@@ -24,6 +26,7 @@ mod inventory;
 pub mod migration;
 mod product;
 mod refresh_token;
+mod reservation;
 mod user;
 
 use std::time::Duration;
@@ -44,6 +47,7 @@ pub use category::SqlCategoryRepository;
 pub use inventory::SqlInventoryRepository;
 pub use product::SqlProductRepository;
 pub use refresh_token::SqlRefreshTokenRepository;
+pub use reservation::SqlStockReservations;
 pub use sea_orm::DatabaseConnection;
 pub use user::SqlUserRepository;
 

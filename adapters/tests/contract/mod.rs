@@ -10,11 +10,11 @@ use std::sync::Arc;
 use chrono::{DateTime, DurationRound, TimeDelta, TimeZone, Utc};
 use emporium_adapters::mongo::MongoInventoryRepository;
 use emporium_adapters::sql::{
-    self, SqlCategoryRepository, SqlInventoryRepository, SqlProductRepository,
+    self, SqlCategoryRepository, SqlInventoryRepository, SqlProductRepository, SqlStockReservations,
 };
 use emporium_adapters::testing::{self, TempDir};
 use emporium_domain::catalog::{CategoryRepository, ProductRepository};
-use emporium_domain::inventory::InventoryRepository;
+use emporium_domain::inventory::{InventoryRepository, StockReservations};
 use sea_orm::DatabaseConnection;
 
 /// Instantiates a suite for one adapter: for each listed name, a `#[tokio::test]` that
@@ -124,6 +124,35 @@ pub async fn mongo_inventory() -> Option<InventoryStore> {
         .expect("connect to MongoDB");
     Some(InventoryStore {
         inventory: Arc::new(repository),
+        _guard: None,
+    })
+}
+
+/// Stock reservations and the inventory whose records they hold.
+pub struct ReservationStore {
+    /// Stock records (to create them and read what is held).
+    pub inventory: Arc<dyn InventoryRepository>,
+    /// The port under test.
+    pub reservations: Arc<dyn StockReservations>,
+    _guard: Guard,
+}
+
+/// Reservations on SQLite.
+pub async fn sqlite_reservations() -> Option<ReservationStore> {
+    let (dir, db) = sqlite_db().await;
+    Some(ReservationStore {
+        inventory: Arc::new(SqlInventoryRepository::new(db.clone())),
+        reservations: Arc::new(SqlStockReservations::new(db)),
+        _guard: Some(dir),
+    })
+}
+
+/// Reservations on PostgreSQL.
+pub async fn postgres_reservations() -> Option<ReservationStore> {
+    let db = postgres_db().await?;
+    Some(ReservationStore {
+        inventory: Arc::new(SqlInventoryRepository::new(db.clone())),
+        reservations: Arc::new(SqlStockReservations::new(db)),
         _guard: None,
     })
 }

@@ -2,8 +2,13 @@
 
 mod item;
 mod ports;
+pub mod reservation;
 
 pub use item::{InventoryItem, Quantity, QuantityDelta, StockError};
+pub use ports::{InventoryRepository, InventoryRepositoryError, StockReservations};
 #[cfg(feature = "mocks")]
-pub use ports::MockInventoryRepository;
-pub use ports::{InventoryRepository, InventoryRepositoryError};
+pub use ports::{MockInventoryRepository, MockStockReservations};
+pub use reservation::{
+    ActionOutcome, MAX_RESERVATION_LINES, Reservation, ReservationAction, ReservationError,
+    ReservationLine, ReservationLines, ReservationLinesError, ReservationStatus,
+};

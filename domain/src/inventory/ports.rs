@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::item::{InventoryItem, Quantity, QuantityDelta};
+use super::reservation::{Reservation, ReservationAction, ReservationError, ReservationLines};
 use crate::catalog::ProductId;
+use crate::orders::OrderId;
 use crate::pagination::{Page, PageRequest};
 
 /// Failures of [`InventoryRepository`].
@@ -73,4 +75,39 @@ pub trait InventoryRepository: Send + Sync {
     async fn delete(&self, product_id: ProductId) -> Result<(), InventoryRepositoryError>;
     /// Checks that the store answers (readiness probes). Errors: `Unavailable`, `Unexpected`.
     async fn ping(&self) -> Result<(), InventoryRepositoryError>;
+}
+
+/// Holds stock for orders: reserve every line of an order or none, then commit,
+/// release or restock it (see [the state machine](super::reservation)).
+///
+/// Each line is one conditional atomic update in the store, so however many orders
+/// race for the last units, exactly as many succeed as there are units. Every method
+/// is idempotent by order id and safe to call from several processes at once: a
+/// repeated call that already took effect changes nothing and returns the
+/// reservation as it is.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait StockReservations: Send + Sync {
+    /// Reserves all `lines` for `order_id`, or nothing. A repeated call with the same
+    /// lines returns the existing reservation, whatever its status (a released one is
+    /// not reserved again). Errors: `InsufficientStock`, `UnknownProduct`,
+    /// `LinesDiffer`, `Unavailable`, `Unexpected`.
+    async fn reserve(
+        &self,
+        order_id: OrderId,
+        lines: &ReservationLines,
+        at: DateTime<Utc>,
+    ) -> Result<Reservation, ReservationError>;
+
+    /// Applies `action` to the order's reservation (once, whoever calls). Errors:
+    /// `NotFound`, `InvalidTransition`, `Unavailable`, `Unexpected`.
+    async fn apply(
+        &self,
+        order_id: OrderId,
+        action: ReservationAction,
+        at: DateTime<Utc>,
+    ) -> Result<Reservation, ReservationError>;
+
+    /// The order's reservation, if any. Errors: `Unavailable`, `Unexpected`.
+    async fn get(&self, order_id: OrderId) -> Result<Option<Reservation>, ReservationError>;
 }

@@ -5,9 +5,11 @@
 
 mod m20260101_000001_catalog_and_inventory;
 mod m20260102_000001_accounts;
+mod m20261130_000001_stock_reservations;
 
 pub(crate) use m20260101_000001_catalog_and_inventory::names;
 pub(crate) use m20260102_000001_accounts::names as account_names;
+pub(crate) use m20261130_000001_stock_reservations::{StockReservationLines, StockReservations};
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
@@ -20,6 +22,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260101_000001_catalog_and_inventory::Migration),
             Box::new(m20260102_000001_accounts::Migration),
+            Box::new(m20261130_000001_stock_reservations::Migration),
         ]
     }
 }

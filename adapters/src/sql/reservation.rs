@@ -1,0 +1,357 @@
+//! [`StockReservations`] on sea-orm: the reservation rows and the stock they hold
+//! change together in one transaction.
+//!
+//! - `reserve` inserts the reservation (`ON CONFLICT DO NOTHING`: a retry finds the
+//!   existing one) and raises `reserved` of each line with one conditional update
+//!   `WHERE on_hand - reserved >= n`, in product-id order; the first line that falls
+//!   short rolls everything back.
+//! - `apply` moves the status with one conditional update (`WHERE status = 'reserved'`
+//!   for commit and release, `'committed'` for restock), and only the caller whose
+//!   update matched changes stock: a hundred concurrent releases lower `reserved`
+//!   once.
+//!
+//! On SQLite every transaction here begins `IMMEDIATE` (it takes the write lock at
+//! once, so two transactions never both read and then fail to upgrade); on
+//! PostgreSQL the conditional updates lock the rows they change, and the lines are
+//! taken in one order so two reservations cannot deadlock.
+
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use emporium_domain::catalog::ProductId;
+use emporium_domain::inventory::{
+    ActionOutcome, InventoryItem, Quantity, Reservation, ReservationAction, ReservationError,
+    ReservationLine, ReservationLines, ReservationStatus, StockReservations,
+};
+use emporium_domain::orders::OrderId;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SimpleExpr};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::entities::inventory::{Column as Stock, Entity as StockEntity};
+use super::errors::DbResultExt;
+use super::migration::{StockReservationLines as Lines, StockReservations as Reservations};
+use crate::store_error::StoreError;
+
+/// Stores reservations in `stock_reservations` and `stock_reservation_lines`, and the
+/// stock they hold in `inventory` (SQLite or PostgreSQL); see the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct SqlStockReservations {
+    db: DatabaseConnection,
+}
+
+impl SqlStockReservations {
+    /// Reservations on `db` (migrated with [`super::migrate`]).
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// A write transaction: `IMMEDIATE` on SQLite.
+    async fn begin(&self) -> Result<DatabaseTransaction, StoreError> {
+        begin_write(&self.db).await
+    }
+
+    /// The stock change of `action` for one line of `quantity` units (the table's
+    /// CHECK constraints guard the invariants).
+    fn stock_change(action: ReservationAction, quantity: i64) -> Vec<(Stock, SimpleExpr)> {
+        match action {
+            ReservationAction::Commit => vec![
+                (Stock::OnHand, Expr::col(Stock::OnHand).sub(quantity)),
+                (Stock::Reserved, Expr::col(Stock::Reserved).sub(quantity)),
+            ],
+            ReservationAction::Release => {
+                vec![(Stock::Reserved, Expr::col(Stock::Reserved).sub(quantity))]
+            }
+            ReservationAction::Restock => {
+                vec![(Stock::OnHand, Expr::col(Stock::OnHand).add(quantity))]
+            }
+        }
+    }
+}
+
+/// Begins a write transaction on `db`: `IMMEDIATE` on SQLite, so it holds the write
+/// lock from its first statement; the default elsewhere.
+pub(crate) async fn begin_write(
+    db: &DatabaseConnection,
+) -> Result<DatabaseTransaction, StoreError> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: (db.get_database_backend() == DbBackend::Sqlite)
+            .then_some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    };
+    db.begin_with_options(options)
+        .await
+        .or_store_error(|| "beginning a write transaction")
+}
+
+/// The reservation of `order_id` as stored, read inside `txn`.
+async fn load(
+    txn: &impl ConnectionTrait,
+    order_id: OrderId,
+) -> Result<Option<Reservation>, StoreError> {
+    let context = || format!("loading the stock reservation of order {order_id}");
+    let head = Query::select()
+        .columns([Reservations::Status, Reservations::UpdatedAt])
+        .from(Reservations::Table)
+        .and_where(Expr::col(Reservations::OrderId).eq(order_id.0))
+        .to_owned();
+    let Some(row) = txn.query_one(&head).await.or_store_error(context)? else {
+        return Ok(None);
+    };
+    let status: String = row.try_get("", "status").or_store_error(context)?;
+    let updated_at: DateTime<Utc> = row.try_get("", "updated_at").or_store_error(context)?;
+    let status = ReservationStatus::parse(&status)
+        .with_context(|| format!("stored reservation status {status:?} is unknown"))
+        .with_context(context)?;
+
+    let lines = Query::select()
+        .columns([Lines::ProductId, Lines::Quantity])
+        .from(Lines::Table)
+        .and_where(Expr::col(Lines::OrderId).eq(order_id.0))
+        .to_owned();
+    let rows = txn.query_all(&lines).await.or_store_error(context)?;
+    let lines = rows
+        .into_iter()
+        .map(|row| -> anyhow::Result<ReservationLine> {
+            let product_id: Uuid = row.try_get("", "product_id")?;
+            let quantity: i64 = row.try_get("", "quantity")?;
+            Ok(ReservationLine {
+                product_id: ProductId(product_id),
+                quantity: Quantity::new(quantity)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()
+        .with_context(context)?;
+    let lines = ReservationLines::new(lines)
+        .context("stored reservation lines are inconsistent")
+        .with_context(context)?;
+    Ok(Some(Reservation {
+        order_id,
+        lines,
+        status,
+        updated_at,
+    }))
+}
+
+/// Why the conditional reservation of `product_id` matched nothing: no record, or
+/// not enough available.
+async fn shortfall(txn: &impl ConnectionTrait, product_id: ProductId) -> ReservationError {
+    let record = StockEntity::find_by_id(product_id.0)
+        .one(txn)
+        .await
+        .or_store_error(|| format!("loading the stock record of product {product_id}"));
+    match record {
+        Err(error) => error.into(),
+        Ok(None) => ReservationError::UnknownProduct(product_id),
+        Ok(Some(row)) => match InventoryItem::new(
+            product_id,
+            Quantity::new(row.on_hand).unwrap_or(Quantity::ZERO),
+            Quantity::new(row.reserved).unwrap_or(Quantity::ZERO),
+            row.updated_at,
+        ) {
+            Ok(item) => ReservationError::InsufficientStock {
+                product_id,
+                available: item.available(),
+            },
+            Err(error) => anyhow::Error::new(error)
+                .context(format!(
+                    "stock record of product {product_id} is inconsistent"
+                ))
+                .into(),
+        },
+    }
+}
+
+/// Ends `txn` without changes; a failure to roll back is only logged (the
+/// connection discards the transaction anyway).
+async fn roll_back(txn: DatabaseTransaction) {
+    if let Err(error) = txn.rollback().await {
+        tracing::warn!(error = %error, "rolling back a reservation transaction failed");
+    }
+}
+
+async fn commit(txn: DatabaseTransaction, order_id: OrderId) -> Result<(), StoreError> {
+    txn.commit()
+        .await
+        .or_store_error(|| format!("committing the stock reservation of order {order_id}"))
+}
+
+#[async_trait]
+impl StockReservations for SqlStockReservations {
+    async fn reserve(
+        &self,
+        order_id: OrderId,
+        lines: &ReservationLines,
+        at: DateTime<Utc>,
+    ) -> Result<Reservation, ReservationError> {
+        let at = super::to_stored_time(at);
+        let txn = self.begin().await?;
+        let insert = Query::insert()
+            .into_table(Reservations::Table)
+            .columns([
+                Reservations::OrderId,
+                Reservations::Status,
+                Reservations::CreatedAt,
+                Reservations::UpdatedAt,
+            ])
+            .values_panic([
+                order_id.0.into(),
+                ReservationStatus::Reserved.as_str().into(),
+                at.into(),
+                at.into(),
+            ])
+            .on_conflict(
+                OnConflict::column(Reservations::OrderId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .to_owned();
+        let inserted = txn
+            .execute(&insert)
+            .await
+            .or_store_error(|| format!("recording the stock reservation of order {order_id}"))?
+            .rows_affected();
+        if inserted == 0 {
+            // A retry (or a concurrent twin): answer what is there.
+            let existing = load(&txn, order_id).await;
+            roll_back(txn).await;
+            let existing = existing?.with_context(|| {
+                format!("the stock reservation of order {order_id} vanished while read")
+            })?;
+            return if existing.lines == *lines {
+                Ok(existing)
+            } else {
+                Err(ReservationError::LinesDiffer(order_id))
+            };
+        }
+
+        for line in lines.lines() {
+            let quantity = line.quantity.value();
+            let record_line = Query::insert()
+                .into_table(Lines::Table)
+                .columns([Lines::OrderId, Lines::ProductId, Lines::Quantity])
+                .values_panic([order_id.0.into(), line.product_id.0.into(), quantity.into()])
+                .to_owned();
+            txn.execute(&record_line)
+                .await
+                .or_store_error(|| format!("recording a reservation line of order {order_id}"))?;
+            let hold = Query::update()
+                .table(StockEntity)
+                .value(Stock::Reserved, Expr::col(Stock::Reserved).add(quantity))
+                .value(Stock::UpdatedAt, at)
+                .and_where(Expr::col(Stock::ProductId).eq(line.product_id.0))
+                .and_where(
+                    Expr::col(Stock::OnHand)
+                        .sub(Expr::col(Stock::Reserved))
+                        .gte(quantity),
+                )
+                .to_owned();
+            let held = txn
+                .execute(&hold)
+                .await
+                .or_store_error(|| format!("reserving product {}", line.product_id))?
+                .rows_affected();
+            if held == 0 {
+                let refusal = shortfall(&txn, line.product_id).await;
+                roll_back(txn).await;
+                return Err(refusal);
+            }
+        }
+        commit(txn, order_id).await?;
+        Ok(Reservation {
+            order_id,
+            lines: lines.clone(),
+            status: ReservationStatus::Reserved,
+            updated_at: at,
+        })
+    }
+
+    async fn apply(
+        &self,
+        order_id: OrderId,
+        action: ReservationAction,
+        at: DateTime<Utc>,
+    ) -> Result<Reservation, ReservationError> {
+        let at = super::to_stored_time(at);
+        let txn = self.begin().await?;
+        let moved = Query::update()
+            .table(Reservations::Table)
+            .value(Reservations::Status, action.to_status().as_str())
+            .value(Reservations::UpdatedAt, at)
+            .and_where(Expr::col(Reservations::OrderId).eq(order_id.0))
+            .and_where(Expr::col(Reservations::Status).eq(action.from_status().as_str()))
+            .to_owned();
+        let moved = txn
+            .execute(&moved)
+            .await
+            .or_store_error(|| format!("moving the stock reservation of order {order_id}"))?
+            .rows_affected();
+        let current = load(&txn, order_id).await;
+        let current = match current {
+            Ok(current) => current,
+            Err(error) => {
+                roll_back(txn).await;
+                return Err(error.into());
+            }
+        };
+        let Some(reservation) = current else {
+            roll_back(txn).await;
+            return Err(ReservationError::NotFound(order_id));
+        };
+        if moved == 0 {
+            roll_back(txn).await;
+            return match action.outcome(reservation.status) {
+                ActionOutcome::AlreadyDone => Ok(reservation),
+                ActionOutcome::Refused | ActionOutcome::Apply(_) => {
+                    Err(ReservationError::InvalidTransition {
+                        action,
+                        status: reservation.status,
+                    })
+                }
+            };
+        }
+        for line in reservation.lines.lines() {
+            let mut change = Query::update();
+            change.table(StockEntity);
+            for (column, value) in Self::stock_change(action, line.quantity.value()) {
+                change.value(column, value);
+            }
+            change
+                .value(Stock::UpdatedAt, at)
+                .and_where(Expr::col(Stock::ProductId).eq(line.product_id.0));
+            let changed = txn
+                .execute(&change)
+                .await
+                .or_store_error(|| {
+                    format!(
+                        "{action} of product {} for order {order_id}",
+                        line.product_id
+                    )
+                })?
+                .rows_affected();
+            if changed == 0 {
+                // Only a record with nothing reserved can be deleted, so only a
+                // restock can meet a missing one: the units have nowhere to go back.
+                tracing::warn!(
+                    order_id = %order_id,
+                    product_id = %line.product_id,
+                    action = %action,
+                    "the product's stock record is gone; its units were not returned"
+                );
+            }
+        }
+        commit(txn, order_id).await?;
+        Ok(Reservation {
+            status: action.to_status(),
+            updated_at: at,
+            ..reservation
+        })
+    }
+
+    async fn get(&self, order_id: OrderId) -> Result<Option<Reservation>, ReservationError> {
+        Ok(load(&self.db, order_id).await?)
+    }
+}
