@@ -1,4 +1,5 @@
-//! The inventory repository on MongoDB (official `mongodb` driver).
+//! The inventory repository and stock reservations on MongoDB (official `mongodb`
+//! driver). Reservations: see [`MongoStockReservations`].
 //!
 //! One document per product in the `inventory` collection:
 //!
@@ -18,6 +19,8 @@
 //! because the wire-compatible test server (`nx-27017` 0.8.1) stores a date given to
 //! `$set` in an update as a string, and `$max` does not compare dates; plain strings
 //! behave the same everywhere.
+
+mod reservation;
 
 use std::time::Duration;
 
@@ -39,6 +42,8 @@ use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+pub use reservation::{COMPLETED_KEPT, MongoStockReservations};
 
 /// How long the driver looks for a usable server (and waits to connect) before an
 /// operation fails: short, so a down server fails fast.
@@ -176,6 +181,12 @@ impl MongoInventoryRepository {
             database,
             collection,
         })
+    }
+
+    /// The database holding the stock records (to share its client with
+    /// [`MongoStockReservations::with_database`]).
+    pub fn database(&self) -> Database {
+        self.database.clone()
     }
 
     /// The name of the collection holding the stock records.

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, DurationRound, TimeDelta, TimeZone, Utc};
-use emporium_adapters::mongo::MongoInventoryRepository;
+use emporium_adapters::mongo::{MongoInventoryRepository, MongoStockReservations};
 use emporium_adapters::sql::{
     self, SqlCategoryRepository, SqlInventoryRepository, SqlProductRepository, SqlStockReservations,
 };
@@ -153,6 +153,23 @@ pub async fn postgres_reservations() -> Option<ReservationStore> {
     Some(ReservationStore {
         inventory: Arc::new(SqlInventoryRepository::new(db.clone())),
         reservations: Arc::new(SqlStockReservations::new(db)),
+        _guard: None,
+    })
+}
+
+/// Reservations on MongoDB (or the wire-compatible test server), in a fresh database.
+pub async fn mongo_reservations() -> Option<ReservationStore> {
+    init();
+    let (url, database) = testing::mongo_database()?;
+    let inventory = MongoInventoryRepository::connect(&url, &database)
+        .await
+        .expect("connect to MongoDB");
+    let reservations = MongoStockReservations::with_database(inventory.database())
+        .await
+        .expect("prepare the reservations collection");
+    Some(ReservationStore {
+        inventory: Arc::new(inventory),
+        reservations: Arc::new(reservations),
         _guard: None,
     })
 }
