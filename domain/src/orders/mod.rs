@@ -1,5 +1,38 @@
-//! Orders: what a customer bought, at which prices, and where it stands.
+//! The purchase flow: carts, orders, payments, shipments and the events between them.
+//!
+//! - [`Cart`]: a customer's lines, each with the product's name, SKU and price as
+//!   they were when added.
+//! - [`Order`]: lines priced when placed, a total in the shop [`Currency`], a
+//!   [`ShippingAddress`], and a status that moves only along the legal
+//!   [`OrderTransition`]s; every change leaves an [`OrderEvent`] (audit row).
+//! - [`Payment`] and [`Shipment`], with state machines of their own.
+//! - [`DomainEvent`]: what other contexts are told, in design §6's envelope.
 
+mod address;
+mod cart;
+mod events;
 mod id;
+mod idempotency;
+mod line;
+mod money;
+mod order;
+mod payment;
+mod ports;
+mod status;
 
+pub use address::{AddressLine, City, CountryCode, PostalCode, RecipientName, ShippingAddress};
+pub use cart::{Added, Cart, CartError};
+pub use events::{DomainEvent, EventData, EventId, EventType};
 pub use id::OrderId;
+pub use idempotency::IdempotencyKey;
+pub use line::{LineQuantity, MAX_LINES, PricedLine, RequestedLine};
+pub use money::{Currency, Money};
+pub use order::{CancelReason, ChangedBy, Order, OrderEvent, OrderEventKind, OrderLines};
+pub use payment::{Carrier, Dispatch, Payment, PaymentId, Shipment, ShipmentId, TrackingNumber};
+#[cfg(feature = "mocks")]
+pub use ports::MockCartStore;
+pub use ports::{CartStore, CartStoreError};
+pub use status::{
+    OrderStatus, OrderTransition, PaymentStatus, PaymentTransition, ShipmentStatus,
+    ShipmentTransition,
+};
