@@ -4,8 +4,9 @@
 //!
 //! | module | feature | implements |
 //! |---|---|---|
-//! | [`sql`] | `sqlite`, `postgres` | product, category and inventory repositories on sea-orm, plus migrations |
-//! | [`mongo`] | `mongodb` | inventory repository on MongoDB |
+//! | [`sql`] | `sqlite`, `postgres` | catalog, inventory, stock reservation, account and cart stores on sea-orm, plus migrations |
+//! | [`mongo`] | `mongodb` | inventory repository and stock reservations on MongoDB |
+//! | [`carts`] | `redis` | the cart store on Redis |
 //! | [`cache`] | `in-process`, `redis` | the cache port on moka and on Redis |
 //! | [`in_process`] | `in-process` | clock, id generator, in-process catalog and stock lookups |
 //! | [`http`] | `http` | catalog and stock lookups over HTTP between services |
@@ -16,6 +17,10 @@
 
 #[cfg(any(feature = "in-process", feature = "redis"))]
 pub mod cache;
+#[cfg(any(feature = "sea-orm", feature = "redis"))]
+mod cart_codec;
+#[cfg(feature = "redis")]
+pub mod carts;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(feature = "in-process")]
@@ -29,7 +34,7 @@ pub mod security;
 pub mod sql;
 #[cfg(any(feature = "sea-orm", feature = "mongodb"))]
 mod stock_adjustment;
-#[cfg(any(feature = "sea-orm", feature = "mongodb"))]
+#[cfg(any(feature = "sea-orm", feature = "mongodb", feature = "redis"))]
 mod store_error;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -10,6 +10,7 @@ use emporium_domain::Unavailable;
 use emporium_domain::accounts::{RefreshTokenRepositoryError, UserRepositoryError};
 use emporium_domain::catalog::{CategoryRepositoryError, ProductRepositoryError};
 use emporium_domain::inventory::{InventoryRepositoryError, ReservationError};
+use emporium_domain::orders::CartStoreError;
 
 /// A classified storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -74,4 +75,5 @@ into_port_error!(
     UserRepositoryError,
     RefreshTokenRepositoryError,
     ReservationError,
+    CartStoreError,
 );

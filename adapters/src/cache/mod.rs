@@ -15,7 +15,7 @@ use std::time::Duration;
 #[cfg(feature = "in-process")]
 mod moka_cache;
 #[cfg(feature = "redis")]
-mod redis_cache;
+pub(crate) mod redis_cache;
 #[cfg(feature = "in-process")]
 mod resilient;
 

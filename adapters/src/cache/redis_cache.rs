@@ -74,29 +74,8 @@ impl RedisCache {
     /// `options.connect_timeout` (plus one `operation_timeout` for the `PING`) when
     /// Redis cannot be reached or does not answer.
     pub async fn connect_with(url: &str, options: RedisCacheOptions) -> anyhow::Result<Self> {
-        let address = redact_credentials(url);
-        let client =
-            redis::Client::open(url).with_context(|| format!("invalid Redis URL {address}"))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(options.connect_timeout))
-            .set_response_timeout(Some(options.operation_timeout))
-            // Reconnection: a few quick attempts, then the next operation starts again.
-            .set_number_of_retries(2)
-            .set_min_delay(Duration::from_millis(100))
-            .set_max_delay(Duration::from_secs(1));
-        let connection = tokio::time::timeout(
-            options.connect_timeout,
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        .map_err(|_| {
-            anyhow!(
-                "Redis at {address} did not accept a connection within {:?}",
-                options.connect_timeout
-            )
-        })?
-        .with_context(|| format!("cannot connect to Redis at {address}"))?;
-
+        let (connection, address) =
+            connect_redis(url, options.connect_timeout, options.operation_timeout).await?;
         let cache = Self {
             connection,
             prefix: options.prefix,
@@ -157,6 +136,37 @@ impl RedisCache {
             ))),
         }
     }
+}
+
+/// A reconnecting connection to the Redis at `url` (and the URL without
+/// credentials, for messages): each (re)connection bounded by `connect_timeout`,
+/// each response by `response_timeout`. Fails within `connect_timeout` when Redis
+/// cannot be reached. Shared by every adapter on Redis.
+pub(crate) async fn connect_redis(
+    url: &str,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+) -> anyhow::Result<(ConnectionManager, String)> {
+    let address = redact_credentials(url);
+    let client =
+        redis::Client::open(url).with_context(|| format!("invalid Redis URL {address}"))?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(connect_timeout))
+        .set_response_timeout(Some(response_timeout))
+        // Reconnection: a few quick attempts, then the next operation starts again.
+        .set_number_of_retries(2)
+        .set_min_delay(Duration::from_millis(100))
+        .set_max_delay(Duration::from_secs(1));
+    let connection = tokio::time::timeout(
+        connect_timeout,
+        ConnectionManager::new_with_config(client, config),
+    )
+    .await
+    .map_err(|_| {
+        anyhow!("Redis at {address} did not accept a connection within {connect_timeout:?}")
+    })?
+    .with_context(|| format!("cannot connect to Redis at {address}"))?;
+    Ok((connection, address))
 }
 
 impl std::fmt::Debug for RedisCache {

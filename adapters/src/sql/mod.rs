@@ -7,7 +7,8 @@
 //! - [`SqlUserRepository`] and [`SqlRefreshTokenRepository`] implement the accounts
 //!   ports (refresh tokens are stored as hashes only);
 //! - [`SqlStockReservations`] holds stock for orders in the same database as the
-//!   inventory it changes.
+//!   inventory it changes;
+//! - [`SqlCartStore`] keeps carts (the embedded default: they survive restarts).
 //!
 //! Database errors are translated at this border: unique and foreign-key violations
 //! become the port's domain variants, everything else `Unexpected` with context.
@@ -19,6 +20,7 @@
 //! - Times are stored with microsecond precision (PostgreSQL's); finer parts are
 //!   truncated on write so both databases return the same value.
 
+mod cart;
 mod category;
 mod entities;
 mod errors;
@@ -43,6 +45,7 @@ use sea_orm_migration::MigratorTrait;
 use self::errors::DbResultExt;
 use crate::store_error::StoreError;
 
+pub use cart::SqlCartStore;
 pub use category::SqlCategoryRepository;
 pub use inventory::SqlInventoryRepository;
 pub use product::SqlProductRepository;

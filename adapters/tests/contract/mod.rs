@@ -10,7 +10,8 @@ use std::sync::Arc;
 use chrono::{DateTime, DurationRound, TimeDelta, TimeZone, Utc};
 use emporium_adapters::mongo::{MongoInventoryRepository, MongoStockReservations};
 use emporium_adapters::sql::{
-    self, SqlCategoryRepository, SqlInventoryRepository, SqlProductRepository, SqlStockReservations,
+    self, SqlCartStore, SqlCategoryRepository, SqlInventoryRepository, SqlProductRepository,
+    SqlStockReservations,
 };
 use emporium_adapters::testing::{self, TempDir};
 use emporium_domain::catalog::{CategoryRepository, ProductRepository};
@@ -170,6 +171,44 @@ pub async fn mongo_reservations() -> Option<ReservationStore> {
     Some(ReservationStore {
         inventory: Arc::new(inventory),
         reservations: Arc::new(reservations),
+        _guard: None,
+    })
+}
+
+/// A cart store.
+pub struct CartStoreUnderTest {
+    /// The port under test.
+    pub carts: Arc<dyn emporium_domain::orders::CartStore>,
+    _guard: Guard,
+}
+
+/// Carts on SQLite.
+pub async fn sqlite_carts() -> Option<CartStoreUnderTest> {
+    let (dir, db) = sqlite_db().await;
+    Some(CartStoreUnderTest {
+        carts: Arc::new(SqlCartStore::new(db)),
+        _guard: Some(dir),
+    })
+}
+
+/// Carts on PostgreSQL.
+pub async fn postgres_carts() -> Option<CartStoreUnderTest> {
+    Some(CartStoreUnderTest {
+        carts: Arc::new(SqlCartStore::new(postgres_db().await?)),
+        _guard: None,
+    })
+}
+
+/// Carts on Redis, under a key prefix of their own.
+pub async fn redis_carts() -> Option<CartStoreUnderTest> {
+    init();
+    let url = testing::redis_url()?;
+    let store = emporium_adapters::carts::RedisCartStore::connect(&url)
+        .await
+        .expect("connect to Redis")
+        .with_prefix(testing::unique_prefix());
+    Some(CartStoreUnderTest {
+        carts: Arc::new(store),
         _guard: None,
     })
 }
