@@ -10,6 +10,7 @@
 //! in routing.
 
 pub mod accounts;
+pub mod carts;
 pub mod catalog;
 pub mod failure;
 pub mod inventory;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use emporium_adapters::cache::{MokaCache, RedisCache, ResilientCache};
+use emporium_adapters::carts::RedisCartStore;
 use emporium_adapters::http::{HttpClientConfig, HttpProductCatalog, HttpProductStock};
 use emporium_adapters::in_process::{
     InProcessProductCatalog, InProcessProductStock, SystemClock, UuidV7Generator,
@@ -17,12 +18,13 @@ use emporium_adapters::mongo::MongoInventoryRepository;
 use emporium_adapters::security::{Argon2PasswordHasher, JwtSettings, JwtTokenIssuer};
 use emporium_adapters::sql::DatabaseConnection;
 use emporium_adapters::sql::{
-    self, SqlCategoryRepository, SqlInventoryRepository, SqlProductRepository,
+    self, SqlCartStore, SqlCategoryRepository, SqlInventoryRepository, SqlProductRepository,
     SqlRefreshTokenRepository, SqlUserRepository,
 };
 use emporium_application::accounts::{
     Accounts, AccountsPorts, Authenticate, CreateAdmin, CreateAdminError,
 };
+use emporium_application::carts::{CartPorts, Carts};
 use emporium_application::catalog::{Catalog, CatalogPorts};
 use emporium_application::inventory::{Inventory, InventoryPorts};
 use emporium_domain::accounts::{
@@ -30,6 +32,7 @@ use emporium_domain::accounts::{
 };
 use emporium_domain::catalog::{ProductCatalog, ProductRepository, ProductStock};
 use emporium_domain::inventory::InventoryRepository;
+use emporium_domain::orders::CartStore;
 use emporium_domain::{Cache, Clock, IdGenerator};
 use futures::FutureExt;
 
@@ -76,6 +79,9 @@ async fn open_database(config: &Config) -> anyhow::Result<DatabaseConnection> {
             redact_url(&config.database_url)
         )
     })?;
+    sql::record_currency(&db, config.currency)
+        .await
+        .context("EMPORIUM_CURRENCY")?;
     Ok(db)
 }
 
@@ -196,6 +202,27 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Http
         None => None,
     };
 
+    let carts = match (&db, &products) {
+        (Some(db), Some(products)) if services.has_orders() => {
+            let store: Arc<dyn CartStore> = match &config.redis_url {
+                Some(url) => Arc::new(RedisCartStore::connect(url).await.with_context(|| {
+                    format!(
+                        "EMPORIUM_REDIS_URL: cannot keep carts in Redis at {}",
+                        redact_url(url)
+                    )
+                })?),
+                None => Arc::new(SqlCartStore::new(db.clone())),
+            };
+            Some(Arc::new(Carts::new(CartPorts {
+                carts: store,
+                catalog: Arc::new(InProcessProductCatalog::new(products.clone())),
+                clock: clock.clone(),
+                currency: config.currency,
+            })))
+        }
+        _ => None,
+    };
+
     // Where the account store is at hand, tokens are checked against it too.
     let (accounts, authenticate) = match &db {
         Some(db) if services.has_accounts() => {
@@ -219,6 +246,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Http
         catalog,
         inventory,
         accounts,
+        carts,
         dependencies: dependencies.into(),
         services: services.name(),
         api_key: config.api_key.clone(),

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::error::ContextKind;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use emporium_domain::orders::Currency;
 
 /// The default listening address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
@@ -72,6 +73,11 @@ impl ServiceSet {
     /// Whether the catalog (products, categories) runs here.
     pub fn has_catalog(self) -> bool {
         matches!(self, Self::All | Self::Products)
+    }
+
+    /// Whether the purchase flow (carts, for now) runs here.
+    pub fn has_orders(self) -> bool {
+        matches!(self, Self::All)
     }
 
     /// Whether inventory runs here.
@@ -225,9 +231,14 @@ pub struct Settings {
     /// MongoDB database name [default: the database of EMPORIUM_MONGO_URL, else emporium].
     #[arg(long, env = "EMPORIUM_MONGO_DATABASE", global = true, value_parser = mongo_database)]
     pub mongo_database: Option<String>,
-    /// Redis URL; the product cache lives there when set (unset: in process).
+    /// Redis URL; the product cache and the carts live there when set (unset: in
+    /// process and in the SQL database).
     #[arg(long, env = "EMPORIUM_REDIS_URL", global = true, hide_env_values = true, value_parser = redis_url)]
     pub redis_url: Option<String>,
+    /// The shop currency, an ISO 4217 code. Recorded in the database at first start;
+    /// a different value later is refused rather than re-labelling every price.
+    #[arg(long, env = "EMPORIUM_CURRENCY", global = true, default_value = "EUR", value_parser = currency)]
+    pub currency: Option<Currency>,
     /// The service API key, at least 16 visible ASCII characters [default: generated
     /// into <data dir>/api-key by the all-in-one server].
     #[arg(long, env = "EMPORIUM_API_KEY", global = true, hide_env_values = true, value_parser = api_key)]
@@ -290,6 +301,7 @@ impl Default for Settings {
             mongo_url: None,
             mongo_database: None,
             redis_url: None,
+            currency: None,
             api_key: None,
             products_url: None,
             inventory_url: None,
@@ -347,8 +359,10 @@ pub struct Config {
     pub mongo_url: Option<String>,
     /// MongoDB database name.
     pub mongo_database: String,
-    /// Product cache on Redis when set; in-process otherwise.
+    /// Product cache and carts on Redis when set; in-process and SQL otherwise.
     pub redis_url: Option<String>,
+    /// The shop currency.
+    pub currency: Currency,
     /// The service API key. `None` in embedded mode means "generate one in the data
     /// directory at start".
     pub api_key: Option<String>,
@@ -385,6 +399,7 @@ impl fmt::Debug for Config {
             .field("mongo_url", &self.mongo_url.as_deref().map(redact_url))
             .field("mongo_database", &self.mongo_database)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("currency", &self.currency)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("products_url", &self.products_url)
             .field("inventory_url", &self.inventory_url)
@@ -458,6 +473,7 @@ impl Config {
             mongo_url: settings.mongo_url,
             mongo_database,
             redis_url: settings.redis_url,
+            currency: settings.currency.unwrap_or_default(),
             api_key: settings.api_key,
             products_url: settings.products_url,
             inventory_url: settings.inventory_url,
@@ -602,6 +618,11 @@ fn redis_url(url: &str) -> Result<String, String> {
         &["redis://", "rediss://", "redis+unix://", "unix://"],
         "a redis:// or rediss:// URL",
     )
+}
+
+/// An ISO 4217 currency code such as `EUR`.
+fn currency(code: &str) -> Result<Currency, String> {
+    Currency::new(code).map_err(|error| error.to_string())
 }
 
 /// A MongoDB database name: 1-63 characters, none of `/\. "$*<>:|?` or NUL.

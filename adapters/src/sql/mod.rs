@@ -29,6 +29,7 @@ pub mod migration;
 mod product;
 mod refresh_token;
 mod reservation;
+mod settings;
 mod user;
 
 use std::time::Duration;
@@ -52,6 +53,7 @@ pub use product::SqlProductRepository;
 pub use refresh_token::SqlRefreshTokenRepository;
 pub use reservation::SqlStockReservations;
 pub use sea_orm::DatabaseConnection;
+pub use settings::record_currency;
 pub use user::SqlUserRepository;
 
 /// How long a SQLite writer waits for the write lock before giving up.

@@ -8,6 +8,7 @@
 //! | `/v1/inventory`, `/v1/inventory/{product_id}` | GET, POST / GET, PATCH, DELETE |
 //! | `/v1/auth/register`, `/v1/auth/login`, `/v1/auth/refresh`, `/v1/auth/logout` | POST (`serve all`, `serve users`) |
 //! | `/v1/users/me`, `/v1/users`, `/v1/users/{id}` | GET / GET / GET, PATCH (`serve all`, `serve users`) |
+//! | `/v1/cart`, `/v1/cart/items`, `/v1/cart/items/{product_id}` | GET, DELETE / POST / PATCH, DELETE |
 //! | `/health`, `/ready` | GET |
 //! | `/openapi.json`, `/docs` | GET |
 //!
@@ -15,6 +16,7 @@
 //! the services this process runs, and what the middleware needs.
 
 pub mod accounts;
+pub mod carts;
 pub mod categories;
 pub mod health;
 pub mod inventory;
@@ -27,6 +29,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use emporium_application::accounts::{Accounts, Authenticate};
+use emporium_application::carts::Carts;
 use emporium_application::catalog::Catalog;
 use emporium_application::inventory::Inventory;
 use poem::endpoint::make_sync;
@@ -37,6 +40,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Response};
 use poem_openapi::Tags;
 
 use self::accounts::AccountsApi;
+use self::carts::CartsApi;
 use self::categories::CategoriesApi;
 use self::health::{Dependency, HealthApi};
 use self::inventory::InventoryApi;
@@ -59,6 +63,8 @@ pub enum ApiTags {
     Inventory,
     /// Registration, sessions and users.
     Accounts,
+    /// The caller's cart.
+    Carts,
     /// Liveness and readiness.
     Operations,
 }
@@ -72,6 +78,8 @@ pub struct HttpState {
     pub inventory: Option<Arc<Inventory>>,
     /// The account use cases, when accounts run here.
     pub accounts: Option<Arc<Accounts>>,
+    /// The cart use cases, when the purchase flow runs here.
+    pub carts: Option<Arc<Carts>>,
     /// What `/ready` checks.
     pub dependencies: Arc<[Dependency]>,
     /// Which services run here, for `/health`.
@@ -99,6 +107,9 @@ pub fn endpoint(state: &HttpState) -> HttpApp {
     }
     if let Some(inventory) = &state.inventory {
         groups.push(ApiGroup::new(InventoryApi::new(inventory.clone())));
+    }
+    if let Some(carts) = &state.carts {
+        groups.push(ApiGroup::new(CartsApi::new(carts.clone())));
     }
     if let Some(accounts) = &state.accounts {
         groups.push(ApiGroup::new(AccountsApi::new(

@@ -9,6 +9,7 @@
 mod accounts;
 mod auth;
 mod bad_input;
+mod carts;
 mod concurrency;
 mod conformance;
 mod edge;

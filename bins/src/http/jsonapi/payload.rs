@@ -339,6 +339,54 @@ impl<R: Resource> Created<SingleDocument<R>> {
     }
 }
 
+impl<R: Resource> Created<SingleDocument<R>> {
+    /// A document holding the new `object` and the resources it `included`.
+    pub fn compound<I: Resource>(
+        object: ResourceObject<'_, R>,
+        included: Vec<ResourceObject<'_, I>>,
+    ) -> Result<Self, ApiError>
+    where
+        R: Resource<Included = I>,
+    {
+        let location = object.self_link().unwrap_or_default();
+        Ok(Self {
+            body: to_body(&Document::new(object, included))?,
+            location,
+            _schema: PhantomData,
+        })
+    }
+}
+
+/// What a write that creates or changes answers: 201 with `Location` when it made a
+/// new resource, 200 when it changed an existing one.
+pub enum Saved<S> {
+    /// A new resource.
+    Created(Created<S>),
+    /// An existing resource, changed.
+    Updated(JsonApi<S>),
+}
+
+impl<S: Type> IntoResponse for Saved<S> {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Created(created) => created.into_response(),
+            Self::Updated(updated) => updated.into_response(),
+        }
+    }
+}
+
+impl<S: Type> ApiResponse for Saved<S> {
+    fn meta() -> MetaResponses {
+        let mut responses = Created::<S>::meta().responses;
+        responses.extend(JsonApi::<S>::meta().responses);
+        MetaResponses { responses }
+    }
+
+    fn register(registry: &mut Registry) {
+        S::register(registry);
+    }
+}
+
 impl<S: Type> IntoResponse for Created<S> {
     fn into_response(self) -> Response {
         let mut response = json_api_response(StatusCode::CREATED, self.body);

@@ -42,6 +42,8 @@ pub trait Resource: Sized + Send + Sync + 'static {
     const ATTRIBUTES: &'static [&'static str];
     /// The relationships, in the order of [`Resource::linkage`].
     const RELATIONSHIPS: &'static [Relationship] = &[];
+    /// One resource per caller at `PATH` itself (`/v1/cart`): `links.self` is `PATH`.
+    const SINGLETON: bool = false;
 
     /// The resource id.
     fn id(model: &Self::Model) -> Uuid;
@@ -59,7 +61,10 @@ pub trait Resource: Sized + Send + Sync + 'static {
 
     /// The URL of the resource `id`.
     fn self_link(id: Uuid) -> Option<String> {
-        Self::PATH.map(|path| format!("{path}/{id}"))
+        match Self::SINGLETON {
+            true => Self::PATH.map(str::to_owned),
+            false => Self::PATH.map(|path| format!("{path}/{id}")),
+        }
     }
 
     /// Whether `name` is an attribute or relationship (for `fields[type]`).
@@ -163,7 +168,8 @@ impl<R: Resource> Serialize for ResourceObject<'_, R> {
             map.serialize_entry("relationships", &Relationships(shown))?;
         }
         if let Some(path) = R::PATH {
-            map.serialize_entry("links", &SelfLink { path, id: &self.id })?;
+            let id = (!R::SINGLETON).then_some(&self.id);
+            map.serialize_entry("links", &SelfLink { path, id })?;
         }
         map.end()
     }
@@ -235,13 +241,17 @@ struct Identifier<'a> {
 /// `{"self": "{path}/{id}"}`, written without building the URL first.
 struct SelfLink<'a> {
     path: &'a str,
-    id: &'a Uuid,
+    /// `None` for a singleton, whose link is its path.
+    id: Option<&'a Uuid>,
 }
 
 impl Serialize for SelfLink<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(1))?;
-        map.serialize_entry("self", &format_args!("{}/{}", self.path, self.id))?;
+        match self.id {
+            Some(id) => map.serialize_entry("self", &format_args!("{}/{id}", self.path))?,
+            None => map.serialize_entry("self", self.path)?,
+        }
         map.end()
     }
 }
