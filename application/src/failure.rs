@@ -39,6 +39,15 @@ pub enum Field {
     Value(&'static str),
     /// A reference to another resource (a relationship, e.g. `category`).
     Reference(&'static str),
+    /// A member of one item of a list attribute (`lines/2/quantity`).
+    Item {
+        /// The list attribute (`lines`).
+        list: &'static str,
+        /// The item's position, from 0.
+        index: usize,
+        /// The member of the item (`quantity`).
+        member: &'static str,
+    },
 }
 
 /// One failure as the catalogue describes it.
@@ -50,6 +59,9 @@ pub struct Failure {
     pub code: &'static str,
     /// The input field at fault, if one is.
     pub field: Option<Field>,
+    /// The resource at fault when no input field names it (an order placed from the
+    /// cart names the product short of stock): its name (`productId`) and id.
+    pub subject: Option<(&'static str, uuid::Uuid)>,
 }
 
 impl Failure {
@@ -59,6 +71,7 @@ impl Failure {
             kind,
             code,
             field: None,
+            subject: None,
         }
     }
 
@@ -101,6 +114,22 @@ impl Failure {
     /// The same failure, about the reference `name`.
     pub const fn on_reference(mut self, name: &'static str) -> Self {
         self.field = Some(Field::Reference(name));
+        self
+    }
+
+    /// The failure concerns `member` of item `index` of the list attribute `list`.
+    pub const fn on_item(mut self, list: &'static str, index: usize, member: &'static str) -> Self {
+        self.field = Some(Field::Item {
+            list,
+            index,
+            member,
+        });
+        self
+    }
+
+    /// The failure concerns the resource `id`, named `name` in the answer's `meta`.
+    pub const fn about(mut self, name: &'static str, id: uuid::Uuid) -> Self {
+        self.subject = Some((name, id));
         self
     }
 }

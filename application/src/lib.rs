@@ -14,3 +14,4 @@ pub mod carts;
 pub mod catalog;
 pub mod failure;
 pub mod inventory;
+pub mod orders;

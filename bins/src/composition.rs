@@ -8,18 +8,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use chrono::TimeDelta;
 use emporium_adapters::cache::{MokaCache, RedisCache, ResilientCache};
 use emporium_adapters::carts::RedisCartStore;
 use emporium_adapters::http::{HttpClientConfig, HttpProductCatalog, HttpProductStock};
 use emporium_adapters::in_process::{
-    InProcessProductCatalog, InProcessProductStock, SystemClock, UuidV7Generator,
+    InProcessEventBus, InProcessProductCatalog, InProcessProductStock, SystemClock, UuidV7Generator,
 };
-use emporium_adapters::mongo::MongoInventoryRepository;
+use emporium_adapters::mongo::{MongoInventoryRepository, MongoStockReservations};
 use emporium_adapters::security::{Argon2PasswordHasher, JwtSettings, JwtTokenIssuer};
 use emporium_adapters::sql::DatabaseConnection;
 use emporium_adapters::sql::{
-    self, SqlCartStore, SqlCategoryRepository, SqlInventoryRepository, SqlProductRepository,
-    SqlRefreshTokenRepository, SqlUserRepository,
+    self, SqlCartStore, SqlCategoryRepository, SqlInventoryRepository, SqlOrderRepository,
+    SqlProductRepository, SqlRefreshTokenRepository, SqlStockReservations, SqlUserRepository,
 };
 use emporium_application::accounts::{
     Accounts, AccountsPorts, Authenticate, CreateAdmin, CreateAdminError,
@@ -27,11 +28,12 @@ use emporium_application::accounts::{
 use emporium_application::carts::{CartPorts, Carts};
 use emporium_application::catalog::{Catalog, CatalogPorts};
 use emporium_application::inventory::{Inventory, InventoryPorts};
+use emporium_application::orders::{OrderPorts, OrderSettings, Orders};
 use emporium_domain::accounts::{
     DisplayName, Email, NewUser, Password, TokenIssuer, UserRepository,
 };
 use emporium_domain::catalog::{ProductCatalog, ProductRepository, ProductStock};
-use emporium_domain::inventory::InventoryRepository;
+use emporium_domain::inventory::{InventoryRepository, StockReservations};
 use emporium_domain::orders::CartStore;
 use emporium_domain::{Cache, Clock, IdGenerator};
 use futures::FutureExt;
@@ -119,6 +121,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Http
         Some(db) if services.has_catalog() => Some(Arc::new(SqlProductRepository::new(db.clone()))),
         _ => None,
     };
+    let mut reservations: Option<Arc<dyn StockReservations>> = None;
     let inventory_store: Option<Arc<dyn InventoryRepository>> = match (&config.mongo_url, &db) {
         _ if !services.has_inventory() => None,
         (Some(url), _) => {
@@ -135,9 +138,17 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Http
                 let repository = probe.clone();
                 async move { Ok(repository.ping().await?) }.boxed()
             }));
+            reservations = Some(Arc::new(
+                MongoStockReservations::with_database(repository.database())
+                    .await
+                    .context("EMPORIUM_MONGO_URL: cannot prepare the stock reservations")?,
+            ));
             Some(Arc::new(repository))
         }
-        (None, Some(db)) => Some(Arc::new(SqlInventoryRepository::new(db.clone()))),
+        (None, Some(db)) => {
+            reservations = Some(Arc::new(SqlStockReservations::new(db.clone())));
+            Some(Arc::new(SqlInventoryRepository::new(db.clone())))
+        }
         (None, None) => anyhow::bail!("inventory needs a database"),
     };
 
@@ -202,8 +213,12 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Http
         None => None,
     };
 
-    let carts = match (&db, &products) {
-        (Some(db), Some(products)) if services.has_orders() => {
+    let users: Option<Arc<dyn UserRepository>> = match &db {
+        Some(db) if services.has_accounts() => Some(Arc::new(SqlUserRepository::new(db.clone()))),
+        _ => None,
+    };
+    let (carts, orders) = match (&db, &products, &reservations, &users) {
+        (Some(db), Some(products), Some(reservations), Some(users)) if services.has_orders() => {
             let store: Arc<dyn CartStore> = match &config.redis_url {
                 Some(url) => Arc::new(RedisCartStore::connect(url).await.with_context(|| {
                     format!(
@@ -213,20 +228,46 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Http
                 })?),
                 None => Arc::new(SqlCartStore::new(db.clone())),
             };
-            Some(Arc::new(Carts::new(CartPorts {
-                carts: store,
-                catalog: Arc::new(InProcessProductCatalog::new(products.clone())),
+            let catalog: Arc<dyn ProductCatalog> =
+                Arc::new(InProcessProductCatalog::new(products.clone()));
+            let carts = Carts::new(CartPorts {
+                carts: store.clone(),
+                catalog: catalog.clone(),
                 clock: clock.clone(),
                 currency: config.currency,
-            })))
+            });
+            let order_store = Arc::new(SqlOrderRepository::new(db.clone()));
+            let orders = Orders::new(OrderPorts {
+                orders: order_store.clone(),
+                outbox: order_store.clone(),
+                idempotency: order_store,
+                reservations: reservations.clone(),
+                catalog,
+                carts: store,
+                users: users.clone(),
+                bus: Arc::new(InProcessEventBus::new()),
+                clock: clock.clone(),
+                ids: ids.clone(),
+                settings: OrderSettings {
+                    currency: config.currency,
+                    payment_timeout: TimeDelta::seconds(
+                        i64::try_from(config.order_payment_timeout).unwrap_or(i64::MAX),
+                    ),
+                    max_pending_orders: config.max_pending_orders,
+                    event_retention: TimeDelta::seconds(
+                        i64::try_from(config.event_retention).unwrap_or(i64::MAX),
+                    ),
+                    ..OrderSettings::default()
+                },
+            });
+            (Some(Arc::new(carts)), Some(Arc::new(orders)))
         }
-        _ => None,
+        _ => (None, None),
     };
 
     // Where the account store is at hand, tokens are checked against it too.
-    let (accounts, authenticate) = match &db {
-        Some(db) if services.has_accounts() => {
-            let users: Arc<dyn UserRepository> = Arc::new(SqlUserRepository::new(db.clone()));
+    let (accounts, authenticate) = match (&db, users) {
+        (Some(db), Some(users)) => {
             let accounts = Accounts::new(AccountsPorts {
                 users: users.clone(),
                 refresh_tokens: Arc::new(SqlRefreshTokenRepository::new(db.clone())),
@@ -247,6 +288,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Http
         inventory,
         accounts,
         carts,
+        orders,
         dependencies: dependencies.into(),
         services: services.name(),
         api_key: config.api_key.clone(),

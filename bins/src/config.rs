@@ -52,6 +52,12 @@ pub const MAX_TTL: u64 = 10 * 366 * 24 * 60 * 60;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 /// The default idle keep-alive timeout, seconds.
 pub const DEFAULT_IDLE_TIMEOUT: u64 = 60;
+/// Seconds a pending order waits for payment (30 minutes).
+pub const DEFAULT_ORDER_PAYMENT_TIMEOUT: u64 = 30 * 60;
+/// Unpaid orders one customer may hold at once.
+pub const DEFAULT_MAX_PENDING_ORDERS: u32 = 3;
+/// Seconds sent outbox rows and processed-event records are kept (7 days).
+pub const DEFAULT_EVENT_RETENTION: u64 = 7 * 24 * 60 * 60;
 
 /// Which services one process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -289,6 +295,16 @@ pub struct Settings {
     /// Seconds an idle client connection is kept open.
     #[arg(long, env = "EMPORIUM_IDLE_TIMEOUT", global = true, default_value_t = DEFAULT_IDLE_TIMEOUT, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub idle_timeout: u64,
+    /// Seconds a pending order waits for payment before it is cancelled (its stock
+    /// released).
+    #[arg(long, env = "EMPORIUM_ORDER_PAYMENT_TIMEOUT", global = true, default_value_t = DEFAULT_ORDER_PAYMENT_TIMEOUT, value_parser = clap::value_parser!(u64).range(1..=MAX_TTL))]
+    pub order_payment_timeout: u64,
+    /// The most unpaid orders one customer may hold at once.
+    #[arg(long, env = "EMPORIUM_MAX_PENDING_ORDERS", global = true, default_value_t = DEFAULT_MAX_PENDING_ORDERS, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_pending_orders: u32,
+    /// Seconds sent outbox rows and processed-event records are kept.
+    #[arg(long, env = "EMPORIUM_EVENT_RETENTION", global = true, default_value_t = DEFAULT_EVENT_RETENTION, value_parser = clap::value_parser!(u64).range(60..=MAX_TTL))]
+    pub event_retention: u64,
 }
 
 impl Default for Settings {
@@ -314,6 +330,9 @@ impl Default for Settings {
             cors_origins: Vec::new(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            order_payment_timeout: DEFAULT_ORDER_PAYMENT_TIMEOUT,
+            max_pending_orders: DEFAULT_MAX_PENDING_ORDERS,
+            event_retention: DEFAULT_EVENT_RETENTION,
         }
     }
 }
@@ -388,6 +407,12 @@ pub struct Config {
     pub max_connections: usize,
     /// Seconds an idle client connection is kept open.
     pub idle_timeout: u64,
+    /// Seconds a pending order waits for payment.
+    pub order_payment_timeout: u64,
+    /// The most unpaid orders one customer may hold.
+    pub max_pending_orders: u32,
+    /// Seconds sent outbox rows and processed-event records are kept.
+    pub event_retention: u64,
 }
 
 impl fmt::Debug for Config {
@@ -417,6 +442,9 @@ impl fmt::Debug for Config {
             .field("cors_origins", &self.cors_origins)
             .field("max_connections", &self.max_connections)
             .field("idle_timeout", &self.idle_timeout)
+            .field("order_payment_timeout", &self.order_payment_timeout)
+            .field("max_pending_orders", &self.max_pending_orders)
+            .field("event_retention", &self.event_retention)
             .finish()
     }
 }
@@ -486,6 +514,9 @@ impl Config {
             cors_origins: settings.cors_origins,
             max_connections: settings.max_connections.max(1),
             idle_timeout: settings.idle_timeout.max(1),
+            order_payment_timeout: settings.order_payment_timeout.clamp(1, MAX_TTL),
+            max_pending_orders: settings.max_pending_orders.max(1),
+            event_retention: settings.event_retention.clamp(60, MAX_TTL),
         }
     }
 

@@ -19,6 +19,7 @@
 //! ```
 
 pub mod acceptor;
+pub mod background;
 pub mod composition;
 pub mod config;
 pub mod http;

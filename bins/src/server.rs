@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::acceptor::GuardedAcceptor;
+use crate::background::BackgroundTasks;
 use crate::config::{Config, ServiceSet};
 use crate::{composition, http};
 
@@ -25,6 +26,8 @@ pub struct RunningServer {
     pub services: ServiceSet,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    /// The purchase flow's loops (relay, expiry, recovery, pruning), when it runs here.
+    background: Option<BackgroundTasks>,
 }
 
 impl std::fmt::Debug for RunningServer {
@@ -37,9 +40,10 @@ impl std::fmt::Debug for RunningServer {
 }
 
 impl RunningServer {
-    /// Stops accepting connections, lets requests in flight finish (at most 5 s) and
-    /// returns once the listener is closed. Dropping a `RunningServer` also stops it,
-    /// without waiting.
+    /// Stops accepting connections, lets requests in flight finish (at most 5 s),
+    /// then lets the background loops finish their current step (the relay publishes
+    /// or hands back its batch), and returns once all stopped. Dropping a
+    /// `RunningServer` also stops it, without waiting.
     pub async fn shutdown(mut self) {
         if let Some(signal) = self.shutdown.take() {
             let _ = signal.send(());
@@ -48,6 +52,9 @@ impl RunningServer {
             Ok(Ok(())) => {}
             Ok(Err(error)) => tracing::error!(%error, "server stopped with an error"),
             Err(error) => tracing::error!(%error, "server task failed"),
+        }
+        if let Some(background) = self.background.take() {
+            background.stop().await;
         }
     }
 
@@ -116,12 +123,14 @@ pub async fn spawn(
             )
             .await
     });
+    let background = state.orders.clone().map(BackgroundTasks::start);
     tracing::info!(addr = %local, services = %services, "listening");
     Ok(RunningServer {
         addr: local,
         services,
         shutdown: Some(signal),
         task,
+        background,
     })
 }
 

@@ -1,5 +1,10 @@
-//! In-process adapters: the system clock, uuid v7 ids, and the calls between catalog
-//! and inventory answered by this process's own repositories (the all-in-one server).
+//! In-process adapters: the system clock, uuid v7 ids, the calls between catalog
+//! and inventory answered by this process's own repositories, and the event bus of
+//! the all-in-one server.
+
+mod bus;
+
+pub use bus::InProcessEventBus;
 
 use std::sync::Arc;
 

@@ -8,7 +8,9 @@
 //!   ports (refresh tokens are stored as hashes only);
 //! - [`SqlStockReservations`] holds stock for orders in the same database as the
 //!   inventory it changes;
-//! - [`SqlCartStore`] keeps carts (the embedded default: they survive restarts).
+//! - [`SqlCartStore`] keeps carts (the embedded default: they survive restarts);
+//! - [`SqlOrderRepository`] keeps orders, shipments, audit trails, order attempts,
+//!   the outbox and idempotency keys.
 //!
 //! Database errors are translated at this border: unique and foreign-key violations
 //! become the port's domain variants, everything else `Unexpected` with context.
@@ -26,6 +28,7 @@ mod entities;
 mod errors;
 mod inventory;
 pub mod migration;
+mod order;
 mod product;
 mod refresh_token;
 mod reservation;
@@ -49,6 +52,7 @@ use crate::store_error::StoreError;
 pub use cart::SqlCartStore;
 pub use category::SqlCategoryRepository;
 pub use inventory::SqlInventoryRepository;
+pub use order::SqlOrderRepository;
 pub use product::SqlProductRepository;
 pub use refresh_token::SqlRefreshTokenRepository;
 pub use reservation::SqlStockReservations;

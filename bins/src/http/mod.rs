@@ -9,6 +9,7 @@
 //! | `/v1/auth/register`, `/v1/auth/login`, `/v1/auth/refresh`, `/v1/auth/logout` | POST (`serve all`, `serve users`) |
 //! | `/v1/users/me`, `/v1/users`, `/v1/users/{id}` | GET / GET / GET, PATCH (`serve all`, `serve users`) |
 //! | `/v1/cart`, `/v1/cart/items`, `/v1/cart/items/{product_id}` | GET, DELETE / POST / PATCH, DELETE |
+//! | `/v1/orders`, `/v1/orders/{id}`, `/v1/orders/{id}/events`, `/v1/orders/{id}/cancel` | GET, POST / GET / GET / POST |
 //! | `/health`, `/ready` | GET |
 //! | `/openapi.json`, `/docs` | GET |
 //!
@@ -23,6 +24,7 @@ pub mod inventory;
 pub mod jsonapi;
 pub mod middleware;
 pub mod openapi;
+pub mod orders;
 pub mod products;
 
 use std::num::NonZeroU32;
@@ -32,6 +34,7 @@ use emporium_application::accounts::{Accounts, Authenticate};
 use emporium_application::carts::Carts;
 use emporium_application::catalog::Catalog;
 use emporium_application::inventory::Inventory;
+use emporium_application::orders::Orders;
 use poem::endpoint::make_sync;
 use poem::http::{Method, header};
 use poem::middleware::Cors;
@@ -47,6 +50,7 @@ use self::inventory::InventoryApi;
 use self::middleware::auth::ApiKeyAuth;
 use self::middleware::edge::Edge;
 use self::openapi::{AllowedMethods, ApiGroup, merged_document, router, swagger_ui_html};
+use self::orders::OrdersApi;
 use self::products::ProductsApi;
 
 /// The whole HTTP application (see [`endpoint`]).
@@ -65,6 +69,8 @@ pub enum ApiTags {
     Accounts,
     /// The caller's cart.
     Carts,
+    /// Orders, their shipments and audit trails.
+    Orders,
     /// Liveness and readiness.
     Operations,
 }
@@ -80,6 +86,8 @@ pub struct HttpState {
     pub accounts: Option<Arc<Accounts>>,
     /// The cart use cases, when the purchase flow runs here.
     pub carts: Option<Arc<Carts>>,
+    /// The order use cases, when the purchase flow runs here.
+    pub orders: Option<Arc<Orders>>,
     /// What `/ready` checks.
     pub dependencies: Arc<[Dependency]>,
     /// Which services run here, for `/health`.
@@ -110,6 +118,9 @@ pub fn endpoint(state: &HttpState) -> HttpApp {
     }
     if let Some(carts) = &state.carts {
         groups.push(ApiGroup::new(CartsApi::new(carts.clone())));
+    }
+    if let Some(orders) = &state.orders {
+        groups.push(ApiGroup::new(OrdersApi::new(orders.clone())));
     }
     if let Some(accounts) = &state.accounts {
         groups.push(ApiGroup::new(AccountsApi::new(

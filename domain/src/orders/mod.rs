@@ -29,9 +29,17 @@ pub use line::{LineQuantity, MAX_LINES, PricedLine, RequestedLine};
 pub use money::{Currency, Money};
 pub use order::{CancelReason, ChangedBy, Order, OrderEvent, OrderEventKind, OrderLines};
 pub use payment::{Carrier, Dispatch, Payment, PaymentId, Shipment, ShipmentId, TrackingNumber};
+pub use ports::{
+    CartStore, CartStoreError, EventBus, EventDeliveryError, EventHandler, IdempotencyBegin,
+    IdempotencyScope, IdempotencyStore, IdempotencyStoreError, OrderAttempt, OrderChange,
+    OrderFilter, OrderRepository, OrderRepositoryError, Outbox, OutboxMessage, PlacedOrder,
+    ProcessedEvent, ShipmentChange,
+};
 #[cfg(feature = "mocks")]
-pub use ports::MockCartStore;
-pub use ports::{CartStore, CartStoreError};
+pub use ports::{
+    MockCartStore, MockEventBus, MockEventHandler, MockIdempotencyStore, MockOrderRepository,
+    MockOutbox,
+};
 pub use status::{
     OrderStatus, OrderTransition, PaymentStatus, PaymentTransition, ShipmentStatus,
     ShipmentTransition,

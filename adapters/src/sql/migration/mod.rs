@@ -8,12 +8,16 @@ mod m20260102_000001_accounts;
 mod m20261130_000001_stock_reservations;
 mod m20261130_000002_carts;
 mod m20261130_000003_shop_settings;
+mod m20261130_000004_orders;
 
 pub(crate) use m20260101_000001_catalog_and_inventory::names;
 pub(crate) use m20260102_000001_accounts::names as account_names;
 pub(crate) use m20261130_000001_stock_reservations::{StockReservationLines, StockReservations};
 pub(crate) use m20261130_000002_carts::Carts;
 pub(crate) use m20261130_000003_shop_settings::ShopSettings;
+pub(crate) use m20261130_000004_orders::{
+    IdempotencyKeys, OrderAttempts, OrderEvents, Orders, Outbox, ProcessedEvents, Shipments,
+};
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
@@ -29,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_stock_reservations::Migration),
             Box::new(m20261130_000002_carts::Migration),
             Box::new(m20261130_000003_shop_settings::Migration),
+            Box::new(m20261130_000004_orders::Migration),
         ]
     }
 }

@@ -123,6 +123,8 @@ pub enum Invalid {
     Value(String),
     /// Problems inside an array, by index.
     Items(Vec<(usize, Invalid)>),
+    /// Problems inside an object, by member name.
+    Members(Vec<(String, Invalid)>),
 }
 
 /// A parser of one member's value.
@@ -228,6 +230,11 @@ impl<'v, W: Write> Reader<'v, W> {
         self.attributes.and_then(|map| map.get(name))
     }
 
+    /// Whether the document sends the attribute `name` (`null` included).
+    pub fn has_attribute(&self, name: &str) -> bool {
+        self.attributes.is_some_and(|map| map.contains_key(name))
+    }
+
     /// The attribute `name` parsed by `parse`: `None` when it is absent (a required
     /// one is reported missing already) or invalid (reported).
     pub fn attribute<T>(&mut self, name: &'static str, parse: Parser<'_, T>) -> Option<T> {
@@ -297,6 +304,12 @@ impl<'v, W: Write> Reader<'v, W> {
                 for (index, invalid) in items {
                     let pointer = format!("{pointer}/{index}");
                     self.report(&pointer, &format!("{name}[{index}]"), invalid);
+                }
+            }
+            Invalid::Members(members) => {
+                for (member, invalid) in members {
+                    let pointer = format!("{pointer}/{}", escape_pointer_token(&member));
+                    self.report(&pointer, &format!("{name}.{member}"), invalid);
                 }
             }
         }
@@ -716,6 +729,93 @@ pub fn list<T>(
         } else {
             Err(Invalid::Items(problems))
         }
+    }
+}
+
+/// Reads the members of a JSON object that is an attribute's value (an address, one
+/// line of a list): each member through its own parser, every problem kept with its
+/// member's name (so its pointer ends in it), unknown members refused.
+pub struct ObjectReader<'v> {
+    members: &'v Map<String, Value>,
+    known: Vec<&'static str>,
+    problems: Vec<(String, Invalid)>,
+}
+
+impl<'v> ObjectReader<'v> {
+    /// A reader of `value`; `Invalid::Type` when it is not an object.
+    pub fn new(value: &'v Value) -> Result<Self, Invalid> {
+        match value {
+            Value::Object(members) => Ok(Self {
+                members,
+                known: Vec::new(),
+                problems: Vec::new(),
+            }),
+            _ => Err(Invalid::Type("an object")),
+        }
+    }
+
+    /// The member `name`, required.
+    pub fn required<T>(
+        &mut self,
+        name: &'static str,
+        parse: impl Fn(&Value) -> Result<T, Invalid>,
+    ) -> Option<T> {
+        self.known.push(name);
+        match self.members.get(name) {
+            None => {
+                self.problems.push((
+                    name.to_owned(),
+                    Invalid::Value(format!("{name} is required.")),
+                ));
+                None
+            }
+            Some(value) => self.parse(name, value, parse),
+        }
+    }
+
+    /// The member `name`, optional; `null` counts as absent.
+    pub fn optional<T>(
+        &mut self,
+        name: &'static str,
+        parse: impl Fn(&Value) -> Result<T, Invalid>,
+    ) -> Option<Option<T>> {
+        self.known.push(name);
+        match self.members.get(name) {
+            None | Some(Value::Null) => Some(None),
+            Some(value) => self.parse(name, value, parse).map(Some),
+        }
+    }
+
+    fn parse<T>(
+        &mut self,
+        name: &'static str,
+        value: &Value,
+        parse: impl Fn(&Value) -> Result<T, Invalid>,
+    ) -> Option<T> {
+        match parse(value) {
+            Ok(parsed) => Some(parsed),
+            Err(invalid) => {
+                self.problems.push((name.to_owned(), invalid));
+                None
+            }
+        }
+    }
+
+    /// The value `build` makes of the members read, or every problem found
+    /// (unknown members included).
+    pub fn finish<T>(mut self, build: impl FnOnce() -> Option<T>) -> Result<T, Invalid> {
+        for name in self.members.keys() {
+            if !self.known.contains(&name.as_str()) {
+                self.problems.push((
+                    name.clone(),
+                    Invalid::Value(format!("{name} is not a known member.")),
+                ));
+            }
+        }
+        if !self.problems.is_empty() {
+            return Err(Invalid::Members(self.problems));
+        }
+        build().ok_or_else(|| Invalid::Value("the object is incomplete.".to_owned()))
     }
 }
 

@@ -54,6 +54,9 @@ pub struct ErrorObject {
     pub detail: String,
     /// Where in the request.
     pub source: Option<ErrorSource>,
+    /// The resource at fault when no request member names it: a `meta` member
+    /// (`productId`) and its value.
+    pub subject: Option<Box<(&'static str, String)>>,
 }
 
 impl ErrorObject {
@@ -70,7 +73,14 @@ impl ErrorObject {
             title,
             detail: detail.into(),
             source: None,
+            subject: None,
         }
+    }
+
+    /// Names the resource at fault in the error's `meta`.
+    pub fn about(mut self, name: &'static str, id: impl std::fmt::Display) -> Self {
+        self.subject = Some(Box::new((name, id.to_string())));
+        self
     }
 
     /// Points the error at a member of the request document.
@@ -178,7 +188,10 @@ impl<E: UseCaseError> From<E> for ApiError {
             FailureKind::Conflict => (StatusCode::CONFLICT, "Conflict"),
             FailureKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "Invalid request"),
         };
-        let object = ErrorObject::new(status, failure.code, title, error.to_string());
+        let mut object = ErrorObject::new(status, failure.code, title, error.to_string());
+        if let Some((name, id)) = failure.subject {
+            object = object.about(name, id);
+        }
         Self::from(match failure.field {
             None => object,
             Some(Field::Value(name)) => {
@@ -187,6 +200,15 @@ impl<E: UseCaseError> From<E> for ApiError {
             Some(Field::Reference(name)) => object.at_pointer(format!(
                 "/data/relationships/{}",
                 escape_pointer_token(name)
+            )),
+            Some(Field::Item {
+                list,
+                index,
+                member,
+            }) => object.at_pointer(format!(
+                "/data/attributes/{}/{index}/{}",
+                escape_pointer_token(list),
+                escape_pointer_token(member)
             )),
         })
     }
@@ -618,8 +640,33 @@ impl Serialize for ErrorObjectJson<'_> {
             };
             map.serialize_entry("source", &Source(key, value))?;
         }
+        if self.request_id.is_some() || error.subject.is_some() {
+            map.serialize_entry(
+                "meta",
+                &ErrorMeta {
+                    request_id: self.request_id,
+                    subject: error.subject.as_deref(),
+                },
+            )?;
+        }
+        map.end()
+    }
+}
+
+/// An error object's `meta`: the request id, and the resource at fault.
+struct ErrorMeta<'a> {
+    request_id: Option<&'a str>,
+    subject: Option<&'a (&'static str, String)>,
+}
+
+impl Serialize for ErrorMeta<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
         if let Some(id) = self.request_id {
-            map.serialize_entry("meta", &RequestIdMeta { request_id: id })?;
+            map.serialize_entry("requestId", id)?;
+        }
+        if let Some((name, value)) = self.subject {
+            map.serialize_entry(name, value)?;
         }
         map.end()
     }

@@ -28,7 +28,8 @@ use super::body::{Reader, RequestDocument, Write};
 use super::document::{Document, ListDocument, SingleDocument};
 use super::error::{ApiError, ErrorObject};
 use super::media_type::{JSON_API, check_content_type};
-use super::query::ParsedQuery;
+use super::query::ListLinks;
+use super::query::{Fields, ParsedQuery};
 use super::resource::{Resource, ResourceObject};
 use super::schema::{ErrorDocumentSchema, Schema};
 use super::strict_json;
@@ -134,6 +135,54 @@ impl<'a, W: Write> ApiExtractor<'a> for JsonApiBody<W> {
             }
         }
         <Self as ParsePayload>::from_request(request, body).await
+    }
+}
+
+/// The optional request document of an action route (`/cancel`, …): no body at all
+/// (no `Content-Type`, nothing sent) is `None`; anything else must be a document of
+/// `W`, checked as [`JsonApiBody`] checks it.
+pub struct OptionalBody<W>(pub Option<JsonApiBody<W>>);
+
+impl<'a, W: Write> ApiExtractor<'a> for OptionalBody<W> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        BodySchema::<W>::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        Some(MetaRequest {
+            description: Some(
+                "Optional: nothing, or a JSON:API document (application/vnd.api+json).",
+            ),
+            content: vec![MetaMediaType {
+                content_type: JSON_API,
+                schema: BodySchema::<W>::schema_ref(),
+            }],
+            required: false,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let headers = request.headers();
+        let declared_empty = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .is_none_or(|length| length.trim() == "0");
+        let chunked = headers.contains_key(header::TRANSFER_ENCODING);
+        if !headers.contains_key(header::CONTENT_TYPE) && declared_empty && !chunked {
+            return Ok(Self(None));
+        }
+        <JsonApiBody<W> as ApiExtractor>::from_request(request, body, param_opts)
+            .await
+            .map(|document| Self(Some(document)))
     }
 }
 
@@ -276,6 +325,23 @@ impl<R: Resource> JsonApi<SingleDocument<R>> {
 }
 
 impl<R: Resource> JsonApi<ListDocument<R>> {
+    /// Every item of a short, unpaged list at `path` (an order's audit trail).
+    pub fn all(items: Vec<R::Model>, path: &str) -> Result<Self, ApiError> {
+        let total = items.len() as u64;
+        let data: Vec<ResourceObject<'_, R>> = items
+            .into_iter()
+            .map(|model| R::object(model, Fields::ALL))
+            .collect();
+        let links = ListLinks {
+            self_: path.to_owned(),
+            first: path.to_owned(),
+            prev: None,
+            next: None,
+            last: path.to_owned(),
+        };
+        Self::new(&Document::<_, ()>::page(data, Vec::new(), links, total))
+    }
+
     /// `page` of a list, showing the fields `query` asks for, with links to the other
     /// pages (keeping the query's other parameters) and the resources its items
     /// `include`.

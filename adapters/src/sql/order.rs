@@ -1,0 +1,949 @@
+//! [`OrderRepository`], [`Outbox`] and [`IdempotencyStore`] on sea-orm: orders, their
+//! shipments, audit rows, attempts, outbox rows, processed-event records and
+//! idempotency keys live in one database, so each atomic write is one transaction.
+//!
+//! Lines and addresses are stored as JSON text of the domain types and read back
+//! through their validating constructors; totals are `NUMERIC(18,2)` on PostgreSQL and
+//! exact decimal text on SQLite. Every write transaction begins `IMMEDIATE` on SQLite;
+//! on PostgreSQL a placement first takes a transaction-scoped advisory lock on its
+//! buyer, so the pending-order cap is exact however many requests race.
+
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use emporium_domain::orders::{
+    CancelReason, ChangedBy, Currency, DomainEvent, EventDeliveryError, IdempotencyBegin,
+    IdempotencyScope, IdempotencyStore, IdempotencyStoreError, Money, Order, OrderAttempt,
+    OrderChange, OrderEvent, OrderEventKind, OrderFilter, OrderId, OrderLines, OrderRepository,
+    OrderRepositoryError, OrderStatus, Outbox as OutboxPort, OutboxMessage, PlacedOrder, Shipment,
+    ShipmentId, ShipmentStatus, ShippingAddress,
+};
+use emporium_domain::orders::{Carrier, Dispatch, TrackingNumber};
+use emporium_domain::{Page, PageRequest, UserId};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order as SortOrder, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, QueryResult};
+use uuid::Uuid;
+
+use super::errors::DbResultExt;
+use super::migration::{
+    IdempotencyKeys, OrderAttempts, OrderEvents, Orders, Outbox, ProcessedEvents, Shipments,
+};
+use super::reservation::begin_write;
+use crate::store_error::StoreError;
+
+/// Orders, shipments, audit trails, attempts, the outbox and idempotency keys on one
+/// database (SQLite or PostgreSQL); see the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct SqlOrderRepository {
+    db: DatabaseConnection,
+}
+
+impl SqlOrderRepository {
+    /// The repository on `db` (migrated with [`super::migrate`]).
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+/// The columns of an order as read (the total as exact text).
+fn order_select() -> SelectStatement {
+    Query::select()
+        .columns([
+            Orders::Id,
+            Orders::UserId,
+            Orders::Email,
+            Orders::Lines,
+            Orders::Currency,
+            Orders::ShippingAddress,
+            Orders::Status,
+            Orders::PayBy,
+            Orders::CancelReason,
+            Orders::CreatedAt,
+            Orders::UpdatedAt,
+        ])
+        .expr_as(Expr::col(Orders::Total).cast_as("TEXT"), "total")
+        .from(Orders::Table)
+        .to_owned()
+}
+
+fn order_of(row: &QueryResult) -> anyhow::Result<Order> {
+    let id: Uuid = row.try_get("", "id")?;
+    let read = || -> anyhow::Result<Order> {
+        let email: String = row.try_get("", "email")?;
+        let lines: String = row.try_get("", "lines")?;
+        let total: String = row.try_get("", "total")?;
+        let currency: String = row.try_get("", "currency")?;
+        let address: String = row.try_get("", "shipping_address")?;
+        let status: String = row.try_get("", "status")?;
+        let cancel_reason: Option<String> = row.try_get("", "cancel_reason")?;
+        Ok(Order {
+            id: OrderId(id),
+            user_id: UserId(row.try_get("", "user_id")?),
+            email: emporium_domain::accounts::Email::parse(&email)?,
+            lines: serde_json::from_str::<OrderLines>(&lines).context("lines")?,
+            total: Money::parse(&total)?,
+            currency: Currency::new(&currency)?,
+            shipping_address: serde_json::from_str::<ShippingAddress>(&address)
+                .context("shipping address")?,
+            status: OrderStatus::parse(&status)
+                .with_context(|| format!("unknown status {status:?}"))?,
+            pay_by: row.try_get("", "pay_by")?,
+            cancel_reason: cancel_reason.map(CancelReason::new).transpose()?,
+            created_at: row.try_get("", "created_at")?,
+            updated_at: row.try_get("", "updated_at")?,
+        })
+    };
+    read().with_context(|| format!("reading order {id}"))
+}
+
+fn shipment_of(row: &QueryResult) -> anyhow::Result<Shipment> {
+    let id: Uuid = row.try_get("", "id")?;
+    let read = || -> anyhow::Result<Shipment> {
+        let status: String = row.try_get("", "status")?;
+        let carrier: Option<String> = row.try_get("", "carrier")?;
+        let tracking: Option<String> = row.try_get("", "tracking_number")?;
+        let dispatch = match (carrier, tracking) {
+            (Some(carrier), Some(tracking)) => Some(Dispatch {
+                carrier: Carrier::new(carrier)?,
+                tracking_number: TrackingNumber::new(tracking)?,
+            }),
+            _ => None,
+        };
+        Ok(Shipment {
+            id: ShipmentId(id),
+            order_id: OrderId(row.try_get("", "order_id")?),
+            user_id: UserId(row.try_get("", "user_id")?),
+            status: ShipmentStatus::parse(&status)
+                .with_context(|| format!("unknown status {status:?}"))?,
+            dispatch,
+            created_at: row.try_get("", "created_at")?,
+            updated_at: row.try_get("", "updated_at")?,
+        })
+    };
+    read().with_context(|| format!("reading shipment {id}"))
+}
+
+fn audit_of(row: &QueryResult) -> anyhow::Result<OrderEvent> {
+    let id: Uuid = row.try_get("", "id")?;
+    let read = || -> anyhow::Result<OrderEvent> {
+        let kind: String = row.try_get("", "kind")?;
+        let from: Option<String> = row.try_get("", "from_status")?;
+        let to: String = row.try_get("", "to_status")?;
+        let actor: String = row.try_get("", "actor")?;
+        let status = |text: &str| {
+            OrderStatus::parse(text).with_context(|| format!("unknown status {text:?}"))
+        };
+        Ok(OrderEvent {
+            id,
+            order_id: OrderId(row.try_get("", "order_id")?),
+            kind: [
+                OrderEventKind::Created,
+                OrderEventKind::StatusChanged,
+                OrderEventKind::Payment,
+            ]
+            .into_iter()
+            .find(|candidate| candidate.as_str() == kind)
+            .with_context(|| format!("unknown kind {kind:?}"))?,
+            from_status: from.as_deref().map(status).transpose()?,
+            to_status: status(&to)?,
+            actor: parse_actor(&actor)?,
+            detail: row.try_get("", "detail")?,
+            occurred_at: row.try_get("", "occurred_at")?,
+        })
+    };
+    read().with_context(|| format!("reading audit row {id}"))
+}
+
+fn parse_actor(text: &str) -> anyhow::Result<ChangedBy> {
+    Ok(match text {
+        "system" => ChangedBy::System,
+        "service" => ChangedBy::Service,
+        "provider" => ChangedBy::Provider,
+        other => {
+            let id = other
+                .strip_prefix("user:")
+                .with_context(|| format!("unknown actor {other:?}"))?;
+            ChangedBy::User(UserId(Uuid::parse_str(id)?))
+        }
+    })
+}
+
+async fn insert_audit(txn: &DatabaseTransaction, audit: &OrderEvent) -> Result<(), StoreError> {
+    let insert = Query::insert()
+        .into_table(OrderEvents::Table)
+        .columns([
+            OrderEvents::Id,
+            OrderEvents::OrderId,
+            OrderEvents::Kind,
+            OrderEvents::FromStatus,
+            OrderEvents::ToStatus,
+            OrderEvents::Actor,
+            OrderEvents::Detail,
+            OrderEvents::OccurredAt,
+        ])
+        .values_panic([
+            audit.id.into(),
+            audit.order_id.0.into(),
+            audit.kind.as_str().into(),
+            audit.from_status.map(OrderStatus::as_str).into(),
+            audit.to_status.as_str().into(),
+            audit.actor.to_string().into(),
+            audit.detail.clone().into(),
+            super::to_stored_time(audit.occurred_at).into(),
+        ])
+        .to_owned();
+    txn.execute(&insert)
+        .await
+        .or_store_error(|| format!("recording an audit row of order {}", audit.order_id))?;
+    Ok(())
+}
+
+async fn insert_events(
+    txn: &DatabaseTransaction,
+    events: &[DomainEvent],
+) -> Result<(), StoreError> {
+    for event in events {
+        let payload = serde_json::to_string(event).context("encoding an event")?;
+        let insert = Query::insert()
+            .into_table(Outbox::Table)
+            .columns([
+                Outbox::EventId,
+                Outbox::EventType,
+                Outbox::Payload,
+                Outbox::CreatedAt,
+            ])
+            .values_panic([
+                event.id.0.into(),
+                event.event_type.as_str().into(),
+                payload.into(),
+                super::to_stored_time(event.timestamp).into(),
+            ])
+            .to_owned();
+        txn.execute(&insert)
+            .await
+            .or_store_error(|| format!("writing event {} to the outbox", event.id))?;
+    }
+    Ok(())
+}
+
+/// Ends `txn` without changes (a failed rollback only loses the transaction, which
+/// the connection discards anyway).
+async fn roll_back(txn: DatabaseTransaction) {
+    if let Err(error) = txn.rollback().await {
+        tracing::warn!(error = %error, "rolling back an order transaction failed");
+    }
+}
+
+impl SqlOrderRepository {
+    async fn current_status(
+        &self,
+        txn: &DatabaseTransaction,
+        id: OrderId,
+    ) -> Result<Option<OrderStatus>, StoreError> {
+        let select = Query::select()
+            .column(Orders::Status)
+            .from(Orders::Table)
+            .and_where(Expr::col(Orders::Id).eq(id.0))
+            .to_owned();
+        let row = txn
+            .query_one(&select)
+            .await
+            .or_store_error(|| format!("reading the status of order {id}"))?;
+        let Some(row) = row else { return Ok(None) };
+        let status: String = row
+            .try_get("", "status")
+            .or_store_error(|| format!("reading the status of order {id}"))?;
+        Ok(Some(OrderStatus::parse(&status).with_context(|| {
+            format!("order {id} has an unknown status {status:?}")
+        })?))
+    }
+
+    /// The write of [`OrderRepository::place`], inside `txn`.
+    async fn write_placed(
+        &self,
+        txn: &DatabaseTransaction,
+        placed: &PlacedOrder,
+    ) -> Result<(), OrderRepositoryError> {
+        let order = &placed.order;
+        let context = || format!("placing order {}", order.id);
+        if txn.get_database_backend() == DbBackend::Postgres {
+            // One placement per buyer at a time, so the pending count below is exact.
+            let lock = format!(
+                "SELECT pg_advisory_xact_lock(hashtextextended('{}', 0))",
+                order.user_id
+            );
+            txn.execute_unprepared(&lock)
+                .await
+                .or_store_error(context)?;
+        }
+        let attempt = Query::delete()
+            .from_table(OrderAttempts::Table)
+            .and_where(Expr::col(OrderAttempts::OrderId).eq(order.id.0))
+            .to_owned();
+        if txn
+            .execute(&attempt)
+            .await
+            .or_store_error(context)?
+            .rows_affected()
+            == 0
+        {
+            return Err(OrderRepositoryError::AttemptGone(order.id));
+        }
+        let pending = count_pending(txn, order.user_id).await?;
+        if pending >= u64::from(placed.max_pending) {
+            return Err(OrderRepositoryError::TooManyPending);
+        }
+        let lines = serde_json::to_string(&order.lines).context("encoding order lines")?;
+        let address =
+            serde_json::to_string(&order.shipping_address).context("encoding the address")?;
+        let insert = Query::insert()
+            .into_table(Orders::Table)
+            .columns([
+                Orders::Id,
+                Orders::UserId,
+                Orders::Email,
+                Orders::Lines,
+                Orders::Total,
+                Orders::Currency,
+                Orders::ShippingAddress,
+                Orders::Status,
+                Orders::PayBy,
+                Orders::CancelReason,
+                Orders::CreatedAt,
+                Orders::UpdatedAt,
+            ])
+            .values_panic([
+                order.id.0.into(),
+                order.user_id.0.into(),
+                order.email.as_str().into(),
+                lines.into(),
+                Decimal::from(order.total).into(),
+                order.currency.as_str().into(),
+                address.into(),
+                order.status.as_str().into(),
+                super::to_stored_time(order.pay_by).into(),
+                order
+                    .cancel_reason
+                    .as_ref()
+                    .map(|r| r.as_str().to_owned())
+                    .into(),
+                super::to_stored_time(order.created_at).into(),
+                super::to_stored_time(order.updated_at).into(),
+            ])
+            .to_owned();
+        txn.execute(&insert).await.or_store_error(context)?;
+        let shipment = &placed.shipment;
+        let insert = Query::insert()
+            .into_table(Shipments::Table)
+            .columns([
+                Shipments::Id,
+                Shipments::OrderId,
+                Shipments::UserId,
+                Shipments::Status,
+                Shipments::CreatedAt,
+                Shipments::UpdatedAt,
+            ])
+            .values_panic([
+                shipment.id.0.into(),
+                shipment.order_id.0.into(),
+                shipment.user_id.0.into(),
+                shipment.status.as_str().into(),
+                super::to_stored_time(shipment.created_at).into(),
+                super::to_stored_time(shipment.updated_at).into(),
+            ])
+            .to_owned();
+        txn.execute(&insert).await.or_store_error(context)?;
+        insert_audit(txn, &placed.audit).await?;
+        insert_events(txn, &placed.events).await?;
+        if let Some(scope) = &placed.idempotency {
+            let complete = Query::update()
+                .table(IdempotencyKeys::Table)
+                .value(IdempotencyKeys::OrderId, order.id.0)
+                .value(
+                    IdempotencyKeys::CompletedAt,
+                    super::to_stored_time(order.created_at),
+                )
+                .and_where(Expr::col(IdempotencyKeys::UserId).eq(scope.user_id.0))
+                .and_where(Expr::col(IdempotencyKeys::Key).eq(scope.key.as_str()))
+                .to_owned();
+            txn.execute(&complete).await.or_store_error(context)?;
+        }
+        Ok(())
+    }
+
+    /// The write of [`OrderRepository::change`], inside `txn`.
+    async fn write_change(
+        &self,
+        txn: &DatabaseTransaction,
+        change: &OrderChange,
+    ) -> Result<(), OrderRepositoryError> {
+        let id = change.order_id;
+        let at = super::to_stored_time(change.at);
+        let context = || format!("changing order {id}");
+        if let Some(processed) = &change.processed {
+            let record = Query::insert()
+                .into_table(ProcessedEvents::Table)
+                .columns([
+                    ProcessedEvents::Consumer,
+                    ProcessedEvents::EventId,
+                    ProcessedEvents::ProcessedAt,
+                ])
+                .values_panic([
+                    processed.consumer.clone().into(),
+                    processed.event_id.0.into(),
+                    at.into(),
+                ])
+                .on_conflict(
+                    OnConflict::columns([ProcessedEvents::Consumer, ProcessedEvents::EventId])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .to_owned();
+            if txn
+                .execute(&record)
+                .await
+                .or_store_error(context)?
+                .rows_affected()
+                == 0
+            {
+                return Err(OrderRepositoryError::AlreadyProcessed);
+            }
+        }
+        let mut update = Query::update();
+        update
+            .table(Orders::Table)
+            .value(Orders::Status, change.transition.to().as_str())
+            .value(Orders::UpdatedAt, at)
+            .and_where(Expr::col(Orders::Id).eq(id.0))
+            .and_where(Expr::col(Orders::Status).eq(change.transition.from().as_str()));
+        if let Some(reason) = &change.cancel_reason {
+            update.value(Orders::CancelReason, reason.as_str());
+        }
+        if txn
+            .execute(&update)
+            .await
+            .or_store_error(context)?
+            .rows_affected()
+            == 0
+        {
+            return Err(match self.current_status(txn, id).await? {
+                None => OrderRepositoryError::NotFound(id),
+                Some(current) => OrderRepositoryError::Stale {
+                    order_id: id,
+                    current,
+                },
+            });
+        }
+        if let Some(shipment) = &change.shipment {
+            let mut update = Query::update();
+            update
+                .table(Shipments::Table)
+                .value(Shipments::Status, shipment.transition.to().as_str())
+                .value(Shipments::UpdatedAt, at)
+                .and_where(Expr::col(Shipments::OrderId).eq(id.0))
+                .and_where(Expr::col(Shipments::Status).eq(shipment.transition.from().as_str()));
+            if let Some(dispatch) = &shipment.dispatch {
+                update
+                    .value(Shipments::Carrier, dispatch.carrier.as_str())
+                    .value(Shipments::TrackingNumber, dispatch.tracking_number.as_str());
+            }
+            if txn
+                .execute(&update)
+                .await
+                .or_store_error(context)?
+                .rows_affected()
+                == 0
+            {
+                return Err(anyhow::anyhow!(
+                    "the shipment of order {id} is not {}; the order moved without it",
+                    shipment.transition.from()
+                )
+                .into());
+            }
+        }
+        insert_audit(txn, &change.audit).await?;
+        insert_events(txn, &change.events).await?;
+        Ok(())
+    }
+
+    async fn fetch_order(
+        &self,
+        conn: &impl ConnectionTrait,
+        id: OrderId,
+    ) -> Result<Option<Order>, StoreError> {
+        let select = order_select()
+            .and_where(Expr::col(Orders::Id).eq(id.0))
+            .to_owned();
+        let row = conn
+            .query_one(&select)
+            .await
+            .or_store_error(|| format!("loading order {id}"))?;
+        Ok(row.as_ref().map(order_of).transpose()?)
+    }
+}
+
+async fn count_pending(conn: &impl ConnectionTrait, user: UserId) -> Result<u64, StoreError> {
+    let select = Query::select()
+        .expr_as(Expr::col(Orders::Id).count(), "pending")
+        .from(Orders::Table)
+        .and_where(Expr::col(Orders::UserId).eq(user.0))
+        .and_where(Expr::col(Orders::Status).eq(OrderStatus::Pending.as_str()))
+        .to_owned();
+    let row = conn
+        .query_one(&select)
+        .await
+        .or_store_error(|| format!("counting the pending orders of user {user}"))?
+        .context("COUNT returned no row")?;
+    let pending: i64 = row
+        .try_get("", "pending")
+        .or_store_error(|| "reading the pending count")?;
+    Ok(u64::try_from(pending).unwrap_or(0))
+}
+
+/// Commits `txn` when `written` succeeded, else rolls it back; the write's error wins.
+async fn finish(
+    txn: DatabaseTransaction,
+    written: Result<(), OrderRepositoryError>,
+    what: impl FnOnce() -> String,
+) -> Result<(), OrderRepositoryError> {
+    match written {
+        Ok(()) => Ok(txn.commit().await.or_store_error(what)?),
+        Err(error) => {
+            roll_back(txn).await;
+            Err(error)
+        }
+    }
+}
+
+#[async_trait]
+impl OrderRepository for SqlOrderRepository {
+    async fn record_attempt(&self, attempt: &OrderAttempt) -> Result<(), OrderRepositoryError> {
+        let insert = Query::insert()
+            .into_table(OrderAttempts::Table)
+            .columns([
+                OrderAttempts::OrderId,
+                OrderAttempts::UserId,
+                OrderAttempts::CreatedAt,
+            ])
+            .values_panic([
+                attempt.order_id.0.into(),
+                attempt.user_id.0.into(),
+                super::to_stored_time(attempt.created_at).into(),
+            ])
+            .to_owned();
+        self.db
+            .execute(&insert)
+            .await
+            .or_store_error(|| format!("recording the attempt of order {}", attempt.order_id))?;
+        Ok(())
+    }
+
+    async fn stale_attempts(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OrderAttempt>, OrderRepositoryError> {
+        let select = Query::select()
+            .columns([
+                OrderAttempts::OrderId,
+                OrderAttempts::UserId,
+                OrderAttempts::CreatedAt,
+            ])
+            .from(OrderAttempts::Table)
+            .and_where(Expr::col(OrderAttempts::CreatedAt).lt(super::to_stored_time(before)))
+            .order_by(OrderAttempts::CreatedAt, SortOrder::Asc)
+            .limit(u64::from(limit))
+            .to_owned();
+        let rows = self
+            .db
+            .query_all(&select)
+            .await
+            .or_store_error(|| "listing stale order attempts")?;
+        let attempts = rows
+            .iter()
+            .map(|row| -> anyhow::Result<OrderAttempt> {
+                Ok(OrderAttempt {
+                    order_id: OrderId(row.try_get("", "order_id")?),
+                    user_id: UserId(row.try_get("", "user_id")?),
+                    created_at: row.try_get("", "created_at")?,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+            .context("reading order attempts")?;
+        Ok(attempts)
+    }
+
+    async fn abandon_attempt(&self, order_id: OrderId) -> Result<bool, OrderRepositoryError> {
+        let delete = Query::delete()
+            .from_table(OrderAttempts::Table)
+            .and_where(Expr::col(OrderAttempts::OrderId).eq(order_id.0))
+            .to_owned();
+        let removed = self
+            .db
+            .execute(&delete)
+            .await
+            .or_store_error(|| format!("abandoning the attempt of order {order_id}"))?
+            .rows_affected();
+        Ok(removed > 0)
+    }
+
+    async fn place(&self, placed: &PlacedOrder) -> Result<(), OrderRepositoryError> {
+        let txn = begin_write(&self.db).await?;
+        let written = self.write_placed(&txn, placed).await;
+        finish(txn, written, || {
+            format!("committing order {}", placed.order.id)
+        })
+        .await
+    }
+
+    async fn get(&self, id: OrderId) -> Result<Option<Order>, OrderRepositoryError> {
+        Ok(self.fetch_order(&self.db, id).await?)
+    }
+
+    async fn list(
+        &self,
+        filter: OrderFilter,
+        page: PageRequest,
+    ) -> Result<Page<Order>, OrderRepositoryError> {
+        let mut count = Query::select();
+        count
+            .expr_as(Expr::col(Orders::Id).count(), "total")
+            .from(Orders::Table);
+        let mut select = order_select();
+        for query in [&mut count, &mut select] {
+            if let Some(user) = filter.user_id {
+                query.and_where(Expr::col(Orders::UserId).eq(user.0));
+            }
+            if let Some(status) = filter.status {
+                query.and_where(Expr::col(Orders::Status).eq(status.as_str()));
+            }
+        }
+        select
+            .order_by(Orders::CreatedAt, SortOrder::Desc)
+            .order_by(Orders::Id, SortOrder::Desc)
+            .limit(u64::from(page.size()))
+            .offset(page.offset());
+        let total: i64 = self
+            .db
+            .query_one(&count)
+            .await
+            .or_store_error(|| "counting orders")?
+            .context("COUNT returned no row")?
+            .try_get("", "total")
+            .or_store_error(|| "reading the order count")?;
+        let rows = self
+            .db
+            .query_all(&select)
+            .await
+            .or_store_error(|| "listing orders")?;
+        let items = rows
+            .iter()
+            .map(order_of)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            total: u64::try_from(total).unwrap_or(0),
+            request: page,
+        })
+    }
+
+    async fn events(&self, id: OrderId) -> Result<Vec<OrderEvent>, OrderRepositoryError> {
+        let select = Query::select()
+            .columns([
+                OrderEvents::Id,
+                OrderEvents::OrderId,
+                OrderEvents::Kind,
+                OrderEvents::FromStatus,
+                OrderEvents::ToStatus,
+                OrderEvents::Actor,
+                OrderEvents::Detail,
+                OrderEvents::OccurredAt,
+            ])
+            .from(OrderEvents::Table)
+            .and_where(Expr::col(OrderEvents::OrderId).eq(id.0))
+            .order_by(OrderEvents::OccurredAt, SortOrder::Asc)
+            .order_by(OrderEvents::Id, SortOrder::Asc)
+            .to_owned();
+        let rows = self
+            .db
+            .query_all(&select)
+            .await
+            .or_store_error(|| format!("loading the audit trail of order {id}"))?;
+        Ok(rows
+            .iter()
+            .map(audit_of)
+            .collect::<anyhow::Result<Vec<_>>>()?)
+    }
+
+    async fn shipment(&self, id: OrderId) -> Result<Option<Shipment>, OrderRepositoryError> {
+        let select = Query::select()
+            .columns([
+                Shipments::Id,
+                Shipments::OrderId,
+                Shipments::UserId,
+                Shipments::Status,
+                Shipments::Carrier,
+                Shipments::TrackingNumber,
+                Shipments::CreatedAt,
+                Shipments::UpdatedAt,
+            ])
+            .from(Shipments::Table)
+            .and_where(Expr::col(Shipments::OrderId).eq(id.0))
+            .to_owned();
+        let row = self
+            .db
+            .query_one(&select)
+            .await
+            .or_store_error(|| format!("loading the shipment of order {id}"))?;
+        Ok(row.as_ref().map(shipment_of).transpose()?)
+    }
+
+    async fn change(&self, change: &OrderChange) -> Result<Order, OrderRepositoryError> {
+        let txn = begin_write(&self.db).await?;
+        let written = self.write_change(&txn, change).await;
+        let id = change.order_id;
+        finish(txn, written, || {
+            format!("committing the change of order {id}")
+        })
+        .await?;
+        self.fetch_order(&self.db, id)
+            .await?
+            .ok_or(OrderRepositoryError::NotFound(id))
+    }
+
+    async fn pending_count(&self, user_id: UserId) -> Result<u64, OrderRepositoryError> {
+        Ok(count_pending(&self.db, user_id).await?)
+    }
+
+    async fn overdue(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OrderId>, OrderRepositoryError> {
+        let select = Query::select()
+            .column(Orders::Id)
+            .from(Orders::Table)
+            .and_where(Expr::col(Orders::Status).eq(OrderStatus::Pending.as_str()))
+            .and_where(Expr::col(Orders::PayBy).lt(super::to_stored_time(now)))
+            .order_by(Orders::PayBy, SortOrder::Asc)
+            .limit(u64::from(limit))
+            .to_owned();
+        let rows = self
+            .db
+            .query_all(&select)
+            .await
+            .or_store_error(|| "listing overdue orders")?;
+        Ok(rows
+            .iter()
+            .map(|row| row.try_get::<Uuid>("", "id").map(OrderId))
+            .collect::<Result<Vec<_>, _>>()
+            .or_store_error(|| "reading overdue order ids")?)
+    }
+}
+
+#[async_trait]
+impl OutboxPort for SqlOrderRepository {
+    async fn unsent(&self, limit: u32) -> Result<Vec<OutboxMessage>, EventDeliveryError> {
+        let select = Query::select()
+            .columns([Outbox::Position, Outbox::Payload])
+            .from(Outbox::Table)
+            .and_where(Expr::col(Outbox::SentAt).is_null())
+            .order_by(Outbox::Position, SortOrder::Asc)
+            .limit(u64::from(limit))
+            .to_owned();
+        let rows = self
+            .db
+            .query_all(&select)
+            .await
+            .or_store_error(|| "reading the outbox")?;
+        let messages = rows
+            .iter()
+            .map(|row| -> anyhow::Result<OutboxMessage> {
+                let payload: String = row.try_get("", "payload")?;
+                Ok(OutboxMessage {
+                    position: row.try_get("", "position")?,
+                    event: serde_json::from_str(&payload).context("an outbox payload")?,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map_err(StoreError::from)?;
+        Ok(messages)
+    }
+
+    async fn mark_sent(
+        &self,
+        positions: &[i64],
+        at: DateTime<Utc>,
+    ) -> Result<(), EventDeliveryError> {
+        if positions.is_empty() {
+            return Ok(());
+        }
+        let update = Query::update()
+            .table(Outbox::Table)
+            .value(Outbox::SentAt, super::to_stored_time(at))
+            .and_where(Expr::col(Outbox::Position).is_in(positions.iter().copied()))
+            .to_owned();
+        self.db
+            .execute(&update)
+            .await
+            .or_store_error(|| "marking outbox rows sent")?;
+        Ok(())
+    }
+
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64, EventDeliveryError> {
+        let before = super::to_stored_time(before);
+        let sent = Query::delete()
+            .from_table(Outbox::Table)
+            .and_where(Expr::col(Outbox::SentAt).lt(before))
+            .to_owned();
+        let processed = Query::delete()
+            .from_table(ProcessedEvents::Table)
+            .and_where(Expr::col(ProcessedEvents::ProcessedAt).lt(before))
+            .to_owned();
+        let mut removed = 0;
+        for statement in [sent, processed] {
+            removed += self
+                .db
+                .execute(&statement)
+                .await
+                .or_store_error(|| "pruning the outbox")?
+                .rows_affected();
+        }
+        Ok(removed)
+    }
+}
+
+impl From<StoreError> for EventDeliveryError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(unavailable) => Self::Unavailable(unavailable),
+            StoreError::Unexpected(error) => Self::Unexpected(error),
+        }
+    }
+}
+
+impl From<StoreError> for IdempotencyStoreError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(unavailable) => Self::Unavailable(unavailable),
+            StoreError::Unexpected(error) => Self::Unexpected(error),
+        }
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for SqlOrderRepository {
+    async fn begin(
+        &self,
+        scope: &IdempotencyScope,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+        held_until: DateTime<Utc>,
+    ) -> Result<IdempotencyBegin, IdempotencyStoreError> {
+        let context = || format!("taking idempotency key {:?}", scope.key.as_str());
+        let insert = Query::insert()
+            .into_table(IdempotencyKeys::Table)
+            .columns([
+                IdempotencyKeys::UserId,
+                IdempotencyKeys::Key,
+                IdempotencyKeys::Fingerprint,
+                IdempotencyKeys::HeldUntil,
+                IdempotencyKeys::CreatedAt,
+            ])
+            .values_panic([
+                scope.user_id.0.into(),
+                scope.key.as_str().into(),
+                fingerprint.into(),
+                super::to_stored_time(held_until).into(),
+                super::to_stored_time(now).into(),
+            ])
+            .on_conflict(
+                OnConflict::columns([IdempotencyKeys::UserId, IdempotencyKeys::Key])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .to_owned();
+        if self
+            .db
+            .execute(&insert)
+            .await
+            .or_store_error(context)?
+            .rows_affected()
+            == 1
+        {
+            return Ok(IdempotencyBegin::Started);
+        }
+        let select = Query::select()
+            .columns([
+                IdempotencyKeys::Fingerprint,
+                IdempotencyKeys::OrderId,
+                IdempotencyKeys::HeldUntil,
+            ])
+            .from(IdempotencyKeys::Table)
+            .and_where(Expr::col(IdempotencyKeys::UserId).eq(scope.user_id.0))
+            .and_where(Expr::col(IdempotencyKeys::Key).eq(scope.key.as_str()))
+            .to_owned();
+        let Some(row) = self.db.query_one(&select).await.or_store_error(context)? else {
+            // Released between the insert and the read: the caller may try again.
+            return Ok(IdempotencyBegin::InFlight);
+        };
+        let stored: String = row.try_get("", "fingerprint").or_store_error(context)?;
+        let order: Option<Uuid> = row.try_get("", "order_id").or_store_error(context)?;
+        let held: DateTime<Utc> = row.try_get("", "held_until").or_store_error(context)?;
+        if stored != fingerprint {
+            return Ok(IdempotencyBegin::Mismatch);
+        }
+        if let Some(order) = order {
+            return Ok(IdempotencyBegin::Completed(OrderId(order)));
+        }
+        if held > now {
+            return Ok(IdempotencyBegin::InFlight);
+        }
+        // The holder's time passed: presumed crashed. Take over, once.
+        let take = Query::update()
+            .table(IdempotencyKeys::Table)
+            .value(
+                IdempotencyKeys::HeldUntil,
+                super::to_stored_time(held_until),
+            )
+            .and_where(Expr::col(IdempotencyKeys::UserId).eq(scope.user_id.0))
+            .and_where(Expr::col(IdempotencyKeys::Key).eq(scope.key.as_str()))
+            .and_where(Expr::col(IdempotencyKeys::OrderId).is_null())
+            .and_where(Expr::col(IdempotencyKeys::HeldUntil).eq(held))
+            .to_owned();
+        let taken = self.db.execute(&take).await.or_store_error(context)?;
+        Ok(if taken.rows_affected() == 1 {
+            IdempotencyBegin::Started
+        } else {
+            IdempotencyBegin::InFlight
+        })
+    }
+
+    async fn release(&self, scope: &IdempotencyScope) -> Result<(), IdempotencyStoreError> {
+        let delete = Query::delete()
+            .from_table(IdempotencyKeys::Table)
+            .and_where(Expr::col(IdempotencyKeys::UserId).eq(scope.user_id.0))
+            .and_where(Expr::col(IdempotencyKeys::Key).eq(scope.key.as_str()))
+            .and_where(Expr::col(IdempotencyKeys::OrderId).is_null())
+            .to_owned();
+        self.db
+            .execute(&delete)
+            .await
+            .or_store_error(|| format!("releasing idempotency key {:?}", scope.key.as_str()))?;
+        Ok(())
+    }
+
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64, IdempotencyStoreError> {
+        let delete = Query::delete()
+            .from_table(IdempotencyKeys::Table)
+            .and_where(Expr::col(IdempotencyKeys::CompletedAt).lt(super::to_stored_time(before)))
+            .to_owned();
+        Ok(self
+            .db
+            .execute(&delete)
+            .await
+            .or_store_error(|| "pruning idempotency keys")?
+            .rows_affected())
+    }
+}

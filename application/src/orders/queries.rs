@@ -1,0 +1,234 @@
+//! Reading orders: one, a page, an audit trail. Owners see their own; admins all;
+//! another customer's order answers "not found", never "forbidden".
+
+use emporium_domain::orders::{Order, OrderEvent, OrderFilter, OrderId, Shipment};
+use emporium_domain::{AccessDenied, Actor, Page, PageRequest, Role, UserId};
+
+use super::OrderPorts;
+use crate::failure::{Failure, UseCaseError};
+
+/// An order, with its shipment when asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderView {
+    /// The order.
+    pub order: Order,
+    /// Its shipment, when loaded.
+    pub shipment: Option<Shipment>,
+}
+
+/// Who may see which orders: `None` for an admin (all), the user's id otherwise.
+fn viewer(actor: &Actor) -> Result<Option<UserId>, AccessDenied> {
+    match actor {
+        Actor::User {
+            role: Role::Admin, ..
+        } => Ok(None),
+        Actor::User { id, .. } => Ok(Some(*id)),
+        Actor::Service => Err(AccessDenied::Forbidden),
+        Actor::Anonymous => Err(AccessDenied::Unauthenticated),
+    }
+}
+
+/// The order `id` if `actor` may see it.
+pub(crate) async fn visible_order(
+    ports: &OrderPorts,
+    actor: &Actor,
+    id: OrderId,
+) -> Result<Option<Order>, anyhow::Error> {
+    let viewer = viewer(actor)?;
+    let order = ports
+        .orders
+        .get(id)
+        .await
+        .map_err(|error| anyhow::Error::new(error).context("loading the order"))?;
+    Ok(order.filter(|order| viewer.is_none_or(|user| user == order.user_id)))
+}
+
+/// Reads one order (owner or admin), optionally with its shipment.
+pub struct GetOrder {
+    ports: OrderPorts,
+}
+
+/// Failures of [`GetOrder`].
+#[derive(Debug, thiserror::Error)]
+pub enum GetOrderError {
+    /// Not signed in, or a service.
+    #[error(transparent)]
+    Denied(#[from] AccessDenied),
+    /// No such order, or another customer's.
+    #[error("There is no order {0}.")]
+    NotFound(OrderId),
+    /// Storage failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for GetOrderError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::Denied(denied) => (*denied).into(),
+            Self::NotFound(_) => Failure::not_found(),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
+}
+
+impl From<anyhow::Error> for ListOrderEventsError {
+    fn from(error: anyhow::Error) -> Self {
+        match error.downcast::<AccessDenied>() {
+            Ok(denied) => Self::Denied(denied),
+            Err(error) => Self::Unexpected(error),
+        }
+    }
+}
+
+fn split(error: anyhow::Error) -> Result<AccessDenied, anyhow::Error> {
+    error.downcast::<AccessDenied>()
+}
+
+impl GetOrder {
+    /// The use case over its ports.
+    pub fn new(ports: OrderPorts) -> Self {
+        Self { ports }
+    }
+
+    /// The order `id`, with its shipment when `with_shipment`.
+    pub async fn execute(
+        &self,
+        actor: &Actor,
+        id: OrderId,
+        with_shipment: bool,
+    ) -> Result<OrderView, GetOrderError> {
+        let order = visible_order(&self.ports, actor, id)
+            .await
+            .map_err(|error| match split(error) {
+                Ok(denied) => GetOrderError::Denied(denied),
+                Err(error) => GetOrderError::Unexpected(error),
+            })?
+            .ok_or(GetOrderError::NotFound(id))?;
+        let shipment = if with_shipment {
+            self.ports
+                .orders
+                .shipment(id)
+                .await
+                .map_err(|error| anyhow::Error::new(error).context("loading the shipment"))?
+        } else {
+            None
+        };
+        Ok(OrderView { order, shipment })
+    }
+}
+
+/// Lists orders: a customer's own; an admin's all, filtered by status and buyer.
+pub struct ListOrders {
+    ports: OrderPorts,
+}
+
+/// Failures of [`ListOrders`].
+#[derive(Debug, thiserror::Error)]
+pub enum ListOrdersError {
+    /// Not signed in, or a service.
+    #[error(transparent)]
+    Denied(#[from] AccessDenied),
+    /// Storage failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl UseCaseError for ListOrdersError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::Denied(denied) => (*denied).into(),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
+}
+
+impl ListOrders {
+    /// The use case over its ports.
+    pub fn new(ports: OrderPorts) -> Self {
+        Self { ports }
+    }
+
+    /// A page of the orders `actor` may see that match `filter`, newest first. A
+    /// customer's filter on another buyer matches nothing.
+    pub async fn execute(
+        &self,
+        actor: &Actor,
+        filter: OrderFilter,
+        page: PageRequest,
+    ) -> Result<Page<Order>, ListOrdersError> {
+        let filter = match viewer(actor)? {
+            None => filter,
+            Some(me) if filter.user_id.is_none_or(|user| user == me) => OrderFilter {
+                user_id: Some(me),
+                ..filter
+            },
+            Some(_) => {
+                return Ok(Page {
+                    items: Vec::new(),
+                    total: 0,
+                    request: page,
+                });
+            }
+        };
+        Ok(self
+            .ports
+            .orders
+            .list(filter, page)
+            .await
+            .map_err(|error| anyhow::Error::new(error).context("listing orders"))?)
+    }
+}
+
+/// Reads an order's audit trail (owner or admin).
+pub struct ListOrderEvents {
+    ports: OrderPorts,
+}
+
+/// Failures of [`ListOrderEvents`].
+#[derive(Debug, thiserror::Error)]
+pub enum ListOrderEventsError {
+    /// Not signed in, or a service.
+    #[error(transparent)]
+    Denied(AccessDenied),
+    /// No such order, or another customer's.
+    #[error("There is no order {0}.")]
+    NotFound(OrderId),
+    /// Storage failed.
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+
+impl UseCaseError for ListOrderEventsError {
+    fn failure(&self) -> Failure {
+        match self {
+            Self::Denied(denied) => (*denied).into(),
+            Self::NotFound(_) => Failure::not_found(),
+            Self::Unexpected(cause) => Failure::internal(cause),
+        }
+    }
+}
+
+impl ListOrderEvents {
+    /// The use case over its ports.
+    pub fn new(ports: OrderPorts) -> Self {
+        Self { ports }
+    }
+
+    /// The audit rows of order `id`, oldest first.
+    pub async fn execute(
+        &self,
+        actor: &Actor,
+        id: OrderId,
+    ) -> Result<Vec<OrderEvent>, ListOrderEventsError> {
+        visible_order(&self.ports, actor, id)
+            .await?
+            .ok_or(ListOrderEventsError::NotFound(id))?;
+        Ok(self
+            .ports
+            .orders
+            .events(id)
+            .await
+            .map_err(|error| anyhow::Error::new(error).context("loading the audit trail"))?)
+    }
+}

@@ -1,0 +1,140 @@
+//! The purchase flow's background work, run by the process that serves orders: the
+//! outbox relay, the expiry of unpaid orders, the recovery of abandoned order
+//! attempts, and pruning. Each loop calls one use-case step at a time; on shutdown
+//! every loop finishes its current step and stops.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use emporium_application::orders::Orders;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How often the relay looks for committed events (it drains the outbox each time).
+const RELAY_INTERVAL: Duration = Duration::from_millis(50);
+/// Events the relay publishes per step.
+const RELAY_BATCH: u32 = 200;
+/// How often overdue unpaid orders are looked for.
+const EXPIRY_INTERVAL: Duration = Duration::from_secs(5);
+/// How often abandoned order attempts are looked for.
+const RECOVERY_INTERVAL: Duration = Duration::from_secs(10);
+/// How often old records are pruned.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(600);
+/// Orders expired or attempts recovered per step.
+const STEP_LIMIT: u32 = 100;
+/// How long a failing step waits before the next try, at most.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// The running loops; [`BackgroundTasks::stop`] ends them.
+pub struct BackgroundTasks {
+    stop: watch::Sender<bool>,
+    loops: Vec<JoinHandle<()>>,
+}
+
+impl BackgroundTasks {
+    /// Starts the loops over `orders`.
+    pub fn start(orders: Arc<Orders>) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let relay = {
+            let orders = orders.clone();
+            every("outbox relay", RELAY_INTERVAL, stopped.clone(), move || {
+                let orders = orders.clone();
+                async move {
+                    // Drain: keep going while full batches come back.
+                    while orders.relay.run_once(RELAY_BATCH).await? == RELAY_BATCH as usize {}
+                    Ok(())
+                }
+            })
+        };
+        let expiry = {
+            let orders = orders.clone();
+            every(
+                "order expiry",
+                EXPIRY_INTERVAL,
+                stopped.clone(),
+                move || {
+                    let orders = orders.clone();
+                    async move { orders.expire.run_once(STEP_LIMIT).await.map(drop) }
+                },
+            )
+        };
+        let recovery = {
+            let orders = orders.clone();
+            every(
+                "order attempt recovery",
+                RECOVERY_INTERVAL,
+                stopped.clone(),
+                move || {
+                    let orders = orders.clone();
+                    async move { orders.recover.run_once(STEP_LIMIT).await.map(drop) }
+                },
+            )
+        };
+        let prune = every("pruning", PRUNE_INTERVAL, stopped, move || {
+            let orders = orders.clone();
+            async move {
+                let removed = orders.prune.run_once().await?;
+                if removed > 0 {
+                    tracing::info!(
+                        removed,
+                        "pruned old outbox rows, processed events and idempotency keys"
+                    );
+                }
+                Ok(())
+            }
+        });
+        Self {
+            stop,
+            loops: vec![relay, expiry, recovery, prune],
+        }
+    }
+
+    /// Lets every loop finish its current step, then returns.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.loops {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "a background task failed");
+            }
+        }
+    }
+}
+
+/// Runs `step` every `interval` until `stopped` turns true; a failing step is logged
+/// and retried with a growing pause (up to [`MAX_BACKOFF`]).
+fn every<Step, Fut>(
+    name: &'static str,
+    interval: Duration,
+    mut stopped: watch::Receiver<bool>,
+    step: Step,
+) -> JoinHandle<()>
+where
+    Step: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    tokio::spawn(async move {
+        let mut pause = interval;
+        loop {
+            tokio::select! {
+                _ = stopped.changed() => break,
+                () = tokio::time::sleep(pause) => {}
+            }
+            if *stopped.borrow() {
+                break;
+            }
+            match step().await {
+                Ok(()) => pause = interval,
+                Err(error) => {
+                    pause = (pause * 2).clamp(interval, MAX_BACKOFF.max(interval));
+                    tracing::warn!(
+                        task = name,
+                        error = format!("{error:#}"),
+                        retry_in_ms = pause.as_millis() as u64,
+                        "background step failed"
+                    );
+                }
+            }
+        }
+        tracing::debug!(task = name, "background task stopped");
+    })
+}
