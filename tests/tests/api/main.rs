@@ -15,5 +15,6 @@ mod conformance;
 mod edge;
 mod flow;
 mod helpers;
+mod orders;
 mod services;
 mod unavailable;
