@@ -10,7 +10,7 @@ use emporium_domain::Unavailable;
 use emporium_domain::accounts::{RefreshTokenRepositoryError, UserRepositoryError};
 use emporium_domain::catalog::{CategoryRepositoryError, ProductRepositoryError};
 use emporium_domain::inventory::{InventoryRepositoryError, ReservationError};
-use emporium_domain::orders::{CartStoreError, OrderRepositoryError};
+use emporium_domain::orders::{CartStoreError, OrderRepositoryError, PaymentRepositoryError};
 
 /// A classified storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -77,4 +77,5 @@ into_port_error!(
     ReservationError,
     CartStoreError,
     OrderRepositoryError,
+    PaymentRepositoryError,
 );

@@ -13,7 +13,8 @@ use emporium_adapters::cache::{MokaCache, RedisCache, ResilientCache};
 use emporium_adapters::carts::RedisCartStore;
 use emporium_adapters::http::{HttpClientConfig, HttpProductCatalog, HttpProductStock};
 use emporium_adapters::in_process::{
-    InProcessEventBus, InProcessProductCatalog, InProcessProductStock, SystemClock, UuidV7Generator,
+    InProcessEventBus, InProcessProductCatalog, InProcessProductStock, MockPaymentProvider,
+    SystemClock, UuidV7Generator,
 };
 use emporium_adapters::mongo::{MongoInventoryRepository, MongoStockReservations};
 use emporium_adapters::security::{Argon2PasswordHasher, JwtSettings, JwtTokenIssuer};
@@ -34,11 +35,11 @@ use emporium_domain::accounts::{
 };
 use emporium_domain::catalog::{ProductCatalog, ProductRepository, ProductStock};
 use emporium_domain::inventory::{InventoryRepository, StockReservations};
-use emporium_domain::orders::CartStore;
+use emporium_domain::orders::{CartStore, PaymentProvider};
 use emporium_domain::{Cache, Clock, IdGenerator};
 use futures::FutureExt;
 
-use crate::config::{Config, ServiceSet, redact_url};
+use crate::config::{Config, PaymentProviderKind, ServiceSet, redact_url};
 use crate::http::HttpState;
 use crate::http::health::Dependency;
 
@@ -237,10 +238,22 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Http
                 currency: config.currency,
             });
             let order_store = Arc::new(SqlOrderRepository::new(db.clone()));
+            let provider: Option<Arc<dyn PaymentProvider>> = match config.payment_provider {
+                Some(PaymentProviderKind::Mock) => {
+                    tracing::warn!(
+                        "EMPORIUM_PAYMENT_PROVIDER=mock: payments take no money and customers \
+                         can mark their own orders paid; never use it in a real shop"
+                    );
+                    Some(Arc::new(MockPaymentProvider))
+                }
+                None => None,
+            };
             let orders = Orders::new(OrderPorts {
                 orders: order_store.clone(),
                 outbox: order_store.clone(),
-                idempotency: order_store,
+                idempotency: order_store.clone(),
+                payments: order_store,
+                provider,
                 reservations: reservations.clone(),
                 catalog,
                 carts: store,
@@ -292,6 +305,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Http
         dependencies: dependencies.into(),
         services: services.name(),
         api_key: config.api_key.clone(),
+        callback_key: config.callback_key.clone(),
         authenticate: Arc::new(authenticate),
         auth_rate_per_minute: config.auth_rate_per_minute,
         cors_origins: config.cors_origins.clone(),

@@ -305,6 +305,23 @@ pub struct Settings {
     /// Seconds sent outbox rows and processed-event records are kept.
     #[arg(long, env = "EMPORIUM_EVENT_RETENTION", global = true, default_value_t = DEFAULT_EVENT_RETENTION, value_parser = clap::value_parser!(u64).range(60..=MAX_TTL))]
     pub event_retention: u64,
+    /// The payment provider: `mock` (takes no money; its payments are settled by
+    /// `POST /v1/payments/{id}/succeed|fail`) [default: mock on the embedded SQLite
+    /// database; required on PostgreSQL].
+    #[arg(long, env = "EMPORIUM_PAYMENT_PROVIDER", global = true, value_enum)]
+    pub payment_provider: Option<PaymentProviderKind>,
+    /// The key the payment provider's and the carrier's callbacks send in
+    /// `X-Callback-Key` (at least 16 visible ASCII characters; not the service API key)
+    /// [default: none: callbacks are refused].
+    #[arg(long, env = "EMPORIUM_CALLBACK_KEY", global = true, hide_env_values = true, value_parser = callback_key)]
+    pub callback_key: Option<String>,
+}
+
+/// The payment providers Emporium can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PaymentProviderKind {
+    /// Takes no money; for development, tests and demos.
+    Mock,
 }
 
 impl Default for Settings {
@@ -333,6 +350,8 @@ impl Default for Settings {
             order_payment_timeout: DEFAULT_ORDER_PAYMENT_TIMEOUT,
             max_pending_orders: DEFAULT_MAX_PENDING_ORDERS,
             event_retention: DEFAULT_EVENT_RETENTION,
+            payment_provider: None,
+            callback_key: None,
         }
     }
 }
@@ -413,6 +432,10 @@ pub struct Config {
     pub max_pending_orders: u32,
     /// Seconds sent outbox rows and processed-event records are kept.
     pub event_retention: u64,
+    /// The payment provider (`None`: none configured, so no payments).
+    pub payment_provider: Option<PaymentProviderKind>,
+    /// The key of the provider's and carrier's callbacks.
+    pub callback_key: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -445,6 +468,11 @@ impl fmt::Debug for Config {
             .field("order_payment_timeout", &self.order_payment_timeout)
             .field("max_pending_orders", &self.max_pending_orders)
             .field("event_retention", &self.event_retention)
+            .field("payment_provider", &self.payment_provider)
+            .field(
+                "callback_key",
+                &self.callback_key.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -486,6 +514,7 @@ impl Config {
         let data_dir = settings
             .data_dir
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let embedded_database = database_url_is_sqlite(settings.database_url.as_deref());
         let mongo_database = settings
             .mongo_database
             .or_else(|| settings.mongo_url.as_deref().and_then(mongo_url_database))
@@ -517,11 +546,25 @@ impl Config {
             order_payment_timeout: settings.order_payment_timeout.clamp(1, MAX_TTL),
             max_pending_orders: settings.max_pending_orders.max(1),
             event_retention: settings.event_retention.clamp(60, MAX_TTL),
+            // The embedded database is for development: the mock provider by default.
+            payment_provider: settings
+                .payment_provider
+                .or(embedded_database.then_some(PaymentProviderKind::Mock)),
+            callback_key: settings.callback_key,
         }
     }
 
     /// Checks that this configuration can run `services`.
     pub fn check(&self, services: ServiceSet) -> Result<(), ConfigError> {
+        if services.has_orders() && self.payment_provider.is_none() {
+            return Err(ConfigError::new(
+                "EMPORIUM_PAYMENT_PROVIDER",
+                "--payment-provider",
+                "a server that takes orders on PostgreSQL needs a payment provider; set it \
+                 explicitly (`mock` takes no money and lets customers mark orders paid: never \
+                 use it in a real shop)",
+            ));
+        }
         if services == ServiceSet::Inventory && self.products_url.is_none() {
             return Err(ConfigError::new(
                 "EMPORIUM_PRODUCTS_URL",
@@ -687,6 +730,20 @@ fn api_key(key: &str) -> Result<String, String> {
              spaces (it travels in the X-API-Key header)"
         ))
     }
+}
+
+fn callback_key(key: &str) -> Result<String, String> {
+    api_key(key).map_err(|_| {
+        format!(
+            "the callback key must be at least {MIN_API_KEY_LEN} visible ASCII characters \
+             without spaces (it travels in the X-Callback-Key header)"
+        )
+    })
+}
+
+/// Whether a database URL setting means the embedded SQLite database (unset too).
+fn database_url_is_sqlite(url: Option<&str>) -> bool {
+    url.is_none_or(|url| url.starts_with("sqlite:"))
 }
 
 fn jwt_secret(secret: &str) -> Result<String, String> {

@@ -49,6 +49,10 @@ pub enum Actor {
     Anonymous,
     /// Another Emporium service, identified by the shared service API key.
     Service,
+    /// The payment provider's or the carrier's callback, identified by the callback
+    /// key (never by the service API key): it may only report payment outcomes and
+    /// deliveries.
+    Callback,
     /// A signed-in user.
     User {
         /// The account.
@@ -77,7 +81,7 @@ impl Actor {
             | Actor::User {
                 role: Role::Admin, ..
             } => Ok(()),
-            Actor::User { .. } => Err(AccessDenied::Forbidden),
+            Actor::User { .. } | Actor::Callback => Err(AccessDenied::Forbidden),
             Actor::Anonymous => Err(AccessDenied::Unauthenticated),
         }
     }
@@ -89,7 +93,7 @@ impl Actor {
                 id,
                 role: Role::Admin,
             } => Ok(*id),
-            Actor::User { .. } | Actor::Service => Err(AccessDenied::Forbidden),
+            Actor::User { .. } | Actor::Service | Actor::Callback => Err(AccessDenied::Forbidden),
             Actor::Anonymous => Err(AccessDenied::Unauthenticated),
         }
     }
@@ -98,7 +102,7 @@ impl Actor {
     pub fn ensure_user(&self) -> Result<UserId, AccessDenied> {
         match self {
             Actor::User { id, .. } => Ok(*id),
-            Actor::Service => Err(AccessDenied::Forbidden),
+            Actor::Service | Actor::Callback => Err(AccessDenied::Forbidden),
             Actor::Anonymous => Err(AccessDenied::Unauthenticated),
         }
     }

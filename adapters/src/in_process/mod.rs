@@ -3,8 +3,10 @@
 //! the all-in-one server.
 
 mod bus;
+mod mock_provider;
 
 pub use bus::InProcessEventBus;
+pub use mock_provider::MockPaymentProvider;
 
 use std::sync::Arc;
 

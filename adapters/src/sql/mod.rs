@@ -29,6 +29,7 @@ mod errors;
 mod inventory;
 pub mod migration;
 mod order;
+mod payment;
 mod product;
 mod refresh_token;
 mod reservation;

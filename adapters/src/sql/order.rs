@@ -18,7 +18,7 @@ use emporium_domain::orders::{
     OrderRepositoryError, OrderStatus, Outbox as OutboxPort, OutboxMessage, PlacedOrder, Shipment,
     ShipmentId, ShipmentStatus, ShippingAddress,
 };
-use emporium_domain::orders::{Carrier, Dispatch, TrackingNumber};
+use emporium_domain::orders::{Carrier, Dispatch, ProcessedEvent, TrackingNumber};
 use emporium_domain::{Page, PageRequest, UserId};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order as SortOrder, Query, SelectStatement};
@@ -43,6 +43,11 @@ impl SqlOrderRepository {
     /// The repository on `db` (migrated with [`super::migrate`]).
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
+    }
+
+    /// The database it keeps orders in.
+    pub(crate) fn connection(&self) -> &DatabaseConnection {
+        &self.db
     }
 }
 
@@ -199,7 +204,7 @@ async fn insert_audit(txn: &DatabaseTransaction, audit: &OrderEvent) -> Result<(
     Ok(())
 }
 
-async fn insert_events(
+pub(crate) async fn insert_events(
     txn: &DatabaseTransaction,
     events: &[DomainEvent],
 ) -> Result<(), StoreError> {
@@ -225,6 +230,37 @@ async fn insert_events(
             .or_store_error(|| format!("writing event {} to the outbox", event.id))?;
     }
     Ok(())
+}
+
+/// Records that a consumer applied an event; `false` when it had already.
+pub(crate) async fn record_processed(
+    txn: &DatabaseTransaction,
+    processed: &ProcessedEvent,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let record = Query::insert()
+        .into_table(ProcessedEvents::Table)
+        .columns([
+            ProcessedEvents::Consumer,
+            ProcessedEvents::EventId,
+            ProcessedEvents::ProcessedAt,
+        ])
+        .values_panic([
+            processed.consumer.clone().into(),
+            processed.event_id.0.into(),
+            at.into(),
+        ])
+        .on_conflict(
+            OnConflict::columns([ProcessedEvents::Consumer, ProcessedEvents::EventId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .to_owned();
+    let inserted = txn
+        .execute(&record)
+        .await
+        .or_store_error(|| format!("recording event {} as processed", processed.event_id))?;
+    Ok(inserted.rows_affected() == 1)
 }
 
 /// Ends `txn` without changes (a failed rollback only loses the transaction, which
@@ -467,6 +503,29 @@ impl SqlOrderRepository {
         Ok(())
     }
 
+    async fn find_shipment(
+        &self,
+        condition: sea_orm::sea_query::SimpleExpr,
+        what: impl FnOnce() -> String,
+    ) -> Result<Option<Shipment>, OrderRepositoryError> {
+        let select = Query::select()
+            .columns([
+                Shipments::Id,
+                Shipments::OrderId,
+                Shipments::UserId,
+                Shipments::Status,
+                Shipments::Carrier,
+                Shipments::TrackingNumber,
+                Shipments::CreatedAt,
+                Shipments::UpdatedAt,
+            ])
+            .from(Shipments::Table)
+            .and_where(condition)
+            .to_owned();
+        let row = self.db.query_one(&select).await.or_store_error(what)?;
+        Ok(row.as_ref().map(shipment_of).transpose()?)
+    }
+
     async fn fetch_order(
         &self,
         conn: &impl ConnectionTrait,
@@ -502,11 +561,11 @@ async fn count_pending(conn: &impl ConnectionTrait, user: UserId) -> Result<u64,
 }
 
 /// Commits `txn` when `written` succeeded, else rolls it back; the write's error wins.
-async fn finish(
+pub(crate) async fn finish<E: From<StoreError>>(
     txn: DatabaseTransaction,
-    written: Result<(), OrderRepositoryError>,
+    written: Result<(), E>,
     what: impl FnOnce() -> String,
-) -> Result<(), OrderRepositoryError> {
+) -> Result<(), E> {
     match written {
         Ok(()) => Ok(txn.commit().await.or_store_error(what)?),
         Err(error) => {
@@ -677,26 +736,20 @@ impl OrderRepository for SqlOrderRepository {
     }
 
     async fn shipment(&self, id: OrderId) -> Result<Option<Shipment>, OrderRepositoryError> {
-        let select = Query::select()
-            .columns([
-                Shipments::Id,
-                Shipments::OrderId,
-                Shipments::UserId,
-                Shipments::Status,
-                Shipments::Carrier,
-                Shipments::TrackingNumber,
-                Shipments::CreatedAt,
-                Shipments::UpdatedAt,
-            ])
-            .from(Shipments::Table)
-            .and_where(Expr::col(Shipments::OrderId).eq(id.0))
-            .to_owned();
-        let row = self
-            .db
-            .query_one(&select)
-            .await
-            .or_store_error(|| format!("loading the shipment of order {id}"))?;
-        Ok(row.as_ref().map(shipment_of).transpose()?)
+        self.find_shipment(Expr::col(Shipments::OrderId).eq(id.0), || {
+            format!("loading the shipment of order {id}")
+        })
+        .await
+    }
+
+    async fn shipment_by_id(
+        &self,
+        id: ShipmentId,
+    ) -> Result<Option<Shipment>, OrderRepositoryError> {
+        self.find_shipment(Expr::col(Shipments::Id).eq(id.0), || {
+            format!("loading shipment {id}")
+        })
+        .await
     }
 
     async fn change(&self, change: &OrderChange) -> Result<Order, OrderRepositoryError> {

@@ -8,8 +8,11 @@
 mod background;
 mod cancel_order;
 mod events;
+mod payment_consumer;
+mod payments;
 mod place_order;
 mod queries;
+mod shipping;
 mod stock_consumer;
 
 use std::sync::Arc;
@@ -19,17 +22,21 @@ use emporium_domain::accounts::UserRepository;
 use emporium_domain::catalog::ProductCatalog;
 use emporium_domain::inventory::StockReservations;
 use emporium_domain::orders::{
-    CartStore, Currency, EventBus, IdempotencyStore, OrderRepository, Outbox,
+    CartStore, Currency, EventBus, IdempotencyStore, OrderRepository, Outbox, PaymentProvider,
+    PaymentRepository,
 };
 use emporium_domain::{Clock, IdGenerator};
 
 pub use background::{ExpireOrders, PruneRecords, RecoverOrderAttempts, RelayOutbox};
 pub use cancel_order::{CancelOrder, CancelOrderError};
+pub use payment_consumer::OrdersFollowPayments;
+pub use payments::{PaymentError, Payments};
 pub use place_order::{LinesSource, PlaceOrder, PlaceOrderError, PlaceOrderInput, Placed};
 pub use queries::{
     GetOrder, GetOrderError, ListOrderEvents, ListOrderEventsError, ListOrders, ListOrdersError,
     OrderView,
 };
+pub use shipping::{Shipping, ShippingError};
 pub use stock_consumer::StockFollowsOrders;
 
 /// The rules of the purchase flow a shop configures.
@@ -74,6 +81,10 @@ pub struct OrderPorts {
     pub outbox: Arc<dyn Outbox>,
     /// Idempotency keys (in the order store).
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Payments (in the order store).
+    pub payments: Arc<dyn PaymentRepository>,
+    /// The payment provider, when one is configured.
+    pub provider: Option<Arc<dyn PaymentProvider>>,
     /// Stock reservations (inventory).
     pub reservations: Arc<dyn StockReservations>,
     /// The catalog: names, SKUs, prices, active flags.
@@ -104,6 +115,10 @@ pub struct Orders {
     pub events: ListOrderEvents,
     /// Cancels an order.
     pub cancel: CancelOrder,
+    /// Opens, reads and settles payments.
+    pub payments: Payments,
+    /// Reads, dispatches and delivers shipments.
+    pub shipping: Shipping,
     /// Publishes committed events.
     pub relay: RelayOutbox,
     /// Cancels unpaid orders past their time.
@@ -124,12 +139,18 @@ impl Orders {
                 ports.clock.clone(),
             )),
         );
+        ports.bus.subscribe(
+            OrdersFollowPayments::GROUP,
+            Arc::new(OrdersFollowPayments::new(ports.clone())),
+        );
         Self {
             place: PlaceOrder::new(ports.clone()),
             get: GetOrder::new(ports.clone()),
             list: ListOrders::new(ports.clone()),
             events: ListOrderEvents::new(ports.clone()),
             cancel: CancelOrder::new(ports.clone()),
+            payments: Payments::new(ports.clone()),
+            shipping: Shipping::new(ports.clone()),
             relay: RelayOutbox::new(ports.clone()),
             expire: ExpireOrders::new(ports.clone()),
             recover: RecoverOrderAttempts::new(ports.clone()),

@@ -23,7 +23,7 @@ fn viewer(actor: &Actor) -> Result<Option<UserId>, AccessDenied> {
             role: Role::Admin, ..
         } => Ok(None),
         Actor::User { id, .. } => Ok(Some(*id)),
-        Actor::Service => Err(AccessDenied::Forbidden),
+        Actor::Service | Actor::Callback => Err(AccessDenied::Forbidden),
         Actor::Anonymous => Err(AccessDenied::Unauthenticated),
     }
 }

@@ -10,6 +10,8 @@
 //! | `/v1/users/me`, `/v1/users`, `/v1/users/{id}` | GET / GET / GET, PATCH (`serve all`, `serve users`) |
 //! | `/v1/cart`, `/v1/cart/items`, `/v1/cart/items/{product_id}` | GET, DELETE / POST / PATCH, DELETE |
 //! | `/v1/orders`, `/v1/orders/{id}`, `/v1/orders/{id}/events`, `/v1/orders/{id}/cancel` | GET, POST / GET / GET / POST |
+//! | `/v1/payments`, `/v1/payments/{id}`, `/v1/payments/{id}/succeed`, `/fail` (mock provider only) | POST / GET / POST |
+//! | `/v1/shipments/{id}`, `/v1/shipments/{id}/dispatch`, `/deliver` | GET / POST |
 //! | `/health`, `/ready` | GET |
 //! | `/openapi.json`, `/docs` | GET |
 //!
@@ -25,7 +27,9 @@ pub mod jsonapi;
 pub mod middleware;
 pub mod openapi;
 pub mod orders;
+pub mod payments;
 pub mod products;
+pub mod shipments;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -51,7 +55,9 @@ use self::middleware::auth::ApiKeyAuth;
 use self::middleware::edge::Edge;
 use self::openapi::{AllowedMethods, ApiGroup, merged_document, router, swagger_ui_html};
 use self::orders::OrdersApi;
+use self::payments::{MockPaymentsApi, PaymentsApi};
 use self::products::ProductsApi;
+use self::shipments::ShipmentsApi;
 
 /// The whole HTTP application (see [`endpoint`]).
 pub type HttpApp = CorsForOrigins;
@@ -94,6 +100,8 @@ pub struct HttpState {
     pub services: &'static str,
     /// The service API key.
     pub api_key: Option<String>,
+    /// The key of the payment provider's and carrier's callbacks.
+    pub callback_key: Option<String>,
     /// Bearer access token → actor.
     pub authenticate: Arc<Authenticate>,
     /// Attempts per minute per client address at the auth routes.
@@ -121,6 +129,11 @@ pub fn endpoint(state: &HttpState) -> HttpApp {
     }
     if let Some(orders) = &state.orders {
         groups.push(ApiGroup::new(OrdersApi::new(orders.clone())));
+        groups.push(ApiGroup::new(PaymentsApi::new(orders.clone())));
+        groups.push(ApiGroup::new(ShipmentsApi::new(orders.clone())));
+        if orders.payments.provider() == Some("mock") {
+            groups.push(ApiGroup::new(MockPaymentsApi::new(orders.clone())));
+        }
     }
     if let Some(accounts) = &state.accounts {
         groups.push(ApiGroup::new(AccountsApi::new(
@@ -145,7 +158,9 @@ pub fn endpoint(state: &HttpState) -> HttpApp {
             "/docs",
             make_sync(move |_| Html(docs.clone()).with_header(header::X_FRAME_OPTIONS, "DENY")),
         );
-    let auth = ApiKeyAuth::new(state.api_key.as_deref()).with_tokens(state.authenticate.clone());
+    let auth = ApiKeyAuth::new(state.api_key.as_deref())
+        .with_tokens(state.authenticate.clone())
+        .with_callback_key(state.callback_key.as_deref());
     let app = Arc::new(routes.with(Edge::new(auth, allowed)).boxed());
     CorsForOrigins {
         with_cors: app.clone().with(cors(&state.cors_origins)).boxed(),

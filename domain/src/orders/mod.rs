@@ -32,13 +32,14 @@ pub use payment::{Carrier, Dispatch, Payment, PaymentId, Shipment, ShipmentId, T
 pub use ports::{
     CartStore, CartStoreError, EventBus, EventDeliveryError, EventHandler, IdempotencyBegin,
     IdempotencyScope, IdempotencyStore, IdempotencyStoreError, OrderAttempt, OrderChange,
-    OrderFilter, OrderRepository, OrderRepositoryError, Outbox, OutboxMessage, PlacedOrder,
+    OrderFilter, OrderRepository, OrderRepositoryError, Outbox, OutboxMessage, PaymentChange,
+    PaymentProvider, PaymentProviderError, PaymentRepository, PaymentRepositoryError, PlacedOrder,
     ProcessedEvent, ShipmentChange,
 };
 #[cfg(feature = "mocks")]
 pub use ports::{
     MockCartStore, MockEventBus, MockEventHandler, MockIdempotencyStore, MockOrderRepository,
-    MockOutbox,
+    MockOutbox, MockPaymentProvider, MockPaymentRepository,
 };
 pub use status::{
     OrderStatus, OrderTransition, PaymentStatus, PaymentTransition, ShipmentStatus,

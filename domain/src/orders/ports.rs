@@ -10,9 +10,12 @@ use super::cart::Cart;
 use super::events::{DomainEvent, EventId};
 use super::id::OrderId;
 use super::idempotency::IdempotencyKey;
+use super::money::{Currency, Money};
 use super::order::{CancelReason, Order, OrderEvent};
-use super::payment::{Dispatch, Shipment};
-use super::status::{OrderStatus, OrderTransition, ShipmentTransition};
+use super::payment::{Dispatch, Payment, PaymentId, Shipment, ShipmentId};
+use super::status::{
+    OrderStatus, OrderTransition, PaymentStatus, PaymentTransition, ShipmentTransition,
+};
 
 /// Failures of [`CartStore`].
 #[derive(Debug, thiserror::Error)]
@@ -215,6 +218,12 @@ pub trait OrderRepository: Send + Sync {
     /// The order's shipment. Errors: `Unavailable`, `Unexpected`.
     async fn shipment(&self, id: OrderId) -> Result<Option<Shipment>, OrderRepositoryError>;
 
+    /// The shipment `id`. Errors: `Unavailable`, `Unexpected`.
+    async fn shipment_by_id(
+        &self,
+        id: ShipmentId,
+    ) -> Result<Option<Shipment>, OrderRepositoryError>;
+
     /// Applies a move (see [`OrderChange`]) and returns the order after it. Errors:
     /// `NotFound`, `Stale`, `AlreadyProcessed`, `Unavailable`, `Unexpected`.
     async fn change(&self, change: &OrderChange) -> Result<Order, OrderRepositoryError>;
@@ -336,4 +345,103 @@ pub trait EventBus: Send + Sync {
     async fn publish(&self, event: &DomainEvent) -> Result<(), EventDeliveryError>;
     /// Adds the consumer group `group` whose events `handler` applies.
     fn subscribe(&self, group: &str, handler: std::sync::Arc<dyn EventHandler>);
+}
+
+/// Why a [`PaymentRepository`] call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentRepositoryError {
+    /// No such payment.
+    #[error("payment {0} not found")]
+    NotFound(PaymentId),
+    /// The order already has a pending or succeeded payment.
+    #[error("order {0} already has an open payment")]
+    ActiveExists(OrderId),
+    /// The payment's status is not the transition's starting point any more.
+    #[error("payment {payment_id} is {current}")]
+    Stale {
+        /// The payment.
+        payment_id: PaymentId,
+        /// Its status now.
+        current: PaymentStatus,
+    },
+    /// The consumer already applied this event.
+    #[error("event already processed")]
+    AlreadyProcessed,
+    /// The store cannot be reached now.
+    #[error("the store cannot be reached")]
+    Unavailable(#[from] crate::Unavailable),
+    /// The store failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// One move of a payment with its events (to the outbox) and, for a consumer, its
+/// processed-event record, in one transaction; a conditional update on the starting
+/// status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentChange {
+    /// The payment.
+    pub payment_id: PaymentId,
+    /// The move.
+    pub transition: PaymentTransition,
+    /// Events to publish.
+    pub events: Vec<DomainEvent>,
+    /// The consumer's record, when a consumer makes the change.
+    pub processed: Option<ProcessedEvent>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Stores payments (in the order store: a payment and the order's events commit
+/// together).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait PaymentRepository: Send + Sync {
+    /// Stores a new pending payment; at most one pending or succeeded payment exists
+    /// per order. Errors: `ActiveExists`, `Unavailable`, `Unexpected`.
+    async fn create(&self, payment: &Payment) -> Result<(), PaymentRepositoryError>;
+    /// The payment, if any. Errors: `Unavailable`, `Unexpected`.
+    async fn get(&self, id: PaymentId) -> Result<Option<Payment>, PaymentRepositoryError>;
+    /// The order's payments, oldest first. Errors: `Unavailable`, `Unexpected`.
+    async fn for_order(&self, order_id: OrderId) -> Result<Vec<Payment>, PaymentRepositoryError>;
+    /// Applies a move (see [`PaymentChange`]). Errors: `NotFound`, `Stale`,
+    /// `AlreadyProcessed`, `Unavailable`, `Unexpected`.
+    async fn change(&self, change: &PaymentChange) -> Result<Payment, PaymentRepositoryError>;
+}
+
+/// Why the payment provider failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentProviderError {
+    /// The provider cannot be reached now.
+    #[error("the payment provider cannot be reached")]
+    Unavailable(#[from] crate::Unavailable),
+    /// The provider refused or failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// A payment provider: where money is taken and given back. The mock provider is
+/// the first adapter; a real one is only another adapter.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait PaymentProvider: Send + Sync {
+    /// The provider's name (`mock`).
+    fn name(&self) -> &'static str;
+    /// Opens a payment of `amount` for `order_id`; the provider's reference for it.
+    /// Errors: `Unavailable`, `Unexpected`.
+    async fn open(
+        &self,
+        order_id: OrderId,
+        amount: Money,
+        currency: Currency,
+    ) -> Result<String, PaymentProviderError>;
+    /// Gives the money of payment `reference` back. `idempotency_key` is the same for
+    /// every retry of one refund, so the provider refunds once. Errors:
+    /// `Unavailable`, `Unexpected`.
+    async fn refund(
+        &self,
+        reference: &str,
+        amount: Money,
+        idempotency_key: &str,
+    ) -> Result<(), PaymentProviderError>;
 }

@@ -9,6 +9,7 @@ mod m20261130_000001_stock_reservations;
 mod m20261130_000002_carts;
 mod m20261130_000003_shop_settings;
 mod m20261130_000004_orders;
+mod m20261130_000005_payments;
 
 pub(crate) use m20260101_000001_catalog_and_inventory::names;
 pub(crate) use m20260102_000001_accounts::names as account_names;
@@ -18,6 +19,7 @@ pub(crate) use m20261130_000003_shop_settings::ShopSettings;
 pub(crate) use m20261130_000004_orders::{
     IdempotencyKeys, OrderAttempts, OrderEvents, Orders, Outbox, ProcessedEvents, Shipments,
 };
+pub(crate) use m20261130_000005_payments::Payments;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
@@ -34,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000002_carts::Migration),
             Box::new(m20261130_000003_shop_settings::Migration),
             Box::new(m20261130_000004_orders::Migration),
+            Box::new(m20261130_000005_payments::Migration),
         ]
     }
 }

@@ -8,8 +8,10 @@
 //!   `Authorization` scheme → 401 too.
 //! - `X-API-Key` (the shared service key, compared in constant time) →
 //!   [`Actor::Service`]; a wrong key → 401.
-//! - Both headers → 400 `ambiguous_credentials`: a request speaks for one caller,
-//!   and picking one silently would hide a client bug.
+//! - `X-Callback-Key` (the payment provider's and carrier's key, compared in
+//!   constant time) → [`Actor::Callback`]; a wrong key → 401.
+//! - More than one of these → 400 `ambiguous_credentials`: a request speaks for one
+//!   caller, and picking one silently would hide a client bug.
 //! - Neither → [`Actor::Anonymous`].
 //!
 //! Write handlers learn the actor through the [`CatalogManager`] extractor: it
@@ -33,6 +35,10 @@ use crate::http::jsonapi::ApiError;
 
 /// The header carrying the API key.
 pub const API_KEY_HEADER: &str = "x-api-key";
+/// The header carrying the callback key.
+pub const CALLBACK_KEY_HEADER: &str = "x-callback-key";
+/// The name of the callback key security scheme in the OpenAPI document.
+const CALLBACK_SCHEME: &str = "CallbackKey";
 /// The name of the API key security scheme in the OpenAPI document.
 const SCHEME: &str = "ApiKey";
 /// The name of the bearer token security scheme in the OpenAPI document.
@@ -43,6 +49,7 @@ const BEARER_SCHEME: &str = "Bearer";
 #[derive(Clone)]
 pub struct ApiKeyAuth {
     key: Option<Arc<[u8]>>,
+    callback_key: Option<Arc<[u8]>>,
     tokens: Option<Arc<Authenticate>>,
 }
 
@@ -51,8 +58,16 @@ impl ApiKeyAuth {
     pub fn new(key: Option<&str>) -> Self {
         Self {
             key: key.map(|key| Arc::from(key.as_bytes())),
+            callback_key: None,
             tokens: None,
         }
+    }
+
+    /// Also accepts the callbacks' key in `X-Callback-Key`; with `None`, every
+    /// callback key is wrong.
+    pub fn with_callback_key(mut self, key: Option<&str>) -> Self {
+        self.callback_key = key.map(|key| Arc::from(key.as_bytes()));
+        self
     }
 
     /// Also accepts bearer access tokens that `tokens` verifies; without it every
@@ -66,6 +81,24 @@ impl ApiKeyAuth {
     /// documentation); `Err` (400/401) for bad or ambiguous credentials.
     pub async fn identify(&self, request: &mut Request) -> Result<(), ApiError> {
         let headers = request.headers();
+        if let Some(given) = headers.get(CALLBACK_KEY_HEADER) {
+            if headers.contains_key(poem::http::header::AUTHORIZATION)
+                || headers.contains_key(API_KEY_HEADER)
+            {
+                return Err(ApiError::from(ApiError::bad_request(
+                    "ambiguous_credentials",
+                    "Send one of an Authorization bearer token, an X-API-Key or an \
+                     X-Callback-Key.",
+                )));
+            }
+            if !matches(self.callback_key.as_deref(), given.as_bytes()) {
+                return Err(ApiError::unauthenticated(
+                    "The X-Callback-Key is not valid.",
+                ));
+            }
+            request.extensions_mut().insert(Actor::Callback);
+            return Ok(());
+        }
         let actor = match (
             headers.get(poem::http::header::AUTHORIZATION),
             headers.get(API_KEY_HEADER),
@@ -79,12 +112,7 @@ impl ApiKeyAuth {
             (Some(authorization), None) => self.bearer(authorization.as_bytes()).await?,
             (None, None) => Actor::Anonymous,
             (None, Some(given)) => {
-                // Lengths are not secret; the bytes are compared in constant time.
-                let valid = self
-                    .key
-                    .as_deref()
-                    .is_some_and(|key| bool::from(given.as_bytes().ct_eq(key)));
-                if !valid {
+                if !matches(self.key.as_deref(), given.as_bytes()) {
                     return Err(ApiError::unauthenticated("The X-API-Key is not valid."));
                 }
                 Actor::Service
@@ -93,6 +121,12 @@ impl ApiKeyAuth {
         request.extensions_mut().insert(actor);
         Ok(())
     }
+}
+
+/// Whether `given` is `key`; lengths are not secret, the bytes are compared in
+/// constant time. No key configured: nothing matches.
+fn matches(key: Option<&[u8]>, given: &[u8]) -> bool {
+    key.is_some_and(|key| bool::from(given.ct_eq(key)))
 }
 
 impl ApiKeyAuth {
@@ -167,6 +201,21 @@ fn register_scheme(registry: &mut Registry) {
             openid_connect_url: None,
         },
     );
+    registry.create_security_scheme(
+        CALLBACK_SCHEME,
+        MetaSecurityScheme {
+            ty: "apiKey",
+            description: Some(
+                "The payment provider's and carrier's callback key (EMPORIUM_CALLBACK_KEY).",
+            ),
+            name: Some("X-Callback-Key"),
+            key_in: Some("header"),
+            scheme: None,
+            bearer_format: None,
+            flows: None,
+            openid_connect_url: None,
+        },
+    );
 }
 
 /// Who an operation admits, checked by [`Allowed`] before the request body is read.
@@ -218,6 +267,25 @@ impl Admits for AnyUser {
         actor.ensure_user().map(drop)
     }
 }
+
+/// A signed-in user, or the payment provider's / carrier's callback (the use case
+/// decides what each may do).
+#[derive(Debug)]
+pub struct UserOrCallback;
+
+impl Admits for UserOrCallback {
+    const SCHEMES: &'static [&'static str] = &[BEARER_SCHEME, CALLBACK_SCHEME];
+
+    fn check(actor: &Actor) -> Result<(), AccessDenied> {
+        match actor {
+            Actor::Callback => Ok(()),
+            other => other.ensure_user().map(drop),
+        }
+    }
+}
+
+/// The caller of a payment outcome or a delivery: a user or a callback.
+pub type SignedInOrCallback = Allowed<UserOrCallback>;
 
 /// The actor of a catalog or inventory write.
 pub type CatalogManager = Allowed<ManagesCatalog>;

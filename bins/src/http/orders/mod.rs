@@ -10,7 +10,7 @@ use emporium_domain::catalog::ProductId;
 use emporium_domain::orders::{
     AddressLine, CancelReason, City, CountryCode, IdempotencyKey, LineQuantity, MAX_LINES, Order,
     OrderEvent, OrderFilter, OrderId, OrderStatus, PostalCode, RecipientName, RequestedLine,
-    Shipment, ShippingAddress,
+    ShippingAddress,
 };
 use poem::Request;
 use poem::http::StatusCode;
@@ -32,6 +32,7 @@ use super::jsonapi::{
 };
 use super::middleware::auth::SignedIn;
 use super::openapi::Queries;
+use super::shipments::Shipments;
 
 /// The `orders` resource.
 pub struct Orders_;
@@ -172,68 +173,6 @@ impl Resource for Orders_ {
             cancel_reason: order.cancel_reason.map(String::from),
             created_at: order.created_at.into(),
             updated_at: order.updated_at.into(),
-        }
-    }
-}
-
-/// The `shipments` resource (included with an order).
-pub struct Shipments;
-
-/// A shipment.
-#[derive(Serialize, Object)]
-#[serde(rename_all = "camelCase")]
-#[oai(rename = "ShipmentAttributes", rename_all = "camelCase", read_only_all)]
-pub struct ShipmentAttributes {
-    /// `pending_payment`, `ready_to_ship`, `dispatched`, `delivered` or `cancelled`.
-    pub status: String,
-    /// The carrier, once dispatched.
-    pub carrier: Option<String>,
-    /// The tracking number, once dispatched.
-    pub tracking_number: Option<String>,
-    /// When it was created (with its order).
-    pub created_at: Timestamp,
-    /// When it last changed.
-    pub updated_at: Timestamp,
-}
-
-impl Resource for Shipments {
-    type Model = Shipment;
-    type Attributes = ShipmentAttributes;
-    type Included = ();
-    const TYPE: &'static str = "shipments";
-    const NAME: &'static str = "Shipment";
-    const PATH: Option<&'static str> = None;
-    const ATTRIBUTES: &'static [&'static str] = &[
-        "status",
-        "carrier",
-        "trackingNumber",
-        "createdAt",
-        "updatedAt",
-    ];
-    const RELATIONSHIPS: &'static [Relationship] = &[Relationship::to_one("order", "orders")];
-
-    fn id(shipment: &Shipment) -> Uuid {
-        shipment.id.0
-    }
-
-    fn linkage(shipment: &Shipment) -> Vec<Linkage> {
-        vec![Linkage::One(Some(shipment.order_id.0))]
-    }
-
-    fn attributes(shipment: Shipment) -> ShipmentAttributes {
-        let (carrier, tracking_number) = match shipment.dispatch {
-            Some(dispatch) => (
-                Some(dispatch.carrier.into()),
-                Some(dispatch.tracking_number.into()),
-            ),
-            None => (None, None),
-        };
-        ShipmentAttributes {
-            status: shipment.status.as_str().to_owned(),
-            carrier,
-            tracking_number,
-            created_at: shipment.created_at.into(),
-            updated_at: shipment.updated_at.into(),
         }
     }
 }
