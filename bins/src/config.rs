@@ -896,6 +896,44 @@ mod tests {
         assert_eq!(parsed, config);
     }
 
+    /// The embedded database takes the mock provider by default; a PostgreSQL server
+    /// that takes orders must name its provider; the currency must be an ISO code.
+    #[test]
+    fn purchase_flow_settings() {
+        let embedded = config(&[]);
+        assert_eq!(embedded.payment_provider, Some(PaymentProviderKind::Mock));
+        assert_eq!(embedded.currency.as_str(), "EUR");
+        assert_eq!(embedded.order_payment_timeout, 1800);
+        assert_eq!(embedded.max_pending_orders, 3);
+
+        let postgres = config(&["--database-url", "postgres://db/shop"]);
+        assert_eq!(postgres.payment_provider, None);
+        let error = postgres.check(ServiceSet::All).unwrap_err();
+        assert_eq!(error.variable, "EMPORIUM_PAYMENT_PROVIDER");
+        let chosen = config(&[
+            "--database-url",
+            "postgres://db/shop",
+            "--payment-provider",
+            "mock",
+        ]);
+        assert!(chosen.check(ServiceSet::All).is_ok());
+
+        assert_eq!(config(&["--currency", "GBP"]).currency.as_str(), "GBP");
+        assert_eq!(refused(&["--currency", "eur"]), "EMPORIUM_CURRENCY");
+        assert_eq!(
+            refused(&["--payment-provider", "stripe"]),
+            "EMPORIUM_PAYMENT_PROVIDER"
+        );
+        assert_eq!(
+            refused(&["--callback-key", "short"]),
+            "EMPORIUM_CALLBACK_KEY"
+        );
+        assert_eq!(
+            refused(&["--max-pending-orders", "0"]),
+            "EMPORIUM_MAX_PENDING_ORDERS"
+        );
+    }
+
     #[test]
     fn help_shows_the_defaults() {
         let help = Cli::command().render_long_help().to_string();

@@ -16,5 +16,6 @@ mod edge;
 mod flow;
 mod helpers;
 mod orders;
+mod payments;
 mod services;
 mod unavailable;
