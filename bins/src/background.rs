@@ -10,8 +10,11 @@ use emporium_application::orders::Orders;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// How often the relay looks for committed events (it drains the outbox each time).
-const RELAY_INTERVAL: Duration = Duration::from_millis(50);
+/// How soon the relay looks again after it published something.
+const RELAY_BUSY_INTERVAL: Duration = Duration::from_millis(20);
+/// How long an idle relay waits at most between looks (it doubles its pause from
+/// the busy interval up to this while the outbox stays empty).
+const RELAY_IDLE_INTERVAL: Duration = Duration::from_millis(500);
 /// Events the relay publishes per step.
 const RELAY_BATCH: u32 = 200;
 /// How often overdue unpaid orders are looked for.
@@ -35,17 +38,7 @@ impl BackgroundTasks {
     /// Starts the loops over `orders`.
     pub fn start(orders: Arc<Orders>) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let relay = {
-            let orders = orders.clone();
-            every("outbox relay", RELAY_INTERVAL, stopped.clone(), move || {
-                let orders = orders.clone();
-                async move {
-                    // Drain: keep going while full batches come back.
-                    while orders.relay.run_once(RELAY_BATCH).await? == RELAY_BATCH as usize {}
-                    Ok(())
-                }
-            })
-        };
+        let relay = relay(orders.clone(), stopped.clone());
         let expiry = {
             let orders = orders.clone();
             every(
@@ -98,6 +91,46 @@ impl BackgroundTasks {
             }
         }
     }
+}
+
+/// The outbox relay: drains the outbox, then looks again soon while events keep
+/// coming and ever less often while none do (see [`RELAY_IDLE_INTERVAL`]), so an idle
+/// server does not poll its database twenty times a second.
+fn relay(orders: Arc<Orders>, mut stopped: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut pause = RELAY_BUSY_INTERVAL;
+        loop {
+            tokio::select! {
+                _ = stopped.changed() => break,
+                () = tokio::time::sleep(pause) => {}
+            }
+            if *stopped.borrow() {
+                break;
+            }
+            let mut published = 0;
+            let outcome = loop {
+                match orders.relay.run_once(RELAY_BATCH).await {
+                    // Drain: keep going while full batches come back.
+                    Ok(sent) if sent == RELAY_BATCH as usize => published += sent,
+                    Ok(sent) => break Ok(published + sent),
+                    Err(error) => break Err(error),
+                }
+            };
+            pause = match outcome {
+                Ok(0) => (pause * 2).min(RELAY_IDLE_INTERVAL),
+                Ok(_) => RELAY_BUSY_INTERVAL,
+                Err(error) => {
+                    tracing::warn!(
+                        task = "outbox relay",
+                        error = format!("{error:#}"),
+                        "publishing events failed; retrying"
+                    );
+                    (pause * 2).clamp(RELAY_BUSY_INTERVAL, MAX_BACKOFF)
+                }
+            };
+        }
+        tracing::debug!(task = "outbox relay", "background task stopped");
+    })
 }
 
 /// Runs `step` every `interval` until `stopped` turns true; a failing step is logged

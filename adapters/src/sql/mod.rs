@@ -65,8 +65,11 @@ pub use user::SqlUserRepository;
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections in a SQLite pool (one writer at a time, readers in parallel under WAL).
 const SQLITE_MAX_CONNECTIONS: u32 = 8;
-/// Connections in a PostgreSQL pool.
-const POSTGRES_MAX_CONNECTIONS: u32 = 16;
+/// Connections in a PostgreSQL pool. Ten per process keeps a few replicas of every
+/// service within PostgreSQL's default `max_connections` (100).
+const POSTGRES_MAX_CONNECTIONS: u32 = 10;
+/// How long an idle PostgreSQL connection is kept before the pool closes it.
+const POSTGRES_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a caller waits for a pooled SQLite connection (a local file: waiting
 /// means other requests hold them all).
 const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(15);
@@ -82,7 +85,7 @@ const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 ///   switched to WAL, and writers wait up to 10 s for the write lock instead of failing
 ///   with `SQLITE_BUSY`. `sqlite::memory:` gives a private in-memory database on a
 ///   single connection.
-/// - `postgres://…` / `postgresql://…`: a pool of up to 16 connections.
+/// - `postgres://…` / `postgresql://…`: a pool of up to 10 connections.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     if url.starts_with("sqlite:") {
         connect_sqlite(url).await
@@ -151,6 +154,7 @@ async fn connect_postgres(url: &str) -> anyhow::Result<DatabaseConnection> {
     options
         .max_connections(POSTGRES_MAX_CONNECTIONS)
         .min_connections(0)
+        .idle_timeout(POSTGRES_IDLE_TIMEOUT)
         .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
         .connect_timeout(POSTGRES_ACQUIRE_TIMEOUT)
         .sqlx_logging(false);

@@ -119,6 +119,9 @@ fn the_readme_walk_through_runs_as_written() {
         r#""Espresso cup""#,
         r#""tokens""#,
         r#""email": "ada@example.com""#,
+        r#""trackingNumber": "JD014600006281""#,
+        r#""delivered""#,
+        r#""toStatus": "delivered""#,
     ] {
         assert!(
             stdout.contains(expected),
