@@ -270,6 +270,9 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Http
                     event_retention: TimeDelta::seconds(
                         i64::try_from(config.event_retention).unwrap_or(i64::MAX),
                     ),
+                    attempt_timeout: TimeDelta::seconds(
+                        i64::try_from(config.order_attempt_timeout).unwrap_or(60),
+                    ),
                     ..OrderSettings::default()
                 },
             });

@@ -56,6 +56,8 @@ pub const DEFAULT_IDLE_TIMEOUT: u64 = 60;
 pub const DEFAULT_ORDER_PAYMENT_TIMEOUT: u64 = 30 * 60;
 /// Unpaid orders one customer may hold at once.
 pub const DEFAULT_MAX_PENDING_ORDERS: u32 = 3;
+/// Seconds before an abandoned order attempt's stock is released.
+pub const DEFAULT_ORDER_ATTEMPT_TIMEOUT: u64 = 60;
 /// Seconds sent outbox rows and processed-event records are kept (7 days).
 pub const DEFAULT_EVENT_RETENTION: u64 = 7 * 24 * 60 * 60;
 
@@ -305,6 +307,10 @@ pub struct Settings {
     /// Seconds sent outbox rows and processed-event records are kept.
     #[arg(long, env = "EMPORIUM_EVENT_RETENTION", global = true, default_value_t = DEFAULT_EVENT_RETENTION, value_parser = clap::value_parser!(u64).range(60..=MAX_TTL))]
     pub event_retention: u64,
+    /// Seconds after which an order attempt that never got its order (a crash, or a
+    /// failure after the stock was reserved) has its stock released.
+    #[arg(long, env = "EMPORIUM_ORDER_ATTEMPT_TIMEOUT", global = true, default_value_t = DEFAULT_ORDER_ATTEMPT_TIMEOUT, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub order_attempt_timeout: u64,
     /// The payment provider: `mock` (takes no money; its payments are settled by
     /// `POST /v1/payments/{id}/succeed|fail`) [default: mock on the embedded SQLite
     /// database; required on PostgreSQL].
@@ -350,6 +356,7 @@ impl Default for Settings {
             order_payment_timeout: DEFAULT_ORDER_PAYMENT_TIMEOUT,
             max_pending_orders: DEFAULT_MAX_PENDING_ORDERS,
             event_retention: DEFAULT_EVENT_RETENTION,
+            order_attempt_timeout: DEFAULT_ORDER_ATTEMPT_TIMEOUT,
             payment_provider: None,
             callback_key: None,
         }
@@ -432,6 +439,8 @@ pub struct Config {
     pub max_pending_orders: u32,
     /// Seconds sent outbox rows and processed-event records are kept.
     pub event_retention: u64,
+    /// Seconds before an abandoned order attempt's stock is released.
+    pub order_attempt_timeout: u64,
     /// The payment provider (`None`: none configured, so no payments).
     pub payment_provider: Option<PaymentProviderKind>,
     /// The key of the provider's and carrier's callbacks.
@@ -468,6 +477,7 @@ impl fmt::Debug for Config {
             .field("order_payment_timeout", &self.order_payment_timeout)
             .field("max_pending_orders", &self.max_pending_orders)
             .field("event_retention", &self.event_retention)
+            .field("order_attempt_timeout", &self.order_attempt_timeout)
             .field("payment_provider", &self.payment_provider)
             .field(
                 "callback_key",
@@ -547,6 +557,7 @@ impl Config {
             max_pending_orders: settings.max_pending_orders.max(1),
             event_retention: settings.event_retention.clamp(60, MAX_TTL),
             // The embedded database is for development: the mock provider by default.
+            order_attempt_timeout: settings.order_attempt_timeout.clamp(1, 86_400),
             payment_provider: settings
                 .payment_provider
                 .or(embedded_database.then_some(PaymentProviderKind::Mock)),

@@ -274,7 +274,10 @@ impl Admits for AnyUser {
 pub struct UserOrCallback;
 
 impl Admits for UserOrCallback {
-    const SCHEMES: &'static [&'static str] = &[BEARER_SCHEME, CALLBACK_SCHEME];
+    /// The callback key is described in the operations' text and in the document's
+    /// security schemes, but not listed here: fuzzers fill every listed API-key
+    /// header they hold no value for, and a request with two credentials is refused.
+    const SCHEMES: &'static [&'static str] = &[BEARER_SCHEME];
 
     fn check(actor: &Actor) -> Result<(), AccessDenied> {
         match actor {
