@@ -102,6 +102,9 @@ impl ErrorObject {
     }
 }
 
+/// Operation parameters that are request headers (the others are in the query).
+const HEADER_PARAMETERS: &[&str] = &["Idempotency-Key"];
+
 /// The `Retry-After` of a 503, in seconds.
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 
@@ -480,6 +483,23 @@ impl ApiError {
             return Self::method_not_allowed();
         }
         if let Some(param) = error.downcast_ref::<ParseParamError>() {
+            if let Some(header) = HEADER_PARAMETERS
+                .iter()
+                .find(|header| header.eq_ignore_ascii_case(param.name))
+            {
+                return Self::from(
+                    ErrorObject::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_header",
+                        "Invalid header",
+                        format!(
+                            "{header} must be 1 to 255 visible ASCII characters ({}).",
+                            param.reason
+                        ),
+                    )
+                    .at_header(header),
+                );
+            }
             return Self::from(Self::bad_parameter(param.name, param.reason.clone()));
         }
         if let Some(content) = error.downcast_ref::<ContentTypeError>() {

@@ -363,7 +363,10 @@ impl OrdersApi {
         &self,
         user: SignedIn,
         /// 1 to 255 visible ASCII characters; scoped to the caller, kept 24 h.
-        #[oai(name = "Idempotency-Key")]
+        #[oai(
+            name = "Idempotency-Key",
+            validator(min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$")
+        )]
         idempotency_key: Header<Option<String>>,
         body: JsonApiBody<PlaceOrderDocument>,
     ) -> Result<Created<SingleDocument<Orders_>>, ApiError> {
