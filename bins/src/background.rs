@@ -1,11 +1,13 @@
-//! The purchase flow's background work, run by the process that serves orders: the
-//! outbox relay, the expiry of unpaid orders, the recovery of abandoned order
-//! attempts, and pruning. Each loop calls one use-case step at a time; on shutdown
-//! every loop finishes its current step and stops.
+//! A server's background work: for the purchase flow, the outbox relay, the expiry
+//! of unpaid orders, the recovery of abandoned order attempts and pruning; for the
+//! embedded SQLite database, the checkpoint that keeps its write-ahead log bounded.
+//! Each loop calls one step at a time; on shutdown every loop finishes its current
+//! step and stops.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use emporium_adapters::sql::WalCheckpointer;
 use emporium_application::orders::Orders;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -23,6 +25,8 @@ const EXPIRY_INTERVAL: Duration = Duration::from_secs(5);
 const RECOVERY_INTERVAL: Duration = Duration::from_secs(10);
 /// How often old records are pruned.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(600);
+/// How often the SQLite WAL's size is looked at.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 /// Orders expired or attempts recovered per step.
 const STEP_LIMIT: u32 = 100;
 /// How long a failing step waits before the next try, at most.
@@ -35,9 +39,21 @@ pub struct BackgroundTasks {
 }
 
 impl BackgroundTasks {
-    /// Starts the loops over `orders`.
-    pub fn start(orders: Arc<Orders>) -> Self {
+    /// Starts the loops: the purchase flow's when `orders` run here, the WAL
+    /// checkpoint when `wal` is given.
+    pub fn start(orders: Option<Arc<Orders>>, wal: Option<WalCheckpointer>) -> Self {
         let (stop, stopped) = watch::channel(false);
+        let mut loops = Vec::new();
+        if let Some(wal) = wal {
+            loops.push(checkpoint(wal, stopped.clone()));
+        }
+        if let Some(orders) = orders {
+            loops.extend(Self::purchase_flow(orders, stopped));
+        }
+        Self { stop, loops }
+    }
+
+    fn purchase_flow(orders: Arc<Orders>, stopped: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
         let relay = relay(orders.clone(), stopped.clone());
         let expiry = {
             let orders = orders.clone();
@@ -76,10 +92,7 @@ impl BackgroundTasks {
                 Ok(())
             }
         });
-        Self {
-            stop,
-            loops: vec![relay, expiry, recovery, prune],
-        }
+        vec![relay, expiry, recovery, prune]
     }
 
     /// Lets every loop finish its current step, then returns.
@@ -91,6 +104,15 @@ impl BackgroundTasks {
             }
         }
     }
+}
+
+/// The WAL checkpoint loop (see [`WalCheckpointer`]).
+fn checkpoint(wal: WalCheckpointer, stopped: watch::Receiver<bool>) -> JoinHandle<()> {
+    let wal = Arc::new(tokio::sync::Mutex::new(wal));
+    every("WAL checkpoint", CHECKPOINT_INTERVAL, stopped, move || {
+        let wal = wal.clone();
+        async move { wal.lock().await.run_once().await.map(drop) }
+    })
 }
 
 /// The outbox relay: drains the outbox, then looks again soon while events keep

@@ -61,7 +61,7 @@ pub fn token_issuer(config: &Config) -> anyhow::Result<JwtTokenIssuer> {
 }
 
 /// Whether `services` keep anything in the SQL database.
-fn needs_sql(config: &Config, services: ServiceSet) -> bool {
+pub fn needs_sql(config: &Config, services: ServiceSet) -> bool {
     services.has_catalog()
         || services.has_accounts()
         || (services.has_inventory() && config.mongo_url.is_none())

@@ -11,6 +11,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::acceptor::GuardedAcceptor;
+use emporium_adapters::sql::WalCheckpointer;
+
 use crate::background::BackgroundTasks;
 use crate::config::{Config, ServiceSet};
 use crate::{composition, http};
@@ -123,7 +125,15 @@ pub async fn spawn(
             )
             .await
     });
-    let background = state.orders.clone().map(BackgroundTasks::start);
+    let wal = if composition::needs_sql(&config, services) {
+        WalCheckpointer::open(&config.database_url)
+            .await
+            .context("EMPORIUM_DATABASE_URL: opening the WAL checkpoint connection")?
+    } else {
+        None
+    };
+    let background = (state.orders.is_some() || wal.is_some())
+        .then(|| BackgroundTasks::start(state.orders.clone(), wal));
     tracing::info!(addr = %local, services = %services, "listening");
     Ok(RunningServer {
         addr: local,

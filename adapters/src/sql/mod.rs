@@ -24,6 +24,8 @@
 
 mod cart;
 mod category;
+#[cfg(feature = "sqlite")]
+mod checkpoint;
 mod entities;
 mod errors;
 mod inventory;
@@ -52,6 +54,8 @@ use crate::store_error::StoreError;
 
 pub use cart::SqlCartStore;
 pub use category::SqlCategoryRepository;
+#[cfg(feature = "sqlite")]
+pub use checkpoint::{Checkpoint, DEFAULT_WAL_THRESHOLD, WalCheckpointer};
 pub use inventory::SqlInventoryRepository;
 pub use order::SqlOrderRepository;
 pub use product::SqlProductRepository;
@@ -61,6 +65,8 @@ pub use sea_orm::DatabaseConnection;
 pub use settings::record_currency;
 pub use user::SqlUserRepository;
 
+/// The bytes a restarted SQLite WAL keeps on disk at most (`journal_size_limit`).
+const SQLITE_JOURNAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 /// How long a SQLite writer waits for the write lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections in a SQLite pool (one writer at a time, readers in parallel under WAL).
@@ -123,10 +129,15 @@ async fn connect_sqlite(url: &str) -> anyhow::Result<DatabaseConnection> {
         .connect_timeout(SQLITE_ACQUIRE_TIMEOUT)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(move |opts| {
+            // WAL with synchronous=NORMAL: a commit is durable against a crash of
+            // this process (kill -9) but the last transactions may be lost if the
+            // machine itself loses power; FULL would fsync every commit.
             let opts = opts
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .pragma("wal_autocheckpoint", "1000")
+                .pragma("journal_size_limit", SQLITE_JOURNAL_SIZE_LIMIT.to_string())
                 .foreign_keys(true);
             if create {
                 opts.create_if_missing(true)
@@ -317,7 +328,7 @@ mod tests {
     use emporium_domain::catalog::{
         Description, Price, Product, ProductId, ProductName, ProductRepository, Sku,
     };
-    use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+    use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
     use uuid::Uuid;
 
     async fn pragma(db: &DatabaseConnection, sql: &str) -> String {
@@ -399,6 +410,61 @@ mod tests {
         assert_eq!(stored, "1234567890.10/text");
         let got = repository.get(product.id).await.unwrap().unwrap();
         assert_eq!(got.price.to_string(), "1234567890.10");
+    }
+
+    /// A WAL past its threshold is checkpointed and truncated; a small one is left.
+    #[tokio::test]
+    async fn the_checkpointer_truncates_a_grown_wal() {
+        let dir = std::env::temp_dir().join(format!("emporium-wal-{}", Uuid::new_v4().simple()));
+        let url = format!("sqlite://{}", dir.join("shop.db").display());
+        let db = super::connect(&url).await.unwrap();
+        super::migrate(&db).await.unwrap();
+        let mut checkpointer = super::WalCheckpointer::open(&url)
+            .await
+            .unwrap()
+            .unwrap()
+            .with_threshold(1024 * 1024);
+        assert_eq!(
+            checkpointer.run_once().await.unwrap(),
+            None,
+            "a small WAL is left"
+        );
+        // A reader holding an old snapshot keeps SQLite's own passive checkpoints
+        // from restarting the WAL while 4 MiB are written.
+        let reader = db.begin().await.unwrap();
+        reader
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT COUNT(*) FROM products",
+            ))
+            .await
+            .unwrap();
+        let blob = "x".repeat(64 * 1024);
+        db.execute_unprepared("CREATE TABLE filler (body TEXT)")
+            .await
+            .unwrap();
+        for _ in 0..64 {
+            db.execute_unprepared(&format!("INSERT INTO filler VALUES ('{blob}')"))
+                .await
+                .unwrap();
+        }
+        assert!(
+            checkpointer.wal_size() > 4 * 1024 * 1024,
+            "{}",
+            checkpointer.wal_size()
+        );
+        drop(reader);
+        let checkpoint = checkpointer
+            .run_once()
+            .await
+            .unwrap()
+            .expect("a checkpoint");
+        assert!(!checkpoint.busy, "{checkpoint:?}");
+        assert_eq!(checkpoint.log_frames, checkpoint.checkpointed_frames);
+        assert_eq!(checkpointer.wal_size(), 0, "the WAL was truncated");
+        checkpointer.close().await;
+        db.close().await.unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test]
