@@ -1,0 +1,210 @@
+//! The order benchmark's load generator (run by `scripts/bench orders`): against a
+//! running server it creates one product with plenty of stock and one customer per
+//! connection, then places one-unit orders of that product from every connection,
+//! each with its own access token, for a warm-up and a measured window. It prints
+//! one JSON line: orders/s in the measured window, p50/p99 latency, answers by
+//! status, and the exactness check (orders created = units reserved).
+//!
+//! ```text
+//! order_load BASE_URL API_KEY [CONNECTIONS=64] [SECONDS=10] [WARMUP=2]
+//! ```
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const JSON_API: &str = "application/vnd.api+json";
+const STOCK: i64 = 1_000_000_000;
+
+#[derive(Default)]
+struct Tally {
+    /// Latencies (µs) of answers inside the measured window.
+    latencies: Vec<u64>,
+    created: u64,
+    created_measured: u64,
+    other: std::collections::BTreeMap<u16, u64>,
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    headers: &[(&str, String)],
+    body: &Value,
+) -> anyhow::Result<(u16, Value)> {
+    let mut request = client
+        .post(url)
+        .header("Accept", JSON_API)
+        .header("Content-Type", JSON_API)
+        .body(body.to_string());
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let text = response.text().await?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args: Vec<String> = std::env::args().collect();
+    let base = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    let key = args
+        .get(2)
+        .cloned()
+        .expect("usage: order_load BASE_URL API_KEY [CONNECTIONS] [SECONDS] [WARMUP]");
+    let connections: usize = args.get(3).map_or(Ok(64), |n| n.parse())?;
+    let seconds: u64 = args.get(4).map_or(Ok(10), |n| n.parse())?;
+    let warmup: u64 = args.get(5).map_or(Ok(2), |n| n.parse())?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()?;
+
+    let (status, body) = post(
+        &client,
+        &format!("{base}/v1/products"),
+        &[("X-API-Key", key.clone())],
+        &json!({"data": {"type": "products", "attributes": {
+            "name": "Benchmark cup", "price": "9.99", "sku": format!("BENCH-{}", std::process::id())}}}),
+    )
+    .await?;
+    anyhow::ensure!(status == 201, "creating the product: {status} {body}");
+    let product = body["data"]["id"].as_str().unwrap_or_default().to_owned();
+    let (status, body) = post(
+        &client,
+        &format!("{base}/v1/inventory"),
+        &[("X-API-Key", key.clone())],
+        &json!({"data": {"type": "inventory", "id": product, "attributes": {"onHand": STOCK}}}),
+    )
+    .await?;
+    anyhow::ensure!(status == 201, "creating the stock: {status} {body}");
+
+    let mut tokens = Vec::with_capacity(connections);
+    for i in 0..connections {
+        let email = format!("bench-{}-{i}@bench.test", std::process::id());
+        let password = "a benchmark password";
+        let (status, body) = post(
+            &client,
+            &format!("{base}/v1/auth/register"),
+            &[],
+            &json!({"data": {"type": "users", "attributes": {"email": email, "password": password, "name": "Bench"}}}),
+        )
+        .await?;
+        anyhow::ensure!(status == 201, "registering: {status} {body}");
+        let (status, body) = post(
+            &client,
+            &format!("{base}/v1/auth/login"),
+            &[],
+            &json!({"data": {"type": "credentials", "attributes": {"email": email, "password": password}}}),
+        )
+        .await?;
+        anyhow::ensure!(status == 200, "logging in: {status} {body}");
+        tokens.push(
+            body["data"]["attributes"]["accessToken"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+
+    let order = Arc::new(json!({"data": {"type": "orders", "attributes": {
+        "lines": [{"productId": product, "quantity": 1}],
+        "shippingAddress": {"name": "Bench", "line1": "1 Load St", "city": "London",
+            "postalCode": "N1 1AA", "country": "GB"}}}}));
+    let start = Instant::now();
+    let measure_from = start + Duration::from_secs(warmup);
+    let end = measure_from + Duration::from_secs(seconds);
+    let stop = Arc::new(AtomicBool::new(false));
+    let url = Arc::new(format!("{base}/v1/orders"));
+    let workers: Vec<_> = tokens
+        .into_iter()
+        .map(|token| {
+            let (client, order, url, stop) =
+                (client.clone(), order.clone(), url.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut tally = Tally::default();
+                let authorization = format!("Bearer {token}");
+                while !stop.load(Ordering::Relaxed) && Instant::now() < end {
+                    let sent = Instant::now();
+                    let status = match post(
+                        &client,
+                        &url,
+                        &[("Authorization", authorization.clone())],
+                        &order,
+                    )
+                    .await
+                    {
+                        Ok((status, _)) => status,
+                        Err(_) => 0,
+                    };
+                    let done = Instant::now();
+                    if status == 201 {
+                        tally.created += 1;
+                    }
+                    if sent >= measure_from && done <= end {
+                        tally
+                            .latencies
+                            .push(done.duration_since(sent).as_micros() as u64);
+                        if status == 201 {
+                            tally.created_measured += 1;
+                        }
+                    }
+                    if status != 201 {
+                        *tally.other.entry(status).or_default() += 1;
+                    }
+                }
+                tally
+            })
+        })
+        .collect();
+    let mut total = Tally::default();
+    for worker in workers {
+        let tally = worker.await?;
+        total.latencies.extend(tally.latencies);
+        total.created += tally.created;
+        total.created_measured += tally.created_measured;
+        for (status, count) in tally.other {
+            *total.other.entry(status).or_default() += count;
+        }
+    }
+    total.latencies.sort_unstable();
+    let percentile = |p: f64| -> f64 {
+        if total.latencies.is_empty() {
+            return 0.0;
+        }
+        let index = ((total.latencies.len() as f64 - 1.0) * p).round() as usize;
+        total.latencies[index] as f64 / 1000.0
+    };
+
+    let stock = client
+        .get(format!("{base}/v1/inventory/{product}"))
+        .header("Accept", JSON_API)
+        .send()
+        .await?
+        .json::<Value>()
+        .await?;
+    let reserved = stock["data"]["attributes"]["reserved"]
+        .as_i64()
+        .unwrap_or(-1);
+    let on_hand = stock["data"]["attributes"]["onHand"].as_i64().unwrap_or(-1);
+    let summary = json!({
+        "connections": connections,
+        "seconds": seconds,
+        "orders_per_second": (total.created_measured as f64 / seconds as f64).round(),
+        "p50_ms": percentile(0.50),
+        "p99_ms": percentile(0.99),
+        "created": total.created,
+        "refused_or_failed": total.other,
+        "reserved": reserved,
+        "on_hand": on_hand,
+        "exact": reserved == total.created as i64 && on_hand == STOCK,
+    });
+    println!("{summary}");
+    Ok(())
+}
