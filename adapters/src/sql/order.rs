@@ -417,34 +417,10 @@ impl SqlOrderRepository {
         let id = change.order_id;
         let at = super::to_stored_time(change.at);
         let context = || format!("changing order {id}");
-        if let Some(processed) = &change.processed {
-            let record = Query::insert()
-                .into_table(ProcessedEvents::Table)
-                .columns([
-                    ProcessedEvents::Consumer,
-                    ProcessedEvents::EventId,
-                    ProcessedEvents::ProcessedAt,
-                ])
-                .values_panic([
-                    processed.consumer.clone().into(),
-                    processed.event_id.0.into(),
-                    at.into(),
-                ])
-                .on_conflict(
-                    OnConflict::columns([ProcessedEvents::Consumer, ProcessedEvents::EventId])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .to_owned();
-            if txn
-                .execute(&record)
-                .await
-                .or_store_error(context)?
-                .rows_affected()
-                == 0
-            {
-                return Err(OrderRepositoryError::AlreadyProcessed);
-            }
+        if let Some(processed) = &change.processed
+            && !record_processed(txn, processed, at).await?
+        {
+            return Err(OrderRepositoryError::AlreadyProcessed);
         }
         let mut update = Query::update();
         update

@@ -26,23 +26,38 @@ use super::products::Products;
 /// The `carts` resource: the caller's cart.
 pub struct CartResource;
 
-/// One line of a cart, inside its `items`.
+/// One priced line, as a cart's `items` and an order's `lines` show it: the product
+/// and its SKU, name and price when the line was written (added to the cart, or
+/// ordered).
 #[derive(Serialize, Object)]
 #[serde(rename_all = "camelCase")]
-#[oai(rename = "CartLine", rename_all = "camelCase", read_only_all)]
-pub struct CartLine {
+#[oai(rename = "PricedLine", rename_all = "camelCase", read_only_all)]
+pub struct PricedLineAttributes {
     /// The product.
     pub product_id: Uuid,
-    /// Its SKU when added.
+    /// Its SKU then.
     pub sku: String,
-    /// Its name when added.
+    /// Its name then.
     pub name: String,
-    /// Its price when added.
+    /// Its price then.
     pub unit_price: Amount,
     /// Units, 1 to 99.
     pub quantity: i64,
     /// `unitPrice × quantity`.
     pub line_total: Amount,
+}
+
+impl From<&PricedLine> for PricedLineAttributes {
+    fn from(line: &PricedLine) -> Self {
+        Self {
+            product_id: line.product_id.0,
+            sku: line.sku.to_string(),
+            name: line.name.to_string(),
+            unit_price: Amount(line.unit_price.amount()),
+            quantity: line.quantity.value(),
+            line_total: Amount(line.line_total().amount()),
+        }
+    }
 }
 
 /// A cart.
@@ -51,7 +66,7 @@ pub struct CartLine {
 #[oai(rename = "CartAttributes", rename_all = "camelCase", read_only_all)]
 pub struct CartAttributes {
     /// The lines, in the order they were first added.
-    pub items: Vec<CartLine>,
+    pub items: Vec<PricedLineAttributes>,
     /// The sum of the line totals.
     pub total: Amount,
     /// The shop currency (ISO 4217).
@@ -82,14 +97,7 @@ impl Resource for CartResource {
                 .cart
                 .lines()
                 .iter()
-                .map(|line| CartLine {
-                    product_id: line.product_id.0,
-                    sku: line.sku.to_string(),
-                    name: line.name.to_string(),
-                    unit_price: Amount(line.unit_price.amount()),
-                    quantity: line.quantity.value(),
-                    line_total: Amount(line.line_total().amount()),
-                })
+                .map(PricedLineAttributes::from)
                 .collect(),
             total: Amount(total.amount()),
             currency: view.currency.to_string(),

@@ -31,30 +31,12 @@ use super::jsonapi::{
     SingleDocument, Timestamp, Write, path_id,
 };
 use super::middleware::auth::SignedIn;
+use super::carts::PricedLineAttributes;
 use super::openapi::Queries;
 use super::shipments::Shipments;
 
 /// The `orders` resource.
 pub struct Orders_;
-
-/// One line of an order, priced when the order was placed.
-#[derive(Serialize, Object)]
-#[serde(rename_all = "camelCase")]
-#[oai(rename = "OrderLine", rename_all = "camelCase", read_only_all)]
-pub struct OrderLineAttributes {
-    /// The product.
-    pub product_id: Uuid,
-    /// Its SKU then.
-    pub sku: String,
-    /// Its name then.
-    pub name: String,
-    /// Its price then.
-    pub unit_price: Amount,
-    /// Units, 1 to 99.
-    pub quantity: i64,
-    /// `unitPrice × quantity`.
-    pub line_total: Amount,
-}
 
 /// Where an order goes.
 #[derive(Serialize, Object)]
@@ -99,7 +81,7 @@ pub struct OrderAttributes {
     /// The lines, as placed. Requests send `productId` and `quantity` only (or no
     /// lines, to order the cart).
     #[oai(read_only)]
-    pub lines: Vec<OrderLineAttributes>,
+    pub lines: Vec<PricedLineAttributes>,
     /// The sum of the line totals.
     #[oai(read_only)]
     pub total: Amount,
@@ -157,14 +139,7 @@ impl Resource for Orders_ {
                 .lines
                 .lines()
                 .iter()
-                .map(|line| OrderLineAttributes {
-                    product_id: line.product_id.0,
-                    sku: line.sku.to_string(),
-                    name: line.name.to_string(),
-                    unit_price: Amount(line.unit_price.amount()),
-                    quantity: line.quantity.value(),
-                    line_total: Amount(line.line_total().amount()),
-                })
+                .map(PricedLineAttributes::from)
                 .collect(),
             total: Amount(order.total.amount()),
             currency: order.currency.to_string(),
