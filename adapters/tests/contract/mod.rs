@@ -213,6 +213,41 @@ pub async fn redis_carts() -> Option<CartStoreUnderTest> {
     })
 }
 
+/// The order store's ports, all on one adapter (they share its database).
+pub struct OrderStore {
+    /// Orders, shipments, audit rows, attempts.
+    pub orders: Arc<dyn emporium_domain::orders::OrderRepository>,
+    /// Payments.
+    pub payments: Arc<dyn emporium_domain::orders::PaymentRepository>,
+    /// Idempotency keys.
+    pub idempotency: Arc<dyn emporium_domain::orders::IdempotencyStore>,
+    /// The outbox.
+    pub outbox: Arc<dyn emporium_domain::orders::Outbox>,
+    _guard: Guard,
+}
+
+fn order_store(db: DatabaseConnection, guard: Guard) -> OrderStore {
+    let store = Arc::new(sql::SqlOrderRepository::new(db));
+    OrderStore {
+        orders: store.clone(),
+        payments: store.clone(),
+        idempotency: store.clone(),
+        outbox: store,
+        _guard: guard,
+    }
+}
+
+/// The order store on SQLite.
+pub async fn sqlite_orders() -> Option<OrderStore> {
+    let (dir, db) = sqlite_db().await;
+    Some(order_store(db, Some(dir)))
+}
+
+/// The order store on PostgreSQL.
+pub async fn postgres_orders() -> Option<OrderStore> {
+    Some(order_store(postgres_db().await?, None))
+}
+
 /// A fixed instant with nanoseconds, `offset_ms` milliseconds after 2026-01-01.
 pub fn at(offset_ms: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 1, 8, 30, 0).unwrap()

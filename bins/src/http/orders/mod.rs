@@ -22,6 +22,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::ApiTags;
+use super::carts::PricedLineAttributes;
 use super::jsonapi::body::{Invalid, ObjectReader, integer, list, text};
 use super::jsonapi::resource::uuid_schema;
 use super::jsonapi::schema::{array, object, string_enum};
@@ -31,7 +32,6 @@ use super::jsonapi::{
     SingleDocument, Timestamp, Write, path_id,
 };
 use super::middleware::auth::SignedIn;
-use super::carts::PricedLineAttributes;
 use super::openapi::Queries;
 use super::shipments::Shipments;
 

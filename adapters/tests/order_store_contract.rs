@@ -1,0 +1,492 @@
+//! The contract of the order store's ports — `OrderRepository`, `PaymentRepository`,
+//! `IdempotencyStore` and `Outbox` — written once (`suite`) and run unchanged on every
+//! adapter on its real server: sea-orm on SQLite (a file) and on PostgreSQL. A
+//! missing server is a SKIP line, or a failure when `EMPORIUM_REQUIRE_SERVICES=1`.
+
+#[macro_use]
+mod contract;
+
+/// The contract, as async functions over a [`contract::OrderStore`].
+mod suite {
+    use std::sync::Arc;
+
+    use chrono::TimeDelta;
+    use emporium_domain::PageRequest;
+    use emporium_domain::UserId;
+    use emporium_domain::accounts::Email;
+    use emporium_domain::catalog::{Price, ProductId, ProductName, Sku};
+    use emporium_domain::orders::{
+        AddressLine, ChangedBy, City, CountryCode, Currency, DomainEvent, EventData, EventId,
+        EventType, IdempotencyBegin, IdempotencyKey, IdempotencyScope, LineQuantity, Order,
+        OrderAttempt, OrderChange, OrderEvent, OrderEventKind, OrderFilter, OrderId, OrderLines,
+        OrderRepositoryError, OrderStatus, OrderTransition, Payment, PaymentChange, PaymentId,
+        PaymentRepositoryError, PaymentStatus, PaymentTransition, PlacedOrder, PostalCode,
+        PricedLine, ProcessedEvent, RecipientName, Shipment, ShipmentChange, ShipmentId,
+        ShipmentStatus, ShipmentTransition, ShippingAddress,
+    };
+    use uuid::Uuid;
+
+    use super::contract::{OrderStore, at, micros};
+
+    fn placed(user: UserId, max_pending: u32) -> PlacedOrder {
+        let id = OrderId(Uuid::now_v7());
+        let lines = OrderLines::new(vec![PricedLine {
+            product_id: ProductId(Uuid::new_v4()),
+            sku: Sku::new("CUP-1").unwrap(),
+            name: ProductName::new("Cup «fine»").unwrap(),
+            unit_price: Price::parse("12.50").unwrap(),
+            quantity: LineQuantity::new(2).unwrap(),
+        }])
+        .unwrap();
+        let order = Order {
+            id,
+            user_id: user,
+            email: Email::parse("ada@example.com").unwrap(),
+            total: lines.total(),
+            lines,
+            currency: Currency::EUR,
+            shipping_address: ShippingAddress {
+                name: RecipientName::new("Ada Lovelace").unwrap(),
+                line1: AddressLine::new("1 Analytical St").unwrap(),
+                line2: None,
+                city: City::new("London").unwrap(),
+                postal_code: PostalCode::new("N1 1AA").unwrap(),
+                country: CountryCode::new("GB").unwrap(),
+            },
+            status: OrderStatus::Pending,
+            pay_by: at(30 * 60 * 1000),
+            cancel_reason: None,
+            created_at: at(0),
+            updated_at: at(0),
+        };
+        PlacedOrder {
+            shipment: Shipment {
+                id: ShipmentId(Uuid::now_v7()),
+                order_id: id,
+                user_id: user,
+                status: ShipmentStatus::PendingPayment,
+                dispatch: None,
+                created_at: at(0),
+                updated_at: at(0),
+            },
+            audit: OrderEvent {
+                id: Uuid::now_v7(),
+                order_id: id,
+                kind: OrderEventKind::Created,
+                from_status: None,
+                to_status: OrderStatus::Pending,
+                actor: ChangedBy::User(user),
+                detail: None,
+                occurred_at: at(0),
+            },
+            events: vec![event(&order, EventType::OrderCreated)],
+            order,
+            idempotency: None,
+            max_pending,
+        }
+    }
+
+    fn event(order: &Order, kind: EventType) -> DomainEvent {
+        DomainEvent {
+            id: EventId(Uuid::now_v7()),
+            event_type: kind,
+            timestamp: at(1),
+            data: EventData {
+                order_id: order.id,
+                user_id: order.user_id,
+                email: order.email.clone(),
+                status: order.status,
+                lines: order.lines.lines().to_vec(),
+                total: order.total,
+                currency: order.currency,
+                previous_status: None,
+                cancel_reason: None,
+                payment_id: None,
+                shipment_id: None,
+                carrier: None,
+                tracking_number: None,
+            },
+        }
+    }
+
+    async fn place(store: &OrderStore, placed: &PlacedOrder) {
+        store
+            .orders
+            .record_attempt(&OrderAttempt {
+                order_id: placed.order.id,
+                user_id: placed.order.user_id,
+                created_at: at(0),
+            })
+            .await
+            .unwrap();
+        store.orders.place(placed).await.unwrap();
+    }
+
+    fn pay(order: &Order, consumer_event: Option<EventId>) -> OrderChange {
+        OrderChange {
+            order_id: order.id,
+            transition: OrderTransition::Pay,
+            cancel_reason: None,
+            shipment: Some(ShipmentChange {
+                transition: ShipmentTransition::Ready,
+                dispatch: None,
+            }),
+            audit: OrderEvent::transition(
+                Uuid::now_v7(),
+                order.id,
+                OrderTransition::Pay,
+                ChangedBy::System,
+                None,
+                at(5),
+            ),
+            events: vec![event(order, EventType::OrderStatusChanged)],
+            processed: consumer_event.map(|event_id| ProcessedEvent {
+                consumer: "orders".to_owned(),
+                event_id,
+            }),
+            at: at(5),
+        }
+    }
+
+    pub async fn a_placed_order_round_trips_with_its_shipment_and_audit(store: &OrderStore) {
+        let user = UserId(Uuid::new_v4());
+        let placed = placed(user, 3);
+        place(store, &placed).await;
+        let got = store.orders.get(placed.order.id).await.unwrap().unwrap();
+        assert_eq!(got.lines, placed.order.lines);
+        assert_eq!(got.total.to_string(), "25.00");
+        assert_eq!(got.shipping_address, placed.order.shipping_address);
+        assert_eq!(got.created_at, micros(placed.order.created_at));
+        let shipment = store
+            .orders
+            .shipment(placed.order.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(shipment.id, placed.shipment.id);
+        let by_id = store
+            .orders
+            .shipment_by_id(shipment.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_id.status, ShipmentStatus::PendingPayment);
+        let audit = store.orders.events(placed.order.id).await.unwrap();
+        assert_eq!(audit.len(), 1);
+        assert_eq!(audit[0].actor, ChangedBy::User(user));
+        let unsent = store.outbox.unsent(100).await.unwrap();
+        assert_eq!(unsent.len(), 1);
+        assert_eq!(unsent[0].event, placed.events[0]);
+        assert_eq!(store.orders.pending_count(user).await.unwrap(), 1);
+        assert_eq!(
+            store.orders.get(OrderId(Uuid::new_v4())).await.unwrap(),
+            None
+        );
+    }
+
+    pub async fn placing_needs_the_attempt_and_respects_the_pending_cap(store: &OrderStore) {
+        let user = UserId(Uuid::new_v4());
+        // No attempt (the recovery task took it): refused, nothing written.
+        let orphan = placed(user, 3);
+        assert!(matches!(
+            store.orders.place(&orphan).await,
+            Err(OrderRepositoryError::AttemptGone(id)) if id == orphan.order.id
+        ));
+        assert_eq!(store.orders.get(orphan.order.id).await.unwrap(), None);
+        // The cap counts pending orders in the same transaction.
+        place(store, &placed(user, 2)).await;
+        place(store, &placed(user, 2)).await;
+        let third = placed(user, 2);
+        store
+            .orders
+            .record_attempt(&OrderAttempt {
+                order_id: third.order.id,
+                user_id: user,
+                created_at: at(0),
+            })
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.orders.place(&third).await,
+            Err(OrderRepositoryError::TooManyPending)
+        ));
+        // The attempt is still there for whoever abandons it, once.
+        assert!(store.orders.abandon_attempt(third.order.id).await.unwrap());
+        assert!(!store.orders.abandon_attempt(third.order.id).await.unwrap());
+    }
+
+    pub async fn stale_attempts_are_the_old_ones(store: &OrderStore) {
+        let user = UserId(Uuid::new_v4());
+        let old = OrderAttempt {
+            order_id: OrderId(Uuid::now_v7()),
+            user_id: user,
+            created_at: at(0),
+        };
+        let new = OrderAttempt {
+            order_id: OrderId(Uuid::now_v7()),
+            user_id: user,
+            created_at: at(60_000),
+        };
+        for attempt in [&old, &new] {
+            store.orders.record_attempt(attempt).await.unwrap();
+        }
+        let stale = store.orders.stale_attempts(at(30_000), 10).await.unwrap();
+        assert!(stale.iter().any(|a| a.order_id == old.order_id));
+        assert!(!stale.iter().any(|a| a.order_id == new.order_id));
+    }
+
+    pub async fn a_change_has_one_winner_and_a_consumer_applies_an_event_once(store: &OrderStore) {
+        let placed = placed(UserId(Uuid::new_v4()), 3);
+        place(store, &placed).await;
+        let order = &placed.order;
+        let redelivered = EventId(Uuid::now_v7());
+        let tasks: Vec<_> = (0..10)
+            .map(|_| {
+                let orders = Arc::clone(&store.orders);
+                let change = pay(order, Some(redelivered));
+                tokio::spawn(async move { orders.change(&change).await })
+            })
+            .collect();
+        let mut won = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(paid) => {
+                    assert_eq!(paid.status, OrderStatus::Paid);
+                    won += 1;
+                }
+                Err(
+                    OrderRepositoryError::AlreadyProcessed | OrderRepositoryError::Stale { .. },
+                ) => {}
+                Err(other) => panic!("unexpected: {other:?}"),
+            }
+        }
+        assert_eq!(won, 1);
+        let shipment = store.orders.shipment(order.id).await.unwrap().unwrap();
+        assert_eq!(shipment.status, ShipmentStatus::ReadyToShip);
+        assert_eq!(store.orders.events(order.id).await.unwrap().len(), 2);
+        // Another move from pending is stale now.
+        assert!(matches!(
+            store.orders.change(&pay(order, None)).await,
+            Err(OrderRepositoryError::Stale {
+                current: OrderStatus::Paid,
+                ..
+            })
+        ));
+        assert!(matches!(
+            store
+                .orders
+                .change(&OrderChange {
+                    order_id: OrderId(Uuid::new_v4()),
+                    ..pay(order, None)
+                })
+                .await,
+            Err(OrderRepositoryError::NotFound(_))
+        ));
+    }
+
+    pub async fn lists_filter_by_buyer_and_status_newest_first(store: &OrderStore) {
+        let (ada, bob) = (UserId(Uuid::new_v4()), UserId(Uuid::new_v4()));
+        let first = placed(ada, 9);
+        let mut second = placed(ada, 9);
+        second.order.created_at = at(1_000);
+        place(store, &first).await;
+        place(store, &second).await;
+        place(store, &placed(bob, 9)).await;
+        store.orders.change(&pay(&first.order, None)).await.unwrap();
+        let page = PageRequest::new(1, 10).unwrap();
+        let adas = store
+            .orders
+            .list(
+                OrderFilter {
+                    user_id: Some(ada),
+                    status: None,
+                },
+                page,
+            )
+            .await
+            .unwrap();
+        assert_eq!(adas.total, 2);
+        assert_eq!(adas.items[0].id, second.order.id, "newest first");
+        let paid = store
+            .orders
+            .list(
+                OrderFilter {
+                    user_id: Some(ada),
+                    status: Some(OrderStatus::Paid),
+                },
+                page,
+            )
+            .await
+            .unwrap();
+        assert_eq!(paid.total, 1);
+        let overdue = store.orders.overdue(at(31 * 60 * 1000), 10).await.unwrap();
+        assert!(overdue.contains(&second.order.id));
+        assert!(
+            !overdue.contains(&first.order.id),
+            "paid orders do not expire"
+        );
+    }
+
+    pub async fn one_open_payment_per_order_and_conditional_moves(store: &OrderStore) {
+        let placed = placed(UserId(Uuid::new_v4()), 3);
+        place(store, &placed).await;
+        let payment = |id: Uuid| Payment {
+            id: PaymentId(id),
+            order_id: placed.order.id,
+            user_id: placed.order.user_id,
+            amount: placed.order.total,
+            currency: Currency::EUR,
+            status: PaymentStatus::Pending,
+            provider_reference: "mock_1".to_owned(),
+            created_at: at(0),
+            updated_at: at(0),
+        };
+        let first = payment(Uuid::now_v7());
+        store.payments.create(&first).await.unwrap();
+        assert!(matches!(
+            store.payments.create(&payment(Uuid::now_v7())).await,
+            Err(PaymentRepositoryError::ActiveExists(_))
+        ));
+        let fail = PaymentChange {
+            payment_id: first.id,
+            transition: PaymentTransition::Fail,
+            events: vec![],
+            processed: None,
+            at: at(2),
+        };
+        assert_eq!(
+            store.payments.change(&fail).await.unwrap().status,
+            PaymentStatus::Failed
+        );
+        assert!(matches!(
+            store.payments.change(&fail).await,
+            Err(PaymentRepositoryError::Stale {
+                current: PaymentStatus::Failed,
+                ..
+            })
+        ));
+        // A failed payment leaves room for another.
+        store
+            .payments
+            .create(&payment(Uuid::now_v7()))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .payments
+                .for_order(placed.order.id)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            store.payments.get(PaymentId(Uuid::new_v4())).await.unwrap(),
+            None
+        );
+    }
+
+    pub async fn idempotency_keys_start_hold_complete_and_mismatch(store: &OrderStore) {
+        let user = UserId(Uuid::new_v4());
+        let scope = IdempotencyScope {
+            user_id: user,
+            key: IdempotencyKey::new("checkout-1").unwrap(),
+        };
+        let hold = |offset: i64| at(offset) + TimeDelta::seconds(30);
+        let begin = |fingerprint: &'static str, offset: i64| {
+            let scope = scope.clone();
+            let store = store.idempotency.clone();
+            async move {
+                store
+                    .begin(&scope, fingerprint, at(offset), hold(offset))
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(begin("a", 0).await, IdempotencyBegin::Started);
+        assert_eq!(begin("a", 1).await, IdempotencyBegin::InFlight);
+        assert_eq!(begin("b", 1).await, IdempotencyBegin::Mismatch);
+        // A holder that crashed: its time passes, the next request takes over, once.
+        assert_eq!(begin("a", 31_000).await, IdempotencyBegin::Started);
+        assert_eq!(begin("a", 31_001).await, IdempotencyBegin::InFlight);
+        // A refusal frees the key.
+        store.idempotency.release(&scope).await.unwrap();
+        assert_eq!(begin("a", 32_000).await, IdempotencyBegin::Started);
+        // Completed with its order: replayed from then on.
+        let mut order = placed(user, 3);
+        order.idempotency = Some(scope.clone());
+        place(store, &order).await;
+        assert_eq!(
+            begin("a", 33_000).await,
+            IdempotencyBegin::Completed(order.order.id)
+        );
+        store.idempotency.release(&scope).await.unwrap();
+        assert_eq!(
+            begin("a", 34_000).await,
+            IdempotencyBegin::Completed(order.order.id)
+        );
+        // Pruned after its retention.
+        assert_eq!(
+            store
+                .idempotency
+                .prune(at(0) + TimeDelta::hours(25))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(begin("a", 35_000).await, IdempotencyBegin::Started);
+    }
+
+    pub async fn the_outbox_hands_out_unsent_events_in_order(store: &OrderStore) {
+        for _ in 0..3 {
+            place(store, &placed(UserId(Uuid::new_v4()), 3)).await;
+        }
+        let unsent = store.outbox.unsent(2).await.unwrap();
+        assert_eq!(unsent.len(), 2);
+        assert!(unsent[0].position < unsent[1].position);
+        store
+            .outbox
+            .mark_sent(&[unsent[0].position], at(10))
+            .await
+            .unwrap();
+        let rest = store.outbox.unsent(10).await.unwrap();
+        assert_eq!(rest.len(), 2);
+        assert_eq!(rest[0].position, unsent[1].position);
+        // Sent rows go after their retention; unsent ones stay.
+        assert_eq!(
+            store
+                .outbox
+                .prune(at(10) + TimeDelta::days(8))
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(store.outbox.unsent(10).await.unwrap().len(), 2);
+    }
+}
+
+mod sqlite {
+    contract_tests!(crate::contract::sqlite_orders =>
+        a_placed_order_round_trips_with_its_shipment_and_audit,
+        placing_needs_the_attempt_and_respects_the_pending_cap,
+        stale_attempts_are_the_old_ones,
+        a_change_has_one_winner_and_a_consumer_applies_an_event_once,
+        lists_filter_by_buyer_and_status_newest_first,
+        one_open_payment_per_order_and_conditional_moves,
+        idempotency_keys_start_hold_complete_and_mismatch,
+        the_outbox_hands_out_unsent_events_in_order,
+    );
+}
+
+mod postgres {
+    contract_tests!(crate::contract::postgres_orders =>
+        a_placed_order_round_trips_with_its_shipment_and_audit,
+        placing_needs_the_attempt_and_respects_the_pending_cap,
+        stale_attempts_are_the_old_ones,
+        a_change_has_one_winner_and_a_consumer_applies_an_event_once,
+        lists_filter_by_buyer_and_status_newest_first,
+        one_open_payment_per_order_and_conditional_moves,
+        idempotency_keys_start_hold_complete_and_mismatch,
+        the_outbox_hands_out_unsent_events_in_order,
+    );
+}
