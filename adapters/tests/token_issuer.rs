@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use emporium_adapters::security::{JwtSettings, JwtTokenIssuer, generate_secret};
 use emporium_domain::access::{Role, UserId};
-use emporium_domain::accounts::{AccessClaims, RefreshClaims, TokenError, TokenIssuer};
+use emporium_domain::accounts::{AccessClaims, Email, RefreshClaims, TokenError, TokenIssuer};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -24,6 +24,7 @@ fn access_claims(role: Role) -> AccessClaims {
     AccessClaims {
         user_id: UserId(Uuid::new_v4()),
         role,
+        email: Some(Email::parse("ada@example.com").unwrap()),
     }
 }
 
@@ -82,13 +83,16 @@ fn access_tokens_round_trip_with_the_documented_claims() {
     let now = Utc::now();
     for role in [Role::Customer, Role::Admin] {
         let claims = access_claims(role);
-        let issued = issuer.issue_access(claims, now).unwrap();
+        let issued = issuer.issue_access(claims.clone(), now).unwrap();
         assert_eq!(issued.expires_in, Duration::from_secs(15 * 60));
-        assert_eq!(issuer.verify_access(&issued.token), Ok(claims));
+        assert_eq!(issuer.verify_access(&issued.token), Ok(claims.clone()));
 
         let (header, payload, _) = parts(&issued.token);
         assert_eq!(header["alg"], "HS256");
         assert_eq!(payload["sub"], claims.user_id.0.to_string());
+        // The email travels in the token, so services without the account store
+        // can name the buyer.
+        assert_eq!(payload["email"], "ada@example.com");
         assert_eq!(
             payload["role"],
             if role == Role::Admin {
@@ -107,7 +111,7 @@ fn access_tokens_round_trip_with_the_documented_claims() {
     // Each access token is distinct, even for the same claims and instant.
     let claims = access_claims(Role::Customer);
     assert_ne!(
-        issuer.issue_access(claims, now).unwrap().token,
+        issuer.issue_access(claims.clone(), now).unwrap().token,
         issuer.issue_access(claims, now).unwrap().token
     );
 }
@@ -143,7 +147,8 @@ fn a_hand_crafted_token_signed_with_the_right_secret_is_accepted() {
         issuer().verify_access(&token),
         Ok(AccessClaims {
             user_id: UserId(user_id),
-            role: Role::Customer
+            role: Role::Customer,
+            email: None,
         })
     );
 }
@@ -499,6 +504,9 @@ fn generated_secrets_are_random_url_safe_and_accepted() {
     );
     let issuer = JwtTokenIssuer::new(JwtSettings::new(first)).unwrap();
     let claims = access_claims(Role::Customer);
-    let token = issuer.issue_access(claims, Utc::now()).unwrap().token;
+    let token = issuer
+        .issue_access(claims.clone(), Utc::now())
+        .unwrap()
+        .token;
     assert_eq!(issuer.verify_access(&token), Ok(claims));
 }

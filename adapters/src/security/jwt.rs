@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use emporium_domain::access::{Role, UserId};
 use emporium_domain::accounts::{
-    AccessClaims, IssuedToken, RefreshClaims, TokenError, TokenIssuer,
+    AccessClaims, Email, IssuedToken, RefreshClaims, TokenError, TokenIssuer,
 };
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -107,6 +107,9 @@ struct Claims {
     /// `customer` or `admin`; access tokens only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     role: Option<Role>,
+    /// The account's email; access tokens only (optional: older tokens lack it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
     typ: TokenType,
     iss: String,
     aud: String,
@@ -118,7 +121,8 @@ struct Claims {
 
 /// A [`TokenIssuer`] of HS256-signed JWTs.
 ///
-/// Claims: `sub` (user id), `role` (`customer`/`admin`, access tokens only), `typ`
+/// Claims: `sub` (user id), `role` (`customer`/`admin`) and `email` (access tokens
+/// only; `email` may be absent in older tokens), `typ`
 /// (`access`/`refresh`), `iss`, `aud`, `iat`, `exp` (seconds since the epoch, from
 /// the `now` given to `issue_*`) and `jti` (refresh: the token id; access: a random
 /// uuid). Verification accepts only `alg: HS256` with a valid signature, requires
@@ -187,10 +191,12 @@ impl JwtTokenIssuer {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn issue(
         &self,
         user_id: UserId,
         role: Option<Role>,
+        email: Option<String>,
         typ: TokenType,
         jti: Uuid,
         ttl: Duration,
@@ -204,6 +210,7 @@ impl JwtTokenIssuer {
         let claims = Claims {
             sub: user_id.0,
             role,
+            email,
             typ,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
@@ -277,6 +284,7 @@ impl TokenIssuer for JwtTokenIssuer {
         self.issue(
             claims.user_id,
             Some(claims.role),
+            claims.email.map(String::from),
             TokenType::Access,
             Uuid::new_v4(),
             self.access_ttl,
@@ -292,6 +300,7 @@ impl TokenIssuer for JwtTokenIssuer {
         self.issue(
             claims.user_id,
             None,
+            None,
             TokenType::Refresh,
             claims.token_id,
             self.refresh_ttl,
@@ -301,9 +310,14 @@ impl TokenIssuer for JwtTokenIssuer {
 
     fn verify_access(&self, token: &str) -> Result<AccessClaims, TokenError> {
         let claims = self.verify(token, TokenType::Access)?;
+        let email = claims
+            .email
+            .map(|email| Email::parse(&email).map_err(|_| TokenError::Invalid))
+            .transpose()?;
         Ok(AccessClaims {
             user_id: UserId(claims.sub),
             role: claims.role.ok_or(TokenError::Invalid)?,
+            email,
         })
     }
 

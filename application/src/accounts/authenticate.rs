@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use emporium_domain::Actor;
-use emporium_domain::accounts::{TokenError, TokenIssuer, UserRepository};
+use emporium_domain::accounts::{Email, TokenError, TokenIssuer, UserRepository};
 
 use crate::failure::{Failure, FailureKind, UseCaseError};
 
@@ -60,12 +60,23 @@ impl Authenticate {
 
     /// The user the access token speaks for.
     pub async fn execute(&self, access_token: &str) -> Result<Actor, AuthenticateError> {
+        self.identify(access_token).await.map(|(actor, _)| actor)
+    }
+
+    /// The user the access token speaks for, and their email (as stored now where
+    /// the account store is at hand, else as the token says; `None` for a token
+    /// issued before tokens carried it).
+    pub async fn identify(
+        &self,
+        access_token: &str,
+    ) -> Result<(Actor, Option<Email>), AuthenticateError> {
         let claims = self.tokens.verify_access(access_token)?;
         let Some(users) = &self.users else {
-            return Ok(Actor::User {
+            let actor = Actor::User {
                 id: claims.user_id,
                 role: claims.role,
-            });
+            };
+            return Ok((actor, claims.email));
         };
         let user = users
             .get(claims.user_id)
@@ -73,10 +84,11 @@ impl Authenticate {
             .map_err(|e| anyhow::Error::new(e).context("reading the token's account"))?
             .filter(|user| user.active)
             .ok_or(AuthenticateError::AccountGone)?;
-        Ok(Actor::User {
+        let actor = Actor::User {
             id: user.id,
             role: user.role,
-        })
+        };
+        Ok((actor, Some(user.email)))
     }
 }
 
@@ -94,6 +106,7 @@ mod tests {
             Ok(AccessClaims {
                 user_id: UserId(Uuid::from_u128(7)),
                 role,
+                email: None,
             })
         });
         Arc::new(tokens)

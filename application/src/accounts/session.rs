@@ -67,6 +67,7 @@ impl SessionIssuer {
             AccessClaims {
                 user_id: user.id,
                 role: user.role,
+                email: Some(user.email.clone()),
             },
             now,
         )?;

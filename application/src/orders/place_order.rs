@@ -11,6 +11,7 @@
 //! [`RecoverOrderAttempts`](super::RecoverOrderAttempts): an attempt that still exists
 //! after its timeout had no order, and its stock is released then.
 
+use emporium_domain::accounts::Email;
 use emporium_domain::catalog::{CatalogError, ProductId};
 use emporium_domain::inventory::{ReservationAction, ReservationError, ReservationStatus};
 use emporium_domain::orders::{
@@ -45,6 +46,9 @@ pub struct PlaceOrderInput {
     pub shipping_address: ShippingAddress,
     /// The request's `Idempotency-Key`, if it sent one.
     pub idempotency_key: Option<IdempotencyKey>,
+    /// The buyer's email as their access token carries it; read from the account
+    /// when absent (a token issued before tokens carried it).
+    pub buyer_email: Option<Email>,
 }
 
 /// What placing answered.
@@ -248,13 +252,18 @@ impl PlaceOrder {
                 max: settings.max_pending_orders,
             });
         }
-        let email = ports
-            .users
-            .get(buyer)
-            .await
-            .map_err(|error| unexpected(error, "reading the buyer's account"))?
-            .ok_or_else(|| anyhow::anyhow!("the buyer {buyer} has no account"))?
-            .email;
+        let email = match &input.buyer_email {
+            Some(email) => email.clone(),
+            None => {
+                ports
+                    .users
+                    .get(buyer)
+                    .await
+                    .map_err(|error| unexpected(error, "reading the buyer's account"))?
+                    .ok_or_else(|| anyhow::anyhow!("the buyer {buyer} has no account"))?
+                    .email
+            }
+        };
 
         let now = ports.clock.now();
         let order_id = OrderId(ports.ids.new_id());

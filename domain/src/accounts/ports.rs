@@ -124,12 +124,15 @@ pub trait PasswordHasher: Send + Sync {
 }
 
 /// What an access token says about its bearer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessClaims {
     /// The account (`sub`).
     pub user_id: UserId,
     /// Its role when the token was issued (`role`).
     pub role: Role,
+    /// Its email when the token was issued (`email`), so a service without the
+    /// account store (orders) can name the buyer; absent in older tokens.
+    pub email: Option<Email>,
 }
 
 /// What a refresh token says.

@@ -491,6 +491,7 @@ impl TestApp {
         let claims = AccessClaims {
             user_id: UserId(Uuid::now_v7()),
             role,
+            email: None,
         };
         self.tokens()
             .issue_access(claims, now)

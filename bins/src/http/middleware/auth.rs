@@ -24,7 +24,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use emporium_application::accounts::{Authenticate, AuthenticateError};
-use emporium_domain::accounts::TokenError;
+use emporium_domain::accounts::{Email, TokenError};
 use emporium_domain::{AccessDenied, Actor};
 use poem::{Request, RequestBody};
 use poem_openapi::registry::{MetaSecurityScheme, Registry};
@@ -109,7 +109,13 @@ impl ApiKeyAuth {
                     "Send either an Authorization bearer token or an X-API-Key, not both.",
                 )));
             }
-            (Some(authorization), None) => self.bearer(authorization.as_bytes()).await?,
+            (Some(authorization), None) => {
+                let (actor, email) = self.bearer(authorization.as_bytes()).await?;
+                if let Some(email) = email {
+                    request.extensions_mut().insert(CallerEmail(email));
+                }
+                actor
+            }
             (None, None) => Actor::Anonymous,
             (None, Some(given)) => {
                 if !matches(self.key.as_deref(), given.as_bytes()) {
@@ -130,7 +136,7 @@ fn matches(key: Option<&[u8]>, given: &[u8]) -> bool {
 }
 
 impl ApiKeyAuth {
-    async fn bearer(&self, authorization: &[u8]) -> Result<Actor, ApiError> {
+    async fn bearer(&self, authorization: &[u8]) -> Result<(Actor, Option<Email>), ApiError> {
         let token = std::str::from_utf8(authorization)
             .ok()
             .and_then(|value| value.split_once(' '))
@@ -144,7 +150,7 @@ impl ApiKeyAuth {
             .tokens
             .as_ref()
             .ok_or_else(|| ApiError::invalid_token("This service accepts no bearer tokens."))?;
-        tokens.execute(token).await.map_err(|error| match error {
+        tokens.identify(token).await.map_err(|error| match error {
             AuthenticateError::Token(TokenError::Expired) => {
                 ApiError::invalid_token("The access token has expired.")
             }
@@ -164,6 +170,11 @@ impl std::fmt::Debug for ApiKeyAuth {
         f.debug_struct("ApiKeyAuth").finish_non_exhaustive()
     }
 }
+
+/// The email of the signed-in caller, as their access token (or their account)
+/// says; in the request's extensions when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerEmail(pub Email);
 
 /// The request's [`Actor`] as the edge identified it.
 pub fn actor_of(request: &Request) -> Actor {

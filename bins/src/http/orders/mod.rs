@@ -31,7 +31,7 @@ use super::jsonapi::{
     JsonApiBody, Linkage, ListDocument, Member, OptionalBody, QuerySpec, Relationship, Resource,
     SingleDocument, Timestamp, Write, path_id,
 };
-use super::middleware::auth::SignedIn;
+use super::middleware::auth::{CallerEmail, SignedIn};
 use super::openapi::Queries;
 use super::shipments::Shipments;
 
@@ -336,6 +336,7 @@ impl OrdersApi {
     #[oai(path = "/v1/orders", method = "post", operation_id = "placeOrder")]
     async fn place(
         &self,
+        request: &Request,
         user: SignedIn,
         /// 1 to 255 visible ASCII characters; scoped to the caller, kept 24 h.
         #[oai(
@@ -364,6 +365,10 @@ impl OrdersApi {
             lines,
             shipping_address,
             idempotency_key,
+            buyer_email: request
+                .extensions()
+                .get::<CallerEmail>()
+                .map(|email| email.0.clone()),
         };
         match self.orders.place.execute(&user.0, input).await? {
             Placed::Created(view) | Placed::Replayed(view) => with_shipment(view),
