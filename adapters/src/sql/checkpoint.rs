@@ -4,7 +4,8 @@
 //! only passively: under constant writes with concurrent readers a passive checkpoint
 //! never catches up, the WAL is never restarted and the file only grows (hundreds of
 //! MiB were measured). [`WalCheckpointer`] watches the WAL file from a connection of
-//! its own and, once it passes a size, runs `PRAGMA wal_checkpoint(TRUNCATE)`: it
+//! its own and, once it passes a size (or once writes stop with frames left in it),
+//! runs `PRAGMA wal_checkpoint(TRUNCATE)`: it
 //! waits (at most its busy timeout) for readers of old snapshots to finish, copies
 //! every frame back and truncates the file. `journal_size_limit` (set on every pooled
 //! connection) caps what a restarted WAL keeps on disk.
@@ -40,6 +41,8 @@ pub struct WalCheckpointer {
     connection: SqliteConnection,
     wal: PathBuf,
     threshold: u64,
+    /// The WAL's size at the previous look.
+    last_size: u64,
 }
 
 impl std::fmt::Debug for WalCheckpointer {
@@ -72,6 +75,7 @@ impl WalCheckpointer {
             connection,
             wal: PathBuf::from(wal),
             threshold: DEFAULT_WAL_THRESHOLD,
+            last_size: 0,
         }))
     }
 
@@ -86,11 +90,14 @@ impl WalCheckpointer {
         std::fs::metadata(&self.wal).map_or(0, |metadata| metadata.len())
     }
 
-    /// Truncates the WAL if it passed the threshold; what the checkpoint did, or
-    /// `None` when the WAL was small enough.
+    /// Truncates the WAL if it passed the threshold, or if it holds frames and did
+    /// not change since the previous look (the writes stopped); what the checkpoint
+    /// did, or `None` when there was nothing to do.
     pub async fn run_once(&mut self) -> anyhow::Result<Option<Checkpoint>> {
         let size = self.wal_size();
-        if size <= self.threshold {
+        let idle = size > 0 && size == self.last_size;
+        self.last_size = size;
+        if size <= self.threshold && !idle {
             return Ok(None);
         }
         let (busy, log_frames, checkpointed_frames): (i64, i64, i64) =
@@ -103,9 +110,10 @@ impl WalCheckpointer {
             log_frames,
             checkpointed_frames,
         };
+        self.last_size = self.wal_size();
         tracing::info!(
             wal_bytes_before = size,
-            wal_bytes_after = self.wal_size(),
+            wal_bytes_after = self.last_size,
             busy = checkpoint.busy,
             log_frames,
             checkpointed_frames,

@@ -462,6 +462,18 @@ mod tests {
         assert!(!checkpoint.busy, "{checkpoint:?}");
         assert_eq!(checkpoint.log_frames, checkpoint.checkpointed_frames);
         assert_eq!(checkpointer.wal_size(), 0, "the WAL was truncated");
+        // Below the threshold, a WAL that stopped growing is truncated at the next
+        // look but one.
+        db.execute_unprepared("INSERT INTO filler VALUES ('after')")
+            .await
+            .unwrap();
+        assert!(checkpointer.wal_size() > 0);
+        assert_eq!(checkpointer.run_once().await.unwrap(), None, "it just grew");
+        assert!(
+            checkpointer.run_once().await.unwrap().is_some(),
+            "idle since"
+        );
+        assert_eq!(checkpointer.wal_size(), 0);
         checkpointer.close().await;
         db.close().await.unwrap();
         std::fs::remove_dir_all(dir).unwrap();
