@@ -200,3 +200,181 @@ impl EventHandler for OrdersFollowPayments {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use emporium_domain::MockIdGenerator;
+    use emporium_domain::UserId;
+    use emporium_domain::accounts::{Email, MockUserRepository};
+    use emporium_domain::catalog::MockProductCatalog;
+    use emporium_domain::inventory::MockStockReservations;
+    use emporium_domain::orders::{
+        AddressLine, City, CountryCode, Currency, EventData, EventId, LineQuantity, MockCartStore,
+        MockEventBus, MockIdempotencyStore, MockOrderRepository, MockOutbox, MockPaymentProvider,
+        MockPaymentRepository, OrderId, OrderLines, PostalCode, PricedLine, RecipientName,
+        ShippingAddress,
+    };
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::catalog::test_support::{clock, now, product};
+    use crate::orders::{OrderPorts, OrderSettings};
+
+    fn order(status: OrderStatus) -> Order {
+        let lines = OrderLines::new(vec![PricedLine {
+            product_id: product(1).id,
+            sku: product(1).sku,
+            name: product(1).name,
+            unit_price: product(1).price,
+            quantity: LineQuantity::new(1).unwrap(),
+        }])
+        .unwrap();
+        Order {
+            id: OrderId(Uuid::from_u128(7)),
+            user_id: UserId(Uuid::from_u128(2)),
+            email: Email::parse("ada@example.com").unwrap(),
+            total: lines.total(),
+            lines,
+            currency: Currency::EUR,
+            shipping_address: ShippingAddress {
+                name: RecipientName::new("Ada").unwrap(),
+                line1: AddressLine::new("1 St").unwrap(),
+                line2: None,
+                city: City::new("London").unwrap(),
+                postal_code: PostalCode::new("N1").unwrap(),
+                country: CountryCode::new("GB").unwrap(),
+            },
+            status,
+            pay_by: now(),
+            cancel_reason: None,
+            created_at: now(),
+            updated_at: now(),
+        }
+    }
+
+    fn payment(status: PaymentStatus) -> Payment {
+        Payment {
+            id: PaymentId(Uuid::from_u128(9)),
+            order_id: OrderId(Uuid::from_u128(7)),
+            user_id: UserId(Uuid::from_u128(2)),
+            amount: order(OrderStatus::Pending).total,
+            currency: Currency::EUR,
+            status,
+            provider_reference: "mock_9".to_owned(),
+            created_at: now(),
+            updated_at: now(),
+        }
+    }
+
+    fn succeeded_event() -> DomainEvent {
+        let order = order(OrderStatus::Pending);
+        DomainEvent {
+            id: EventId(Uuid::from_u128(42)),
+            event_type: EventType::PaymentSucceeded,
+            timestamp: now(),
+            data: EventData {
+                order_id: order.id,
+                user_id: order.user_id,
+                email: order.email.clone(),
+                status: order.status,
+                lines: order.lines.lines().to_vec(),
+                total: order.total,
+                currency: order.currency,
+                previous_status: None,
+                cancel_reason: None,
+                payment_id: Some(PaymentId(Uuid::from_u128(9))),
+                shipment_id: None,
+                carrier: None,
+                tracking_number: None,
+            },
+        }
+    }
+
+    fn ports(
+        orders: MockOrderRepository,
+        payments: MockPaymentRepository,
+        provider: MockPaymentProvider,
+    ) -> OrderPorts {
+        let mut ids = MockIdGenerator::new();
+        ids.expect_new_id().returning(Uuid::now_v7);
+        OrderPorts {
+            orders: Arc::new(orders),
+            outbox: Arc::new(MockOutbox::new()),
+            idempotency: Arc::new(MockIdempotencyStore::new()),
+            payments: Arc::new(payments),
+            provider: Some(Arc::new(provider)),
+            reservations: Arc::new(MockStockReservations::new()),
+            catalog: Arc::new(MockProductCatalog::new()),
+            carts: Arc::new(MockCartStore::new()),
+            users: Arc::new(MockUserRepository::new()),
+            bus: Arc::new(MockEventBus::new()),
+            clock: clock(),
+            ids: Arc::new(ids),
+            settings: OrderSettings::default(),
+        }
+    }
+
+    /// A success that lost the race with a cancellation is refunded, once per
+    /// payment (the provider's idempotency key), and recorded with the event's id.
+    #[tokio::test]
+    async fn a_late_success_for_a_cancelled_order_is_refunded() {
+        let mut orders = MockOrderRepository::new();
+        orders
+            .expect_get()
+            .returning(|_| Ok(Some(order(OrderStatus::Cancelled))));
+        orders.expect_change().never();
+        let mut payments = MockPaymentRepository::new();
+        payments
+            .expect_get()
+            .returning(|_| Ok(Some(payment(PaymentStatus::Succeeded))));
+        payments
+            .expect_change()
+            .withf(|change| {
+                change.transition == PaymentTransition::Refund
+                    && change.events[0].event_type == EventType::PaymentRefunded
+                    && change.processed.as_ref().map(|p| p.event_id)
+                        == Some(EventId(Uuid::from_u128(42)))
+            })
+            .times(1)
+            .returning(|_| Ok(payment(PaymentStatus::Refunded)));
+        let mut provider = MockPaymentProvider::new();
+        provider
+            .expect_refund()
+            .withf(|reference, _, key| {
+                reference == "mock_9" && key == "refund-00000000-0000-0000-0000-000000000009"
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let consumer = OrdersFollowPayments::new(ports(orders, payments, provider));
+        consumer.handle(&succeeded_event()).await.unwrap();
+    }
+
+    /// A success pays a pending order and readies its shipment, recording the event.
+    #[tokio::test]
+    async fn a_success_pays_a_pending_order_once() {
+        let mut orders = MockOrderRepository::new();
+        orders
+            .expect_get()
+            .returning(|_| Ok(Some(order(OrderStatus::Pending))));
+        orders.expect_shipment().returning(|_| Ok(None));
+        orders
+            .expect_change()
+            .withf(|change| {
+                change.transition == OrderTransition::Pay
+                    && change.shipment.as_ref().map(|s| s.transition)
+                        == Some(ShipmentTransition::Ready)
+                    && change.processed.is_some()
+            })
+            .times(1)
+            .returning(|_| Err(OrderRepositoryError::AlreadyProcessed));
+        let consumer = OrdersFollowPayments::new(ports(
+            orders,
+            MockPaymentRepository::new(),
+            MockPaymentProvider::new(),
+        ));
+        // Already processed (a redelivery): fine, nothing else happens.
+        consumer.handle(&succeeded_event()).await.unwrap();
+    }
+}

@@ -524,3 +524,220 @@ fn fingerprint(input: &PlaceOrderInput) -> String {
         .map(|byte| format!("{byte:02x}"))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use emporium_domain::MockIdGenerator;
+    use emporium_domain::accounts::MockUserRepository;
+    use emporium_domain::catalog::MockProductCatalog;
+    use emporium_domain::inventory::{
+        MockStockReservations, Quantity, Reservation, ReservationStatus,
+    };
+    use emporium_domain::orders::{
+        AddressLine, City, CountryCode, LineQuantity, MockCartStore, MockEventBus,
+        MockIdempotencyStore, MockOrderRepository, MockOutbox, MockPaymentRepository, PostalCode,
+        RecipientName,
+    };
+
+    use super::*;
+    use crate::catalog::test_support::{clock, customer, now, product};
+    use crate::orders::{OrderPorts, OrderSettings};
+
+    fn address() -> ShippingAddress {
+        ShippingAddress {
+            name: RecipientName::new("Ada").unwrap(),
+            line1: AddressLine::new("1 St").unwrap(),
+            line2: None,
+            city: City::new("London").unwrap(),
+            postal_code: PostalCode::new("N1").unwrap(),
+            country: CountryCode::new("GB").unwrap(),
+        }
+    }
+
+    fn input() -> PlaceOrderInput {
+        PlaceOrderInput {
+            lines: LinesSource::Explicit(vec![RequestedLine {
+                product_id: product(1).id,
+                quantity: LineQuantity::new(2).unwrap(),
+            }]),
+            shipping_address: address(),
+            idempotency_key: None,
+            buyer_email: Some(Email::parse("ada@example.com").unwrap()),
+        }
+    }
+
+    /// The order store's calls, in order.
+    type Calls = Arc<Mutex<Vec<&'static str>>>;
+
+    /// Ports where the catalog knows product 1, the buyer has no pending order, and
+    /// the order store records which of its methods ran.
+    fn ports(
+        reservations: MockStockReservations,
+        place: impl Fn() -> Result<(), OrderRepositoryError> + Send + Sync + 'static,
+        calls: &Calls,
+    ) -> OrderPorts {
+        let mut catalog = MockProductCatalog::new();
+        catalog
+            .expect_find_product()
+            .returning(|_| Ok(Some(product(1))));
+        let mut orders = MockOrderRepository::new();
+        orders.expect_pending_count().returning(|_| Ok(0));
+        let log = calls.clone();
+        orders.expect_record_attempt().returning(move |_| {
+            log.lock().unwrap().push("record_attempt");
+            Ok(())
+        });
+        let log = calls.clone();
+        orders.expect_place().returning(move |_| {
+            log.lock().unwrap().push("place");
+            place()
+        });
+        let log = calls.clone();
+        orders.expect_abandon_attempt().returning(move |_| {
+            log.lock().unwrap().push("abandon_attempt");
+            Ok(true)
+        });
+        let mut ids = MockIdGenerator::new();
+        ids.expect_new_id().returning(uuid::Uuid::now_v7);
+        OrderPorts {
+            orders: Arc::new(orders),
+            outbox: Arc::new(MockOutbox::new()),
+            idempotency: Arc::new(MockIdempotencyStore::new()),
+            payments: Arc::new(MockPaymentRepository::new()),
+            provider: None,
+            reservations: Arc::new(reservations),
+            catalog: Arc::new(catalog),
+            carts: Arc::new(MockCartStore::new()),
+            users: Arc::new(MockUserRepository::new()),
+            bus: Arc::new(MockEventBus::new()),
+            clock: clock(),
+            ids: Arc::new(ids),
+            settings: OrderSettings::default(),
+        }
+    }
+
+    fn reserved(order_id: OrderId) -> Reservation {
+        Reservation {
+            order_id,
+            lines: emporium_domain::inventory::ReservationLines::new([
+                emporium_domain::inventory::ReservationLine {
+                    product_id: product(1).id,
+                    quantity: Quantity::new(2).unwrap(),
+                },
+            ])
+            .unwrap(),
+            status: ReservationStatus::Reserved,
+            updated_at: now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_order_is_recorded_reserved_then_placed_with_the_tokens_email() {
+        let calls = Calls::default();
+        let mut reservations = MockStockReservations::new();
+        reservations
+            .expect_reserve()
+            .withf(|_, lines, _| lines.lines()[0].quantity.value() == 2)
+            .returning(|id, _, _| Ok(reserved(id)));
+        let uc = PlaceOrder::new(ports(reservations, || Ok(()), &calls));
+        let Placed::Created(view) = uc.execute(&customer(), input()).await.unwrap() else {
+            panic!("not created");
+        };
+        assert_eq!(view.order.total.to_string(), "25.00");
+        // The users port has no expectations: the email came from the token.
+        assert_eq!(view.order.email.as_str(), "ada@example.com");
+        assert_eq!(view.order.pay_by, now() + chrono::TimeDelta::minutes(30));
+        assert_eq!(
+            view.shipment.unwrap().status,
+            ShipmentStatus::PendingPayment
+        );
+        assert_eq!(*calls.lock().unwrap(), ["record_attempt", "place"]);
+    }
+
+    #[tokio::test]
+    async fn short_stock_abandons_the_attempt_and_names_the_line() {
+        let calls = Calls::default();
+        let mut reservations = MockStockReservations::new();
+        reservations.expect_reserve().returning(|_, _, _| {
+            Err(ReservationError::InsufficientStock {
+                product_id: product(1).id,
+                available: Quantity::new(1).unwrap(),
+            })
+        });
+        // A failed reservation holds nothing; releasing it finds nothing.
+        reservations
+            .expect_apply()
+            .returning(|id, _, _| Err(ReservationError::NotFound(id)));
+        let uc = PlaceOrder::new(ports(reservations, || Ok(()), &calls));
+        let error = uc.execute(&customer(), input()).await.unwrap_err();
+        assert!(matches!(
+            error,
+            PlaceOrderError::InsufficientStock {
+                index: Some(0),
+                available: 1,
+                ..
+            }
+        ));
+        assert_eq!(
+            *calls.lock().unwrap(),
+            ["record_attempt", "abandon_attempt"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_definite_refusal_releases_the_stock_at_once() {
+        let calls = Calls::default();
+        let mut reservations = MockStockReservations::new();
+        reservations
+            .expect_reserve()
+            .returning(|id, _, _| Ok(reserved(id)));
+        reservations
+            .expect_apply()
+            .withf(|_, action, _| *action == ReservationAction::Release)
+            .times(1)
+            .returning(|id, _, _| {
+                Ok(Reservation {
+                    status: ReservationStatus::Released,
+                    ..reserved(id)
+                })
+            });
+        let uc = PlaceOrder::new(ports(
+            reservations,
+            || Err(OrderRepositoryError::TooManyPending),
+            &calls,
+        ));
+        let error = uc.execute(&customer(), input()).await.unwrap_err();
+        assert!(matches!(error, PlaceOrderError::TooManyPending { max: 3 }));
+        assert_eq!(
+            *calls.lock().unwrap(),
+            ["record_attempt", "place", "abandon_attempt"]
+        );
+    }
+
+    /// The store failed, maybe after committing: releasing now could free the stock
+    /// of a real order, so the attempt is left to the recovery task.
+    #[tokio::test]
+    async fn an_uncertain_failure_leaves_the_stock_to_the_recovery_task() {
+        let calls = Calls::default();
+        let mut reservations = MockStockReservations::new();
+        reservations
+            .expect_reserve()
+            .returning(|id, _, _| Ok(reserved(id)));
+        reservations.expect_apply().never();
+        let uc = PlaceOrder::new(ports(
+            reservations,
+            || {
+                Err(OrderRepositoryError::Unavailable(Unavailable::new(
+                    "database",
+                    anyhow::anyhow!("connection reset"),
+                )))
+            },
+            &calls,
+        ));
+        let error = uc.execute(&customer(), input()).await.unwrap_err();
+        assert_eq!(error.failure(), Failure::unavailable());
+        assert_eq!(*calls.lock().unwrap(), ["record_attempt", "place"]);
+    }
+}
