@@ -26,3 +26,10 @@ pub(crate) fn decode(
         .context("stored cart breaks an invariant")
         .with_context(|| format!("reading the cart of user {owner}"))
 }
+
+/// `cart` as a store returns it after saving: its lines (as they are, nothing to
+/// read back), the time the store keeps and the new `version`.
+pub(crate) fn saved(cart: &Cart, updated_at: DateTime<Utc>, version: u64) -> anyhow::Result<Cart> {
+    Cart::from_parts(cart.owner(), cart.lines().to_vec(), updated_at, version)
+        .context("the saved cart breaks an invariant")
+}

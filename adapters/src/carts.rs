@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, DurationRound, SecondsFormat, TimeDelta, Utc};
 use emporium_domain::orders::{Cart, CartStore, CartStoreError};
 use emporium_domain::{Unavailable, UserId};
 use redis::aio::ConnectionManager;
@@ -168,15 +168,12 @@ impl CartStore for RedisCartStore {
         if saved == 0 {
             return Err(CartStoreError::Changed);
         }
-        let updated_at = DateTime::parse_from_rfc3339(&updated_at)
-            .context("formatting the cart time")?
-            .with_timezone(&Utc);
-        Ok(cart_codec::decode(
-            owner,
-            &lines,
-            updated_at,
-            i64::try_from(next).context("cart version overflow")?,
-        )?)
+        // The stored text keeps microseconds: answer the time a read would give.
+        let updated_at = cart
+            .updated_at()
+            .duration_trunc(TimeDelta::microseconds(1))
+            .unwrap_or(cart.updated_at());
+        Ok(cart_codec::saved(cart, updated_at, next)?)
     }
 
     async fn delete(&self, owner: UserId) -> Result<(), CartStoreError> {

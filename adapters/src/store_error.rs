@@ -10,7 +10,10 @@ use emporium_domain::Unavailable;
 use emporium_domain::accounts::{RefreshTokenRepositoryError, UserRepositoryError};
 use emporium_domain::catalog::{CategoryRepositoryError, ProductRepositoryError};
 use emporium_domain::inventory::{InventoryRepositoryError, ReservationError};
-use emporium_domain::orders::{CartStoreError, OrderRepositoryError, PaymentRepositoryError};
+use emporium_domain::orders::{
+    CartStoreError, EventDeliveryError, IdempotencyStoreError, OrderRepositoryError,
+    PaymentRepositoryError,
+};
 
 /// A classified storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -78,4 +81,6 @@ into_port_error!(
     CartStoreError,
     OrderRepositoryError,
     PaymentRepositoryError,
+    IdempotencyStoreError,
+    EventDeliveryError,
 );

@@ -88,7 +88,7 @@ impl CartStore for SqlCartStore {
         if changed == 0 {
             return Err(CartStoreError::Changed);
         }
-        Ok(cart_codec::decode(owner, &lines, updated_at, next)?)
+        Ok(cart_codec::saved(cart, updated_at, cart.version() + 1)?)
     }
 
     async fn delete(&self, owner: UserId) -> Result<(), CartStoreError> {

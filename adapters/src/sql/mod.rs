@@ -44,8 +44,8 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use emporium_domain::{Page, PageRequest};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DbBackend, PaginatorTrait, SelectorTrait,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseTransaction, DbBackend, PaginatorTrait,
+    SelectorTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -263,6 +263,27 @@ async fn apply_migrations(db: &DatabaseConnection) -> anyhow::Result<()> {
     migration::Migrator::up(db, None)
         .await
         .context("applying database migrations")
+}
+
+/// Begins a write transaction on `db`: `IMMEDIATE` on SQLite, so it holds the write
+/// lock from its first statement; the default elsewhere.
+async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, StoreError> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: (db.get_database_backend() == DbBackend::Sqlite)
+            .then_some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    };
+    db.begin_with_options(options)
+        .await
+        .or_store_error(|| "beginning a write transaction")
+}
+
+/// Ends `txn` without changes; a failed rollback is only logged (the connection
+/// discards the transaction anyway).
+async fn roll_back(txn: DatabaseTransaction) {
+    if let Err(error) = txn.rollback().await {
+        tracing::warn!(error = %error, "rolling back a write transaction failed");
+    }
 }
 
 /// Checks that the database answers (`SELECT 1`), for readiness probes.

@@ -29,7 +29,7 @@ use super::errors::DbResultExt;
 use super::migration::{
     IdempotencyKeys, OrderAttempts, OrderEvents, Orders, Outbox, ProcessedEvents, Shipments,
 };
-use super::reservation::begin_write;
+use super::{begin_write, roll_back};
 use crate::store_error::StoreError;
 
 /// Orders, shipments, audit trails, attempts, the outbox and idempotency keys on one
@@ -261,14 +261,6 @@ pub(crate) async fn record_processed(
         .await
         .or_store_error(|| format!("recording event {} as processed", processed.event_id))?;
     Ok(inserted.rows_affected() == 1)
-}
-
-/// Ends `txn` without changes (a failed rollback only loses the transaction, which
-/// the connection discards anyway).
-async fn roll_back(txn: DatabaseTransaction) {
-    if let Err(error) = txn.rollback().await {
-        tracing::warn!(error = %error, "rolling back an order transaction failed");
-    }
 }
 
 impl SqlOrderRepository {
@@ -840,24 +832,6 @@ impl OutboxPort for SqlOrderRepository {
                 .rows_affected();
         }
         Ok(removed)
-    }
-}
-
-impl From<StoreError> for EventDeliveryError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Unavailable(unavailable) => Self::Unavailable(unavailable),
-            StoreError::Unexpected(error) => Self::Unexpected(error),
-        }
-    }
-}
-
-impl From<StoreError> for IdempotencyStoreError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Unavailable(unavailable) => Self::Unavailable(unavailable),
-            StoreError::Unexpected(error) => Self::Unexpected(error),
-        }
     }
 }
 

@@ -13,10 +13,10 @@ use sea_orm::sea_query::{Expr, ExprTrait, Order as SortOrder, Query, SelectState
 use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryResult};
 use uuid::Uuid;
 
+use super::begin_write;
 use super::errors::{DbResultExt, Violation, store_error, violation};
 use super::migration::Payments;
 use super::order::{SqlOrderRepository, finish, insert_events, record_processed};
-use super::reservation::begin_write;
 
 fn payment_select() -> SelectStatement {
     Query::select()

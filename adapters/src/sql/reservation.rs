@@ -25,15 +25,13 @@ use emporium_domain::inventory::{
 };
 use emporium_domain::orders::OrderId;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SimpleExpr};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait};
 use uuid::Uuid;
 
 use super::entities::inventory::{Column as Stock, Entity as StockEntity};
 use super::errors::DbResultExt;
 use super::migration::{StockReservationLines as Lines, StockReservations as Reservations};
+use super::{begin_write, roll_back};
 use crate::store_error::StoreError;
 
 /// Stores reservations in `stock_reservations` and `stock_reservation_lines`, and the
@@ -70,21 +68,6 @@ impl SqlStockReservations {
             }
         }
     }
-}
-
-/// Begins a write transaction on `db`: `IMMEDIATE` on SQLite, so it holds the write
-/// lock from its first statement; the default elsewhere.
-pub(crate) async fn begin_write(
-    db: &DatabaseConnection,
-) -> Result<DatabaseTransaction, StoreError> {
-    let options = TransactionOptions {
-        sqlite_transaction_mode: (db.get_database_backend() == DbBackend::Sqlite)
-            .then_some(SqliteTransactionMode::Immediate),
-        ..TransactionOptions::default()
-    };
-    db.begin_with_options(options)
-        .await
-        .or_store_error(|| "beginning a write transaction")
 }
 
 /// The reservation of `order_id` as stored, read inside `txn`.
@@ -162,14 +145,6 @@ async fn shortfall(txn: &impl ConnectionTrait, product_id: ProductId) -> Reserva
                 ))
                 .into(),
         },
-    }
-}
-
-/// Ends `txn` without changes; a failure to roll back is only logged (the
-/// connection discards the transaction anyway).
-async fn roll_back(txn: DatabaseTransaction) {
-    if let Err(error) = txn.rollback().await {
-        tracing::warn!(error = %error, "rolling back a reservation transaction failed");
     }
 }
 
