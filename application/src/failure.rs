@@ -161,3 +161,9 @@ impl UseCaseError for AccessDenied {
 pub fn is_unavailable(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| cause.is::<Unavailable>())
 }
+
+/// The catalog could not be asked: an [`Unavailable`] error, so the edge answers 503.
+pub(crate) fn catalog_unavailable(error: emporium_domain::catalog::CatalogError) -> anyhow::Error {
+    let emporium_domain::catalog::CatalogError::Unavailable(cause) = error;
+    anyhow::Error::new(Unavailable::new("product catalog", cause))
+}

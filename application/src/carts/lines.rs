@@ -1,12 +1,12 @@
 //! Changing the lines of the caller's own cart.
 
-use emporium_domain::catalog::{CatalogError, ProductId};
+use emporium_domain::catalog::ProductId;
 use emporium_domain::orders::{Added, CartError, LineQuantity, PricedLine};
-use emporium_domain::{AccessDenied, Actor, Unavailable};
+use emporium_domain::{AccessDenied, Actor};
 
 use super::change::{ChangeFailure, change_cart};
 use super::{CartPorts, CartView};
-use crate::failure::{Failure, UseCaseError};
+use crate::failure::{Failure, UseCaseError, catalog_unavailable};
 
 /// Adds units of a product to the caller's cart, snapshotting its name, SKU and
 /// price now. A product that does not exist or is not active is refused. Adding to a
@@ -80,13 +80,7 @@ impl AddToCart {
             .map_err(catalog_unavailable)?
             .filter(|product| product.active)
             .ok_or(AddToCartError::ProductUnavailable(product_id))?;
-        let line = PricedLine {
-            product_id,
-            sku: product.sku,
-            name: product.name,
-            unit_price: product.price,
-            quantity,
-        };
+        let line = PricedLine::snapshot(product, quantity);
         let now = self.ports.clock.now();
         change_cart(&self.ports, owner, |cart| cart.add(line.clone(), now))
             .await
@@ -100,12 +94,6 @@ impl AddToCart {
                 ChangeFailure::Store(error) => error.into(),
             })
     }
-}
-
-/// The catalog could not be asked: 503 at the edge.
-fn catalog_unavailable(error: CatalogError) -> anyhow::Error {
-    let CatalogError::Unavailable(cause) = error;
-    anyhow::Error::new(Unavailable::new("product catalog", cause))
 }
 
 /// Sets the units of a line of the caller's cart (1 to 99). The snapshot is kept.
@@ -280,7 +268,7 @@ impl ClearCart {
 mod tests {
     use std::sync::Arc;
 
-    use emporium_domain::catalog::MockProductCatalog;
+    use emporium_domain::catalog::{CatalogError, MockProductCatalog};
     use emporium_domain::orders::{Cart, CartStoreError, MockCartStore};
 
     use super::*;

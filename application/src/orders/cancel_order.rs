@@ -11,7 +11,7 @@ use emporium_domain::{AccessDenied, Actor, Role};
 
 use super::OrderPorts;
 use super::events::{audit, moved, order_event};
-use super::queries::visible_order;
+use super::queries::{viewer, visible_order};
 use crate::failure::{Failure, UseCaseError};
 
 /// Cancels an order (see the [module docs](self)).
@@ -24,7 +24,7 @@ pub struct CancelOrder {
 pub enum CancelOrderError {
     /// Not signed in, or a service.
     #[error(transparent)]
-    Denied(AccessDenied),
+    Denied(#[from] AccessDenied),
     /// No such order, or another customer's.
     #[error("There is no order {0}.")]
     NotFound(OrderId),
@@ -38,7 +38,7 @@ pub enum CancelOrderError {
     },
     /// Storage failed.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Unexpected(#[from] anyhow::Error),
 }
 
 impl UseCaseError for CancelOrderError {
@@ -48,15 +48,6 @@ impl UseCaseError for CancelOrderError {
             Self::NotFound(_) => Failure::not_found(),
             Self::InvalidTransition { .. } => Failure::conflict("invalid_transition"),
             Self::Unexpected(cause) => Failure::internal(cause),
-        }
-    }
-}
-
-impl From<anyhow::Error> for CancelOrderError {
-    fn from(error: anyhow::Error) -> Self {
-        match error.downcast::<AccessDenied>() {
-            Ok(denied) => Self::Denied(denied),
-            Err(error) => Self::Unexpected(error),
         }
     }
 }
@@ -76,7 +67,7 @@ impl CancelOrder {
         id: OrderId,
         reason: Option<CancelReason>,
     ) -> Result<Order, CancelOrderError> {
-        let order = visible_order(&self.ports, actor, id)
+        let order = visible_order(&self.ports, viewer(actor, false)?, id)
             .await?
             .ok_or(CancelOrderError::NotFound(id))?;
         let (admin, by) = match actor {

@@ -6,11 +6,11 @@ use emporium_domain::orders::{
     EventType, Order, OrderStatus, Payment, PaymentChange, PaymentId, PaymentRepositoryError,
     PaymentStatus, PaymentTransition,
 };
-use emporium_domain::{AccessDenied, Actor, Role};
+use emporium_domain::{AccessDenied, Actor};
 
 use super::OrderPorts;
 use super::events::order_event;
-use super::queries::visible_order;
+use super::queries::{sees, viewer, visible_order};
 use crate::failure::{Failure, UseCaseError};
 
 /// Failures of the payment use cases.
@@ -18,7 +18,7 @@ use crate::failure::{Failure, UseCaseError};
 pub enum PaymentError {
     /// Not allowed for this caller.
     #[error(transparent)]
-    Denied(AccessDenied),
+    Denied(#[from] AccessDenied),
     /// No such payment or order, or another customer's.
     #[error("Not found.")]
     NotFound,
@@ -34,7 +34,7 @@ pub enum PaymentError {
     InvalidTransition(PaymentStatus),
     /// Storage or the provider failed.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Unexpected(#[from] anyhow::Error),
 }
 
 impl UseCaseError for PaymentError {
@@ -46,15 +46,6 @@ impl UseCaseError for PaymentError {
             Self::AlreadyOpen => Failure::conflict("payment_exists"),
             Self::InvalidTransition(_) => Failure::conflict("invalid_transition"),
             Self::Unexpected(cause) => Failure::internal(cause),
-        }
-    }
-}
-
-impl From<anyhow::Error> for PaymentError {
-    fn from(error: anyhow::Error) -> Self {
-        match error.downcast::<AccessDenied>() {
-            Ok(denied) => Self::Denied(denied),
-            Err(error) => Self::Unexpected(error),
         }
     }
 }
@@ -83,7 +74,7 @@ impl Payments {
         actor: &Actor,
         order_id: emporium_domain::orders::OrderId,
     ) -> Result<Payment, PaymentError> {
-        let order = visible_order(&self.ports, actor, order_id)
+        let order = visible_order(&self.ports, viewer(actor, false)?, order_id)
             .await?
             .ok_or(PaymentError::NotFound)?;
         if order.status != OrderStatus::Pending {
@@ -128,16 +119,7 @@ impl Payments {
             .await
             .map_err(|error| PaymentError::Unexpected(error.into()))?
             .ok_or(PaymentError::NotFound)?;
-        let visible = match actor {
-            Actor::Callback
-            | Actor::User {
-                role: Role::Admin, ..
-            } => true,
-            Actor::User { id, .. } => *id == payment.user_id,
-            Actor::Service => return Err(PaymentError::Denied(AccessDenied::Forbidden)),
-            Actor::Anonymous => return Err(PaymentError::Denied(AccessDenied::Unauthenticated)),
-        };
-        if visible {
+        if sees(viewer(actor, true)?, payment.user_id) {
             Ok(payment)
         } else {
             Err(PaymentError::NotFound)

@@ -12,7 +12,7 @@
 //! after its timeout had no order, and its stock is released then.
 
 use emporium_domain::accounts::Email;
-use emporium_domain::catalog::{CatalogError, ProductId};
+use emporium_domain::catalog::ProductId;
 use emporium_domain::inventory::{ReservationAction, ReservationError, ReservationStatus};
 use emporium_domain::orders::{
     CartStoreError, ChangedBy, EventType, IdempotencyBegin, IdempotencyKey, IdempotencyScope,
@@ -20,13 +20,13 @@ use emporium_domain::orders::{
     OrderStatus, PlacedOrder, PricedLine, RequestedLine, Shipment, ShipmentId, ShipmentStatus,
     ShippingAddress,
 };
-use emporium_domain::{AccessDenied, Actor, Unavailable, UserId};
+use emporium_domain::{AccessDenied, Actor, UserId};
 use sha2::{Digest, Sha256};
 
 use super::OrderPorts;
 use super::events::order_event;
 use super::queries::OrderView;
-use crate::failure::{Failure, UseCaseError};
+use crate::failure::{Failure, UseCaseError, catalog_unavailable};
 
 /// Where the lines of a new order come from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -426,13 +426,7 @@ impl PlaceOrder {
                     index: Some(index),
                     product_id: line.product_id,
                 })?;
-            lines.push(PricedLine {
-                product_id: product.id,
-                sku: product.sku,
-                name: product.name,
-                unit_price: product.price,
-                quantity: line.quantity,
-            });
+            lines.push(PricedLine::snapshot(product, line.quantity));
         }
         Ok(lines)
     }
@@ -465,13 +459,7 @@ impl PlaceOrder {
             if product.price != line.unit_price {
                 changed.push(line.product_id);
             }
-            current.push(PricedLine {
-                product_id: product.id,
-                sku: product.sku,
-                name: product.name,
-                unit_price: product.price,
-                quantity: line.quantity,
-            });
+            current.push(PricedLine::snapshot(product, line.quantity));
         }
         if changed.is_empty() {
             return Ok(current);
@@ -505,15 +493,6 @@ fn line_index(input: &PlaceOrderInput, product_id: ProductId) -> Option<usize> {
     }
 }
 
-/// The catalog could not be asked: 503 at the edge.
-fn catalog_unavailable(error: CatalogError) -> PlaceOrderError {
-    let CatalogError::Unavailable(cause) = error;
-    PlaceOrderError::Unexpected(anyhow::Error::new(Unavailable::new(
-        "product catalog",
-        cause,
-    )))
-}
-
 /// A SHA-256 of the request's canonical form (lines and address as the domain reads
 /// them, so formatting and member order do not matter).
 fn fingerprint(input: &PlaceOrderInput) -> String {
@@ -529,7 +508,6 @@ fn fingerprint(input: &PlaceOrderInput) -> String {
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use emporium_domain::MockIdGenerator;
     use emporium_domain::accounts::MockUserRepository;
     use emporium_domain::catalog::MockProductCatalog;
     use emporium_domain::inventory::{
@@ -540,6 +518,7 @@ mod tests {
         MockIdempotencyStore, MockOrderRepository, MockOutbox, MockPaymentRepository, PostalCode,
         RecipientName,
     };
+    use emporium_domain::{MockIdGenerator, Unavailable};
 
     use super::*;
     use crate::catalog::test_support::{clock, customer, now, product};

@@ -16,31 +16,41 @@ pub struct OrderView {
     pub shipment: Option<Shipment>,
 }
 
-/// Who may see which orders: `None` for an admin (all), the user's id otherwise.
-fn viewer(actor: &Actor) -> Result<Option<UserId>, AccessDenied> {
+/// Whose orders, payments and shipments `actor` may see: `None` for all of them (an
+/// admin; the provider's and carrier's callback where `callback_sees_all`), the
+/// user's own otherwise. Another customer's answer "not found", never "forbidden".
+pub(crate) fn viewer(
+    actor: &Actor,
+    callback_sees_all: bool,
+) -> Result<Option<UserId>, AccessDenied> {
     match actor {
         Actor::User {
             role: Role::Admin, ..
         } => Ok(None),
+        Actor::Callback if callback_sees_all => Ok(None),
         Actor::User { id, .. } => Ok(Some(*id)),
         Actor::Service | Actor::Callback => Err(AccessDenied::Forbidden),
         Actor::Anonymous => Err(AccessDenied::Unauthenticated),
     }
 }
 
-/// The order `id` if `actor` may see it.
+/// Whether `viewer` (see [`viewer`]) may see what `owner` owns.
+pub(crate) fn sees(viewer: Option<UserId>, owner: UserId) -> bool {
+    viewer.is_none_or(|user| user == owner)
+}
+
+/// The order `id` if `viewer` may see it.
 pub(crate) async fn visible_order(
     ports: &OrderPorts,
-    actor: &Actor,
+    viewer: Option<UserId>,
     id: OrderId,
 ) -> Result<Option<Order>, anyhow::Error> {
-    let viewer = viewer(actor)?;
     let order = ports
         .orders
         .get(id)
         .await
         .map_err(|error| anyhow::Error::new(error).context("loading the order"))?;
-    Ok(order.filter(|order| viewer.is_none_or(|user| user == order.user_id)))
+    Ok(order.filter(|order| sees(viewer, order.user_id)))
 }
 
 /// Reads one order (owner or admin), optionally with its shipment.
@@ -72,19 +82,6 @@ impl UseCaseError for GetOrderError {
     }
 }
 
-impl From<anyhow::Error> for ListOrderEventsError {
-    fn from(error: anyhow::Error) -> Self {
-        match error.downcast::<AccessDenied>() {
-            Ok(denied) => Self::Denied(denied),
-            Err(error) => Self::Unexpected(error),
-        }
-    }
-}
-
-fn split(error: anyhow::Error) -> Result<AccessDenied, anyhow::Error> {
-    error.downcast::<AccessDenied>()
-}
-
 impl GetOrder {
     /// The use case over its ports.
     pub fn new(ports: OrderPorts) -> Self {
@@ -98,12 +95,8 @@ impl GetOrder {
         id: OrderId,
         with_shipment: bool,
     ) -> Result<OrderView, GetOrderError> {
-        let order = visible_order(&self.ports, actor, id)
-            .await
-            .map_err(|error| match split(error) {
-                Ok(denied) => GetOrderError::Denied(denied),
-                Err(error) => GetOrderError::Unexpected(error),
-            })?
+        let order = visible_order(&self.ports, viewer(actor, false)?, id)
+            .await?
             .ok_or(GetOrderError::NotFound(id))?;
         let shipment = if with_shipment {
             self.ports
@@ -157,7 +150,7 @@ impl ListOrders {
         filter: OrderFilter,
         page: PageRequest,
     ) -> Result<Page<Order>, ListOrdersError> {
-        let filter = match viewer(actor)? {
+        let filter = match viewer(actor, false)? {
             None => filter,
             Some(me) if filter.user_id.is_none_or(|user| user == me) => OrderFilter {
                 user_id: Some(me),
@@ -190,13 +183,13 @@ pub struct ListOrderEvents {
 pub enum ListOrderEventsError {
     /// Not signed in, or a service.
     #[error(transparent)]
-    Denied(AccessDenied),
+    Denied(#[from] AccessDenied),
     /// No such order, or another customer's.
     #[error("There is no order {0}.")]
     NotFound(OrderId),
     /// Storage failed.
     #[error(transparent)]
-    Unexpected(anyhow::Error),
+    Unexpected(#[from] anyhow::Error),
 }
 
 impl UseCaseError for ListOrderEventsError {
@@ -221,7 +214,7 @@ impl ListOrderEvents {
         actor: &Actor,
         id: OrderId,
     ) -> Result<Vec<OrderEvent>, ListOrderEventsError> {
-        visible_order(&self.ports, actor, id)
+        visible_order(&self.ports, viewer(actor, false)?, id)
             .await?
             .ok_or(ListOrderEventsError::NotFound(id))?;
         Ok(self

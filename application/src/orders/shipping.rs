@@ -7,10 +7,11 @@ use emporium_domain::orders::{
     ChangedBy, Dispatch, EventType, OrderChange, OrderRepositoryError, OrderTransition, Shipment,
     ShipmentChange, ShipmentId, ShipmentStatus, ShipmentTransition,
 };
-use emporium_domain::{AccessDenied, Actor, Role};
+use emporium_domain::{AccessDenied, Actor};
 
 use super::OrderPorts;
 use super::events::{audit, moved, order_event};
+use super::queries::{sees, viewer};
 use crate::failure::{Failure, UseCaseError};
 
 /// Failures of the shipping use cases.
@@ -61,16 +62,8 @@ impl Shipping {
             .await
             .map_err(|error| ShippingError::Unexpected(error.into()))?
             .ok_or(ShippingError::NotFound)?;
-        let visible = match actor {
-            Actor::Callback
-            | Actor::User {
-                role: Role::Admin, ..
-            } => true,
-            Actor::User { id, .. } => *id == shipment.user_id,
-            Actor::Service => return Err(ShippingError::Denied(AccessDenied::Forbidden)),
-            Actor::Anonymous => return Err(ShippingError::Denied(AccessDenied::Unauthenticated)),
-        };
-        if visible {
+        let viewer = viewer(actor, true).map_err(ShippingError::Denied)?;
+        if sees(viewer, shipment.user_id) {
             Ok(shipment)
         } else {
             Err(ShippingError::NotFound)

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Price, ProductId, ProductName, Sku, ValueError};
+use crate::catalog::{Price, Product, ProductId, ProductName, Sku, ValueError};
 use crate::inventory::Quantity;
 
 use super::money::Money;
@@ -73,6 +73,18 @@ pub struct PricedLine {
 }
 
 impl PricedLine {
+    /// `quantity` units of `product` as it is now: its name, SKU and price
+    /// snapshotted.
+    pub fn snapshot(product: Product, quantity: LineQuantity) -> Self {
+        Self {
+            product_id: product.id,
+            sku: product.sku,
+            name: product.name,
+            unit_price: product.price,
+            quantity,
+        }
+    }
+
     /// `quantity × unit_price`.
     pub fn line_total(&self) -> Money {
         Money::line_total(self.unit_price, self.quantity)
