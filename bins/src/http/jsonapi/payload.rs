@@ -143,6 +143,17 @@ impl<'a, W: Write> ApiExtractor<'a> for JsonApiBody<W> {
 /// `W`, checked as [`JsonApiBody`] checks it.
 pub struct OptionalBody<W>(pub Option<JsonApiBody<W>>);
 
+impl<W: Write> OptionalBody<W> {
+    /// Checks a document of an action that takes no members: when one was sent, it
+    /// must be a valid `W` document for `url_id` (the id of the URL).
+    pub fn check(&self, url_id: uuid::Uuid) -> Result<(), ApiError> {
+        match &self.0 {
+            Some(body) => body.read(Some(url_id))?.finish(|| Some(())),
+            None => Ok(()),
+        }
+    }
+}
+
 impl<'a, W: Write> ApiExtractor<'a> for OptionalBody<W> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
 

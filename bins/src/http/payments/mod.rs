@@ -177,9 +177,7 @@ impl MockPaymentsApi {
         succeeded: bool,
     ) -> Result<JsonApi<SingleDocument<Payments>>, ApiError> {
         let id = payment_id(id)?;
-        if let Some(body) = body.0 {
-            body.read(Some(id.0))?.finish(|| Some(()))?;
-        }
+        body.check(id.0)?;
         let payment = self
             .orders
             .payments

@@ -187,9 +187,7 @@ impl ShipmentsApi {
         body: OptionalBody<DeliverShipment>,
     ) -> Result<JsonApi<SingleDocument<Shipments>>, ApiError> {
         let id = shipment_id(&id)?;
-        if let Some(body) = body.0 {
-            body.read(Some(id.0))?.finish(|| Some(()))?;
-        }
+        body.check(id.0)?;
         let shipment = self.orders.shipping.deliver(&caller.0, id).await?;
         JsonApi::single(Shipments::object(shipment, Fields::ALL))
     }
