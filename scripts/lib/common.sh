@@ -178,3 +178,27 @@ ensure_tools() {
   done
   ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
 }
+
+# write_marked_block DOC NAME RESULTS [HEADING]: the lines between
+# `<!-- NAME:begin -->` and `<!-- NAME:end -->` in DOC become the contents of the file
+# RESULTS; without those markers the block is appended (after a `## HEADING` line
+# when given). How each benchmark records its last run in docs/benchmarks.md.
+write_marked_block() {
+  local doc="$1" name="$2" results="$3" heading="${4:-}"
+  local begin="<!-- $name:begin -->" end="<!-- $name:end -->" updated
+  if [[ -f "$doc" ]] && grep -qxF "$begin" "$doc" && grep -qxF "$end" "$doc"; then
+    updated="$(awk -v file="$results" -v begin="$begin" -v end="$end" '
+      $0 == begin { print; while ((getline l < file) > 0) print l; skip = 1; next }
+      $0 == end { skip = 0 }
+      !skip { print }' "$doc")"
+    printf '%s\n' "$updated" >"$doc"
+  else
+    {
+      echo
+      [[ -n "$heading" ]] && { echo "## $heading"; echo; }
+      echo "$begin"
+      cat "$results"
+      echo "$end"
+    } >>"$doc"
+  fi
+}
