@@ -20,7 +20,7 @@ mod suite {
         InventoryItem, Quantity, QuantityDelta, ReservationAction, ReservationError,
         ReservationLine, ReservationLines, ReservationStatus,
     };
-    use emporium_domain::orders::OrderId;
+    use emporium_domain::orders::{EventId, OrderId, ProcessedEvent};
     use uuid::Uuid;
 
     use super::contract::{ReservationStore, at};
@@ -29,6 +29,14 @@ mod suite {
 
     fn order() -> OrderId {
         OrderId(Uuid::now_v7())
+    }
+
+    /// One delivery of an event to the stock consumer.
+    fn stock_event() -> ProcessedEvent {
+        ProcessedEvent {
+            consumer: "stock".to_owned(),
+            event_id: EventId(Uuid::now_v7()),
+        }
     }
 
     /// A new stock record of `on_hand` units, nothing reserved.
@@ -175,19 +183,27 @@ mod suite {
             .reserve(id, &lines(&[(cups, 3), (pots, 1)]), at(1))
             .await
             .unwrap();
-        for attempt in 0..3 {
+        // Three deliveries of the payment: only the one that moved the reservation
+        // leaves a processed-event record.
+        let deliveries: Vec<_> = (0..3).map(|_| stock_event()).collect();
+        for (attempt, delivery) in deliveries.iter().enumerate() {
             let committed = store
                 .reservations
-                .apply(id, Commit, at(2 + attempt))
+                .apply(id, Commit, Some(delivery.clone()), at(2 + attempt as i64))
                 .await
                 .unwrap();
             assert_eq!(committed.status, ReservationStatus::Committed);
             assert_eq!(held(store, cups).await, (7, 0), "attempt {attempt}");
             assert_eq!(held(store, pots).await, (4, 0), "attempt {attempt}");
         }
+        let mut recorded = Vec::new();
+        for delivery in &deliveries {
+            recorded.push(store.reservations.processed(delivery).await.unwrap());
+        }
+        assert_eq!(recorded, [true, false, false]);
         // Release after commit is refused and changes nothing.
         assert!(matches!(
-            store.reservations.apply(id, Release, at(9)).await,
+            store.reservations.apply(id, Release, None, at(9)).await,
             Err(ReservationError::InvalidTransition {
                 action: Release,
                 status: ReservationStatus::Committed
@@ -197,13 +213,17 @@ mod suite {
 
         // A paid order cancelled: the units come back on hand, once.
         for _ in 0..2 {
-            let restocked = store.reservations.apply(id, Restock, at(10)).await.unwrap();
+            let restocked = store
+                .reservations
+                .apply(id, Restock, None, at(10))
+                .await
+                .unwrap();
             assert_eq!(restocked.status, ReservationStatus::Restocked);
             assert_eq!(held(store, cups).await, (10, 0));
             assert_eq!(held(store, pots).await, (5, 0));
         }
         assert!(matches!(
-            store.reservations.apply(id, Commit, at(11)).await,
+            store.reservations.apply(id, Commit, None, at(11)).await,
             Err(ReservationError::InvalidTransition { .. })
         ));
     }
@@ -225,14 +245,18 @@ mod suite {
             .unwrap();
         assert_eq!(held(store, cups).await, (10, 5));
         for _ in 0..3 {
-            let released = store.reservations.apply(id, Release, at(2)).await.unwrap();
+            let released = store
+                .reservations
+                .apply(id, Release, None, at(2))
+                .await
+                .unwrap();
             assert_eq!(released.status, ReservationStatus::Released);
             // The other order's two units stay held.
             assert_eq!(held(store, cups).await, (10, 2));
         }
         for refused in [Commit, Restock] {
             assert!(matches!(
-                store.reservations.apply(id, refused, at(3)).await,
+                store.reservations.apply(id, refused, None, at(3)).await,
                 Err(ReservationError::InvalidTransition {
                     status: ReservationStatus::Released,
                     ..
@@ -249,7 +273,7 @@ mod suite {
         assert_eq!(held(store, cups).await, (10, 2));
         // Restock is only for committed units.
         assert!(matches!(
-            store.reservations.apply(other, Restock, at(5)).await,
+            store.reservations.apply(other, Restock, None, at(5)).await,
             Err(ReservationError::InvalidTransition {
                 status: ReservationStatus::Reserved,
                 ..
@@ -261,7 +285,7 @@ mod suite {
         let id = order();
         for action in [Commit, Release, Restock] {
             assert!(matches!(
-                store.reservations.apply(id, action, at(1)).await,
+                store.reservations.apply(id, action, None, at(1)).await,
                 Err(ReservationError::NotFound(missing)) if missing == id
             ));
         }
@@ -323,15 +347,24 @@ mod suite {
                 let barrier = Arc::clone(&barrier);
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    reservations.apply(id, Release, at(i)).await
+                    let event = stock_event();
+                    let released = reservations
+                        .apply(id, Release, Some(event.clone()), at(i))
+                        .await;
+                    (event, released)
                 })
             })
             .collect();
+        let mut recorded = 0;
         for task in tasks {
-            let released = task.await.unwrap().unwrap();
-            assert_eq!(released.status, ReservationStatus::Released);
+            let (event, released) = task.await.unwrap();
+            assert_eq!(released.unwrap().status, ReservationStatus::Released);
+            if store.reservations.processed(&event).await.unwrap() {
+                recorded += 1;
+            }
         }
         assert_eq!(held(store, cups).await, (10, 4));
+        assert_eq!(recorded, 1, "one processed-event record: the winner's");
     }
 
     /// A payment (commit) racing an expiry (release): exactly one wins, and stock
@@ -353,7 +386,9 @@ mod suite {
             .flat_map(|&id| [(id, Commit), (id, Release)])
             .map(|(id, action)| {
                 let reservations = Arc::clone(&store.reservations);
-                tokio::spawn(async move { (action, reservations.apply(id, action, at(99)).await) })
+                tokio::spawn(
+                    async move { (action, reservations.apply(id, action, None, at(99)).await) },
+                )
             })
             .collect();
         let mut results = Vec::new();
@@ -521,7 +556,7 @@ mod mongo_crash_between_status_and_stock {
 
         for _ in 0..3 {
             let done = reservations
-                .apply(order, ReservationAction::Commit, at(2))
+                .apply(order, ReservationAction::Commit, None, at(2))
                 .await
                 .unwrap();
             assert_eq!(done.status, ReservationStatus::Committed);

@@ -3,9 +3,12 @@
 //! Two collections:
 //! - `stock_reservations`, one document per order (unique `order_id`):
 //!   `{"order_id": "<uuid>", "status": "reserved", "lines": ["<product uuid>:3", …],
-//!   "updated_at": "…"}`. Lines are `product:quantity` strings, not sub-documents:
-//!   the wire-compatible test server stores a sub-document pushed into an array as
-//!   text, and plain strings behave the same everywhere.
+//!   "processed": ["stock:<event uuid>", …], "updated_at": "…"}`. Lines are
+//!   `product:quantity` strings, not sub-documents: the wire-compatible test server
+//!   stores a sub-document pushed into an array as text, and plain strings behave the
+//!   same everywhere. `processed` holds the consumers' processed-event records
+//!   (`consumer:event`) of the events that moved the reservation, pushed by the same
+//!   update that moves its status: at most one per move.
 //! - `inventory`, whose stock documents gain three lists of order ids: `held` (orders
 //!   holding units of this product now), `done` (orders whose hold was committed or
 //!   released) and `restocked` (committed orders whose units came back).
@@ -41,7 +44,7 @@ use emporium_domain::inventory::{
     ActionOutcome, Quantity, Reservation, ReservationAction, ReservationError, ReservationLine,
     ReservationLines, ReservationStatus, StockReservations,
 };
-use emporium_domain::orders::OrderId;
+use emporium_domain::orders::{OrderId, ProcessedEvent};
 use mongodb::bson::{Document, doc};
 use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Collection, Database, IndexModel};
@@ -62,6 +65,8 @@ struct ReservationDocument {
     order_id: String,
     status: String,
     lines: Vec<String>,
+    #[serde(default)]
+    processed: Vec<String>,
     updated_at: String,
 }
 
@@ -75,6 +80,7 @@ impl ReservationDocument {
                 .iter()
                 .map(|line| format!("{}:{}", line.product_id, line.quantity))
                 .collect(),
+            processed: Vec::new(),
             updated_at: to_stored_time(at),
         }
     }
@@ -345,15 +351,21 @@ impl StockReservations for MongoStockReservations {
         &self,
         order_id: OrderId,
         action: ReservationAction,
+        processed: Option<ProcessedEvent>,
         at: DateTime<Utc>,
     ) -> Result<Reservation, ReservationError> {
         let order = order_id.to_string();
         let stored_at = to_stored_time(at);
+        let mut update =
+            doc! {"$set": {"status": action.to_status().as_str(), "updated_at": &stored_at}};
+        if let Some(processed) = processed {
+            update.insert("$push", doc! {"processed": processed_record(&processed)});
+        }
         let moved = self
             .reservations
             .find_one_and_update(
                 doc! {"order_id": &order, "status": action.from_status().as_str()},
-                doc! {"$set": {"status": action.to_status().as_str(), "updated_at": &stored_at}},
+                update,
             )
             .return_document(ReturnDocument::After)
             .await
@@ -390,4 +402,23 @@ impl StockReservations for MongoStockReservations {
     async fn get(&self, order_id: OrderId) -> Result<Option<Reservation>, ReservationError> {
         Ok(self.find(order_id).await?)
     }
+
+    async fn processed(&self, event: &ProcessedEvent) -> Result<bool, ReservationError> {
+        let found = self
+            .reservations
+            .find_one(doc! {"processed": processed_record(event)})
+            .await
+            .map_err(|err| {
+                store_error(
+                    err,
+                    format!("looking up processed event {}", event.event_id),
+                )
+            })?;
+        Ok(found.is_some())
+    }
+}
+
+/// A processed-event record as `processed` stores it: `consumer:event`.
+fn processed_record(event: &ProcessedEvent) -> String {
+    format!("{}:{}", event.consumer, event.event_id)
 }

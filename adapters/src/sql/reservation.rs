@@ -23,14 +23,17 @@ use emporium_domain::inventory::{
     ActionOutcome, InventoryItem, Quantity, Reservation, ReservationAction, ReservationError,
     ReservationLine, ReservationLines, ReservationStatus, StockReservations,
 };
-use emporium_domain::orders::OrderId;
+use emporium_domain::orders::{OrderId, ProcessedEvent};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SimpleExpr};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait};
 use uuid::Uuid;
 
 use super::entities::inventory::{Column as Stock, Entity as StockEntity};
 use super::errors::DbResultExt;
-use super::migration::{StockReservationLines as Lines, StockReservations as Reservations};
+use super::migration::{
+    ProcessedEvents, StockReservationLines as Lines, StockReservations as Reservations,
+};
+use super::order::record_processed;
 use super::{begin_write, roll_back};
 use crate::store_error::StoreError;
 
@@ -248,6 +251,7 @@ impl StockReservations for SqlStockReservations {
         &self,
         order_id: OrderId,
         action: ReservationAction,
+        processed: Option<ProcessedEvent>,
         at: DateTime<Utc>,
     ) -> Result<Reservation, ReservationError> {
         let at = super::to_stored_time(at);
@@ -287,6 +291,9 @@ impl StockReservations for SqlStockReservations {
                     })
                 }
             };
+        }
+        if let Some(processed) = processed {
+            record_processed(&txn, &processed, at).await?;
         }
         for line in reservation.lines.lines() {
             let mut change = Query::update();
@@ -328,5 +335,20 @@ impl StockReservations for SqlStockReservations {
 
     async fn get(&self, order_id: OrderId) -> Result<Option<Reservation>, ReservationError> {
         Ok(load(&self.db, order_id).await?)
+    }
+
+    async fn processed(&self, event: &ProcessedEvent) -> Result<bool, ReservationError> {
+        let query = Query::select()
+            .expr(Expr::val(1))
+            .from(ProcessedEvents::Table)
+            .and_where(Expr::col(ProcessedEvents::Consumer).eq(event.consumer.as_str()))
+            .and_where(Expr::col(ProcessedEvents::EventId).eq(event.event_id.0))
+            .to_owned();
+        let found = self
+            .db
+            .query_one(&query)
+            .await
+            .or_store_error(|| format!("looking up processed event {}", event.event_id))?;
+        Ok(found.is_some())
     }
 }

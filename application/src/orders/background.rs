@@ -120,7 +120,7 @@ impl RecoverOrderAttempts {
             match self
                 .ports
                 .reservations
-                .apply(attempt.order_id, ReservationAction::Release, now)
+                .apply(attempt.order_id, ReservationAction::Release, None, now)
                 .await
             {
                 Ok(_) | Err(ReservationError::NotFound(_)) => released += 1,

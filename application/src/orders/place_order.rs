@@ -398,7 +398,7 @@ impl PlaceOrder {
         match self
             .ports
             .reservations
-            .apply(order_id, ReservationAction::Release, now)
+            .apply(order_id, ReservationAction::Release, None, now)
             .await
         {
             Ok(_) | Err(ReservationError::NotFound(_)) => {}
@@ -648,7 +648,7 @@ mod tests {
         // A failed reservation holds nothing; releasing it finds nothing.
         reservations
             .expect_apply()
-            .returning(|id, _, _| Err(ReservationError::NotFound(id)));
+            .returning(|id, _, _, _| Err(ReservationError::NotFound(id)));
         let uc = PlaceOrder::new(ports(reservations, || Ok(()), &calls));
         let error = uc.execute(&customer(), input()).await.unwrap_err();
         assert!(matches!(
@@ -674,9 +674,11 @@ mod tests {
             .returning(|id, _, _| Ok(reserved(id)));
         reservations
             .expect_apply()
-            .withf(|_, action, _| *action == ReservationAction::Release)
+            .withf(|_, action, processed, _| {
+                *action == ReservationAction::Release && processed.is_none()
+            })
             .times(1)
-            .returning(|id, _, _| {
+            .returning(|id, _, _, _| {
                 Ok(Reservation {
                     status: ReservationStatus::Released,
                     ..reserved(id)

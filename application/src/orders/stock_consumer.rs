@@ -1,13 +1,14 @@
 //! Stock follows orders: the consumer group that commits, releases or restocks an
 //! order's reservation when the order's status changes. Reservation actions are
-//! idempotent by order id, so a redelivered event changes nothing.
+//! idempotent by order id, so a redelivered event changes nothing; the event that
+//! moved a reservation is recorded as processed in the same atomic change.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use emporium_domain::Clock;
 use emporium_domain::inventory::{ReservationAction, ReservationError, StockReservations};
-use emporium_domain::orders::{DomainEvent, EventHandler, EventType, OrderStatus};
+use emporium_domain::orders::{DomainEvent, EventHandler, EventType, OrderStatus, ProcessedEvent};
 
 /// Applies `order.status_changed` to the order's stock: paid → commit; cancelled
 /// while pending → release; cancelled after payment → restock.
@@ -51,9 +52,13 @@ impl EventHandler for StockFollowsOrders {
             return Ok(());
         };
         let order_id = event.data.order_id;
+        let processed = ProcessedEvent {
+            consumer: Self::GROUP.to_owned(),
+            event_id: event.id,
+        };
         match self
             .reservations
-            .apply(order_id, action, self.clock.now())
+            .apply(order_id, action, Some(processed), self.clock.now())
             .await
         {
             Ok(reservation) => {

@@ -416,6 +416,32 @@ async fn a_kill_9_during_a_burst_of_orders_loses_nothing_and_doubles_nothing() {
         applied, successes,
         "every payment success applied exactly once"
     );
+    // The stock consumer: one processed-event record per event that moved stock
+    // (an order paid or cancelled), none for any other.
+    let stock_moves = count(
+        &db,
+        "SELECT COUNT(*) FROM outbox WHERE event_type = 'order.status_changed' \
+         AND json_extract(payload, '$.data.status') IN ('paid', 'cancelled')",
+    )
+    .await;
+    let stock_applied = count(
+        &db,
+        "SELECT COUNT(*) FROM processed_events p JOIN outbox o ON o.event_id = p.event_id \
+         WHERE p.consumer = 'stock' AND o.event_type = 'order.status_changed' \
+         AND json_extract(o.payload, '$.data.status') IN ('paid', 'cancelled')",
+    )
+    .await;
+    let stock_records = count(
+        &db,
+        "SELECT COUNT(*) FROM processed_events WHERE consumer = 'stock'",
+    )
+    .await;
+    assert!(stock_moves >= acknowledged.paid.len() as i64);
+    assert_eq!(
+        (stock_applied, stock_records),
+        (stock_moves, stock_moves),
+        "every stock move applied exactly once, with one record"
+    );
     let doubled = count(
         &db,
         "SELECT COUNT(*) FROM (SELECT order_id, to_status FROM order_events \

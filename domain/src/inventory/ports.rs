@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::item::{InventoryItem, Quantity, QuantityDelta};
 use super::reservation::{Reservation, ReservationAction, ReservationError, ReservationLines};
 use crate::catalog::ProductId;
-use crate::orders::OrderId;
+use crate::orders::{OrderId, ProcessedEvent};
 use crate::pagination::{Page, PageRequest};
 
 /// Failures of [`InventoryRepository`].
@@ -99,14 +99,22 @@ pub trait StockReservations: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<Reservation, ReservationError>;
 
-    /// Applies `action` to the order's reservation (once, whoever calls). Errors:
-    /// `NotFound`, `InvalidTransition`, `Unavailable`, `Unexpected`.
+    /// Applies `action` to the order's reservation (once, whoever calls). A consumer
+    /// passes the event it is handling as `processed`: its record is written in the
+    /// same atomic change as the move, and only when the move takes effect, so
+    /// [`processed`](Self::processed) names exactly the events that changed stock.
+    /// Errors: `NotFound`, `InvalidTransition`, `Unavailable`, `Unexpected`.
     async fn apply(
         &self,
         order_id: OrderId,
         action: ReservationAction,
+        processed: Option<ProcessedEvent>,
         at: DateTime<Utc>,
     ) -> Result<Reservation, ReservationError>;
+
+    /// Whether `event` moved a reservation here (its processed-event record exists).
+    /// Errors: `Unavailable`, `Unexpected`.
+    async fn processed(&self, event: &ProcessedEvent) -> Result<bool, ReservationError>;
 
     /// The order's reservation, if any. Errors: `Unavailable`, `Unexpected`.
     async fn get(&self, order_id: OrderId) -> Result<Option<Reservation>, ReservationError>;
