@@ -220,9 +220,22 @@ impl PlaceOrder {
             .await
             .map_err(|error| unexpected(error, "loading the replayed order"))?
             .ok_or_else(|| anyhow::anyhow!("the order {order_id} of a completed key is gone"))?;
+        let shipment = self
+            .ports
+            .orders
+            .shipment(order_id)
+            .await
+            .map_err(|error| unexpected(error, "loading the replayed order's shipment"))?;
+        let payments = self
+            .ports
+            .payments
+            .for_order(order_id)
+            .await
+            .map_err(|error| unexpected(error, "loading the replayed order's payments"))?;
         Ok(OrderView {
             order,
-            shipment: None,
+            shipment,
+            payments: Some(payments),
         })
     }
 
@@ -378,6 +391,7 @@ impl PlaceOrder {
         Ok(OrderView {
             order: placed.order,
             shipment: Some(placed.shipment),
+            payments: Some(Vec::new()),
         })
     }
 

@@ -1,19 +1,32 @@
 //! Reading orders: one, a page, an audit trail. Owners see their own; admins all;
 //! another customer's order answers "not found", never "forbidden".
 
-use emporium_domain::orders::{Order, OrderEvent, OrderFilter, OrderId, Shipment};
+use emporium_domain::orders::{Order, OrderEvent, OrderFilter, OrderId, Payment, Shipment};
 use emporium_domain::{AccessDenied, Actor, Page, PageRequest, Role, UserId};
 
 use super::OrderPorts;
 use crate::failure::{Failure, UseCaseError};
 
-/// An order, with its shipment when asked for.
+/// An order, with its shipment and payments where they were loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderView {
     /// The order.
     pub order: Order,
     /// Its shipment, when loaded.
     pub shipment: Option<Shipment>,
+    /// Its payments, oldest first, when loaded.
+    pub payments: Option<Vec<Payment>>,
+}
+
+impl OrderView {
+    /// The order alone (in lists, and as an action answers it).
+    pub fn order_only(order: Order) -> Self {
+        Self {
+            order,
+            shipment: None,
+            payments: None,
+        }
+    }
 }
 
 /// Whose orders, payments and shipments `actor` may see: `None` for all of them (an
@@ -88,26 +101,28 @@ impl GetOrder {
         Self { ports }
     }
 
-    /// The order `id`, with its shipment when `with_shipment`.
-    pub async fn execute(
-        &self,
-        actor: &Actor,
-        id: OrderId,
-        with_shipment: bool,
-    ) -> Result<OrderView, GetOrderError> {
+    /// The order `id`, with its shipment and payments.
+    pub async fn execute(&self, actor: &Actor, id: OrderId) -> Result<OrderView, GetOrderError> {
         let order = visible_order(&self.ports, viewer(actor, false)?, id)
             .await?
             .ok_or(GetOrderError::NotFound(id))?;
-        let shipment = if with_shipment {
-            self.ports
-                .orders
-                .shipment(id)
-                .await
-                .map_err(|error| anyhow::Error::new(error).context("loading the shipment"))?
-        } else {
-            None
-        };
-        Ok(OrderView { order, shipment })
+        let shipment = self
+            .ports
+            .orders
+            .shipment(id)
+            .await
+            .map_err(|error| anyhow::Error::new(error).context("loading the shipment"))?;
+        let payments = self
+            .ports
+            .payments
+            .for_order(id)
+            .await
+            .map_err(|error| anyhow::Error::new(error).context("loading the payments"))?;
+        Ok(OrderView {
+            order,
+            shipment,
+            payments: Some(payments),
+        })
     }
 }
 

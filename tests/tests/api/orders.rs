@@ -120,6 +120,11 @@ async fn order_flow(app: &TestApp) {
     assert_eq!(order["attributes"]["cancelReason"], Value::Null);
     assert_eq!(placed.body["included"][0]["type"], "shipments");
     assert_eq!(
+        order["relationships"]["shipment"]["data"]["id"],
+        placed.body["included"][0]["id"]
+    );
+    assert_eq!(order["relationships"]["payments"]["data"], json!([]));
+    assert_eq!(
         placed.body["included"][0]["attributes"]["status"],
         "pending_payment"
     );

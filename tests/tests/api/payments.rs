@@ -127,6 +127,39 @@ async fn purchase_to_delivery(app: &TestApp) {
 
     let paid = wait_for_order(app, &customer, &order, "paid").await;
     assert_eq!(paid["included"][0]["attributes"]["status"], "ready_to_ship");
+    // One read shows the order's relationships and, asked for, both related kinds.
+    let full = app
+        .bearer(
+            Method::GET,
+            &format!("/v1/orders/{order}?include=shipment,payments&fields[payments]=status"),
+            &customer,
+            None,
+        )
+        .await;
+    full.expect_status(200);
+    let relationships = &full.body["data"]["relationships"];
+    assert_eq!(
+        relationships["shipment"]["data"],
+        json!({"type": "shipments", "id": shipment})
+    );
+    assert_eq!(
+        relationships["payments"]["data"],
+        json!([{"type": "payments", "id": payment}])
+    );
+    let included = full.body["included"].as_array().unwrap();
+    assert_eq!(included.len(), 2, "{}", full.text);
+    assert_eq!(included[0]["type"], "shipments");
+    assert_eq!(included[1]["type"], "payments");
+    assert_eq!(
+        included[1]["attributes"],
+        json!({"status": "succeeded"}),
+        "fields[payments] narrows the included payment"
+    );
+    // Lists leave the loaded-on-read relationships out.
+    let list = app.bearer(Method::GET, "/v1/orders", &customer, None).await;
+    let listed = &list.body["data"][0]["relationships"];
+    assert!(listed.get("payments").is_none(), "{}", list.text);
+    assert_eq!(listed["user"]["data"]["type"], "users");
     wait_for_stock(app, &product, (3, 0)).await;
     // A paid order is the admin's to cancel, not the buyer's.
     app.bearer(

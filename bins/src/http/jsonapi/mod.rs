@@ -23,6 +23,6 @@ pub use error::{ApiError, ErrorObject};
 pub use media_type::JSON_API;
 pub use payload::{Created, JsonApi, JsonApiBody, MAX_BODY_BYTES, NoContent, OptionalBody, Saved};
 pub use query::{FieldSet, Fields, Filter, ParsedQuery, QuerySpec};
-pub use resource::{Linkage, Relationship, Resource, path_id};
+pub use resource::{IncludedEither, Linkage, Relationship, Resource, path_id};
 pub use text::{EmailRule, SkuRule, Text, Trimmed};
 pub use values::{Amount, Timestamp};

@@ -30,7 +30,7 @@ use super::error::{ApiError, ErrorObject};
 use super::media_type::{JSON_API, check_content_type};
 use super::query::ListLinks;
 use super::query::{Fields, ParsedQuery};
-use super::resource::{Resource, ResourceObject};
+use super::resource::{Includable, Resource, ResourceObject};
 use super::schema::{ErrorDocumentSchema, Schema};
 use super::strict_json;
 use emporium_domain::Page;
@@ -323,14 +323,12 @@ impl<R: Resource> JsonApi<SingleDocument<R>> {
         Self::new(&Document::<_, ()>::new(object, Vec::new()))
     }
 
-    /// A document holding `object` and the resources it `included`.
-    pub fn compound<I: Resource>(
-        object: ResourceObject<'_, R>,
-        included: Vec<ResourceObject<'_, I>>,
-    ) -> Result<Self, ApiError>
-    where
-        R: Resource<Included = I>,
-    {
+    /// A document holding `object` and the resources it `included` (of the types
+    /// `R::Included` names).
+    pub fn compound<'f>(
+        object: ResourceObject<'f, R>,
+        included: Vec<<R::Included as Includable>::Item<'f>>,
+    ) -> Result<Self, ApiError> {
         Self::new(&Document::new(object, included))
     }
 }
@@ -417,14 +415,12 @@ impl<R: Resource> Created<SingleDocument<R>> {
 }
 
 impl<R: Resource> Created<SingleDocument<R>> {
-    /// A document holding the new `object` and the resources it `included`.
-    pub fn compound<I: Resource>(
-        object: ResourceObject<'_, R>,
-        included: Vec<ResourceObject<'_, I>>,
-    ) -> Result<Self, ApiError>
-    where
-        R: Resource<Included = I>,
-    {
+    /// A document holding the new `object` and the resources it `included` (of the
+    /// types `R::Included` names).
+    pub fn compound<'f>(
+        object: ResourceObject<'f, R>,
+        included: Vec<<R::Included as Includable>::Item<'f>>,
+    ) -> Result<Self, ApiError> {
         let location = object.self_link().unwrap_or_default();
         Ok(Self {
             body: to_body(&Document::new(object, included))?,

@@ -82,6 +82,8 @@ pub struct Relationship {
     pub target: &'static str,
     /// Whether `data` may be `null` (a to-one relationship that can be empty).
     pub nullable: bool,
+    /// A to-many relationship: `data` is an array of identifiers.
+    pub many: bool,
 }
 
 impl Relationship {
@@ -91,6 +93,7 @@ impl Relationship {
             name,
             target,
             nullable: false,
+            many: false,
         }
     }
 
@@ -100,15 +103,31 @@ impl Relationship {
             name,
             target,
             nullable: true,
+            many: false,
+        }
+    }
+
+    /// A to-many relationship (`data` is an array, maybe empty).
+    pub const fn to_many(name: &'static str, target: &'static str) -> Self {
+        Self {
+            name,
+            target,
+            nullable: false,
+            many: true,
         }
     }
 }
 
 /// The data of one relationship of one resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Linkage {
     /// A to-one relationship: the related id, or none.
     One(Option<Uuid>),
+    /// A to-many relationship: the related ids.
+    Many(Vec<Uuid>),
+    /// Not loaded for this answer: the relationship is left out (JSON:API makes every
+    /// relationship member optional; an included resource's is always loaded).
+    NotLoaded,
 }
 
 /// A resource object ready to serialise: `type`, `id`, `attributes` (only the asked
@@ -163,7 +182,9 @@ impl<R: Resource> Serialize for ResourceObject<'_, R> {
         let shown = R::RELATIONSHIPS
             .iter()
             .zip(&self.linkage)
-            .filter(|(relationship, _)| self.fields.allows(relationship.name));
+            .filter(|(relationship, linkage)| {
+                **linkage != Linkage::NotLoaded && self.fields.allows(relationship.name)
+            });
         if shown.clone().next().is_some() {
             map.serialize_entry("relationships", &Relationships(shown))?;
         }
@@ -225,6 +246,16 @@ impl Serialize for Related<'_> {
                 },
             )?,
             Linkage::One(None) => map.serialize_entry("data", &())?,
+            Linkage::Many(ids) => map.serialize_entry(
+                "data",
+                &ids.iter()
+                    .map(|id| Identifier {
+                        kind: self.0.target,
+                        id,
+                    })
+                    .collect::<Vec<_>>(),
+            )?,
+            Linkage::NotLoaded => map.serialize_entry("data", &())?,
         }
         map.end()
     }
@@ -258,20 +289,55 @@ impl Serialize for SelfLink<'_> {
 
 /// What a document's `included` member may hold.
 pub trait Includable {
+    /// One member of `included`.
+    type Item<'f>: Serialize;
     /// The schema of one included resource object; `None` when nothing can be
     /// included.
     fn item_schema(registry: &mut Registry) -> Option<MetaSchemaRef>;
 }
 
 impl Includable for () {
+    type Item<'f> = ();
     fn item_schema(_registry: &mut Registry) -> Option<MetaSchemaRef> {
         None
     }
 }
 
 impl<R: Resource> Includable for R {
+    type Item<'f> = ResourceObject<'f, R>;
     fn item_schema(registry: &mut Registry) -> Option<MetaSchemaRef> {
         Some(super::schema::registered::<ResourceSchema<R>>(registry))
+    }
+}
+
+/// Two resource types that may be included (an order's shipment and payments).
+impl<A: Resource, B: Resource> Includable for (A, B) {
+    type Item<'f> = IncludedEither<'f, A, B>;
+    fn item_schema(registry: &mut Registry) -> Option<MetaSchemaRef> {
+        Some(MetaSchemaRef::Inline(Box::new(MetaSchema {
+            one_of: vec![
+                super::schema::registered::<ResourceSchema<A>>(registry),
+                super::schema::registered::<ResourceSchema<B>>(registry),
+            ],
+            ..MetaSchema::ANY
+        })))
+    }
+}
+
+/// A member of `included` of one of two types.
+pub enum IncludedEither<'f, A: Resource, B: Resource> {
+    /// Of the first type.
+    First(ResourceObject<'f, A>),
+    /// Of the second type.
+    Second(ResourceObject<'f, B>),
+}
+
+impl<A: Resource, B: Resource> Serialize for IncludedEither<'_, A, B> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::First(object) => object.serialize(serializer),
+            Self::Second(object) => object.serialize(serializer),
+        }
     }
 }
 
@@ -368,13 +434,12 @@ pub fn path_id(raw: &str, what: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::not_found(what, raw))
 }
 
-/// `{"data": identifier | null}`.
+/// `{"data": identifier | null}`, or `{"data": [identifier, …]}` when to-many.
 pub fn relationship_schema(relationship: &Relationship) -> MetaSchemaRef {
-    MetaSchemaRef::Inline(Box::new(object(
-        vec![(
-            "data",
-            identifier_schema(relationship.target, relationship.nullable),
-        )],
-        vec!["data"],
-    )))
+    let identifier = identifier_schema(relationship.target, relationship.nullable);
+    let data = match relationship.many {
+        true => super::schema::array(identifier),
+        false => identifier,
+    };
+    MetaSchemaRef::Inline(Box::new(object(vec![("data", data)], vec!["data"])))
 }

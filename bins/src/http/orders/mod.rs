@@ -1,5 +1,5 @@
 //! `/v1/orders`: place (with an optional `Idempotency-Key`), list, read (with
-//! `include=shipment`), the audit trail, and cancel. Prices, totals, status and owner
+//! `include=shipment,payments`), the audit trail, and cancel. Prices, totals, status and owner
 //! are never read from a request body.
 
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use emporium_application::orders::{LinesSource, OrderView, Orders, PlaceOrderInp
 use emporium_domain::UserId;
 use emporium_domain::catalog::ProductId;
 use emporium_domain::orders::{
-    AddressLine, CancelReason, City, CountryCode, IdempotencyKey, LineQuantity, MAX_LINES, Order,
+    AddressLine, CancelReason, City, CountryCode, IdempotencyKey, LineQuantity, MAX_LINES,
     OrderEvent, OrderFilter, OrderId, OrderStatus, PostalCode, RecipientName, RequestedLine,
     ShippingAddress,
 };
@@ -27,12 +27,13 @@ use super::jsonapi::body::{Invalid, ObjectReader, integer, list, text};
 use super::jsonapi::resource::uuid_schema;
 use super::jsonapi::schema::{array, object, string_enum};
 use super::jsonapi::{
-    Amount, ApiError, ClientId, Created, ErrorObject, FieldSet, Fields, Filter, JsonApi,
-    JsonApiBody, Linkage, ListDocument, Member, OptionalBody, QuerySpec, Relationship, Resource,
-    SingleDocument, Timestamp, Write, path_id,
+    Amount, ApiError, ClientId, Created, ErrorObject, FieldSet, Fields, Filter, IncludedEither,
+    JsonApi, JsonApiBody, Linkage, ListDocument, Member, OptionalBody, ParsedQuery, QuerySpec,
+    Relationship, Resource, SingleDocument, Timestamp, Write, path_id,
 };
 use super::middleware::auth::{CallerEmail, SignedIn};
 use super::openapi::Queries;
+use super::payments::Payments;
 use super::shipments::Shipments;
 
 /// The `orders` resource.
@@ -105,9 +106,9 @@ pub struct OrderAttributes {
 }
 
 impl Resource for Orders_ {
-    type Model = Order;
+    type Model = OrderView;
     type Attributes = OrderAttributes;
-    type Included = Shipments;
+    type Included = (Shipments, Payments);
     const TYPE: &'static str = "orders";
     const NAME: &'static str = "Order";
     const PATH: Option<&'static str> = Some("/v1/orders");
@@ -122,17 +123,36 @@ impl Resource for Orders_ {
         "createdAt",
         "updatedAt",
     ];
-    const RELATIONSHIPS: &'static [Relationship] = &[Relationship::to_one("user", "users")];
+    /// `shipment` and `payments` are shown where they were loaded: on one order, not
+    /// in lists.
+    const RELATIONSHIPS: &'static [Relationship] = &[
+        Relationship::to_one("user", "users"),
+        Relationship::to_one("shipment", "shipments"),
+        Relationship::to_many("payments", "payments"),
+    ];
 
-    fn id(order: &Order) -> Uuid {
-        order.id.0
+    fn id(view: &OrderView) -> Uuid {
+        view.order.id.0
     }
 
-    fn linkage(order: &Order) -> Vec<Linkage> {
-        vec![Linkage::One(Some(order.user_id.0))]
+    fn linkage(view: &OrderView) -> Vec<Linkage> {
+        vec![
+            Linkage::One(Some(view.order.user_id.0)),
+            view.shipment
+                .as_ref()
+                .map_or(Linkage::NotLoaded, |shipment| {
+                    Linkage::One(Some(shipment.id.0))
+                }),
+            view.payments
+                .as_ref()
+                .map_or(Linkage::NotLoaded, |payments| {
+                    Linkage::Many(payments.iter().map(|payment| payment.id.0).collect())
+                }),
+        ]
     }
 
-    fn attributes(order: Order) -> OrderAttributes {
+    fn attributes(view: OrderView) -> OrderAttributes {
+        let order = view.order;
         OrderAttributes {
             status: order.status.as_str().to_owned(),
             lines: order
@@ -288,8 +308,12 @@ const LIST: QuerySpec = QuerySpec {
 };
 
 const ONE: QuerySpec = QuerySpec {
-    includes: &["shipment"],
-    fieldsets: &[FieldSet::of::<Orders_>(), FieldSet::of::<Shipments>()],
+    includes: &["shipment", "payments"],
+    fieldsets: &[
+        FieldSet::of::<Orders_>(),
+        FieldSet::of::<Shipments>(),
+        FieldSet::of::<Payments>(),
+    ],
     ..QuerySpec::NONE
 };
 
@@ -314,13 +338,44 @@ fn order_id(raw: &str) -> Result<OrderId, ApiError> {
     path_id(raw, "order").map(OrderId)
 }
 
-/// An order with its shipment included when it is known.
-fn with_shipment(view: OrderView) -> Result<Created<SingleDocument<Orders_>>, ApiError> {
+/// A placed order, its shipment included.
+fn placed(view: OrderView) -> Result<Created<SingleDocument<Orders_>>, ApiError> {
     let included = view
         .shipment
-        .map(|shipment| vec![Shipments::object(shipment, Fields::ALL)])
+        .clone()
+        .map(|shipment| {
+            vec![IncludedEither::First(Shipments::object(
+                shipment,
+                Fields::ALL,
+            ))]
+        })
         .unwrap_or_default();
-    Created::compound(Orders_::object(view.order, Fields::ALL), included)
+    Created::compound(Orders_::object(view, Fields::ALL), included)
+}
+
+/// What `include` asks of an order: its shipment, its payments.
+fn included_with<'q>(
+    view: &OrderView,
+    query: &'q ParsedQuery,
+) -> Vec<IncludedEither<'q, Shipments, Payments>> {
+    let mut included = Vec::new();
+    if query.includes("shipment")
+        && let Some(shipment) = &view.shipment
+    {
+        included.push(IncludedEither::First(Shipments::object(
+            shipment.clone(),
+            query.fields_of::<Shipments>(),
+        )));
+    }
+    if query.includes("payments") {
+        for payment in view.payments.iter().flatten() {
+            included.push(IncludedEither::Second(Payments::object(
+                payment.clone(),
+                query.fields_of::<Payments>(),
+            )));
+        }
+    }
+    included
 }
 
 #[OpenApi(tag = "ApiTags::Orders")]
@@ -371,7 +426,7 @@ impl OrdersApi {
                 .map(|email| email.0.clone()),
         };
         match self.orders.place.execute(&user.0, input).await? {
-            Placed::Created(view) | Placed::Replayed(view) => with_shipment(view),
+            Placed::Created(view) | Placed::Replayed(view) => placed(view),
         }
     }
 
@@ -415,13 +470,14 @@ impl OrdersApi {
             .list
             .execute(&user.0, filter, query.page)
             .await?;
-        JsonApi::list(page, Vec::<()>::new(), &query)
+        JsonApi::list(page.map(OrderView::order_only), Vec::<()>::new(), &query)
     }
 
     /// Read an order
     ///
-    /// The owner or an admin; another customer's order is 404. `include=shipment`
-    /// adds its shipment.
+    /// The owner or an admin; another customer's order is 404. Its `shipment` and
+    /// `payments` relationships are always shown; `include=shipment,payments` adds
+    /// the resources.
     #[oai(path = "/v1/orders/:id", method = "get", operation_id = "getOrder")]
     async fn get(
         &self,
@@ -432,19 +488,12 @@ impl OrdersApi {
     ) -> Result<JsonApi<SingleDocument<Orders_>>, ApiError> {
         let id = order_id(&id)?;
         let query = ONE.parse(request.uri().query())?;
-        let view = self
-            .orders
-            .get
-            .execute(&user.0, id, query.includes("shipment"))
-            .await?;
-        let order = Orders_::object(view.order, query.fields_of::<Orders_>());
-        match view.shipment {
-            Some(shipment) => JsonApi::compound(
-                order,
-                vec![Shipments::object(shipment, query.fields_of::<Shipments>())],
-            ),
-            None => JsonApi::single(order),
-        }
+        let view = self.orders.get.execute(&user.0, id).await?;
+        let included = included_with(&view, &query);
+        JsonApi::compound(
+            Orders_::object(view, query.fields_of::<Orders_>()),
+            included,
+        )
     }
 
     /// Read an order's audit trail
@@ -490,7 +539,7 @@ impl OrdersApi {
             None => None,
         };
         let order = self.orders.cancel.execute(&user.0, id, reason).await?;
-        JsonApi::single(Orders_::object(order, Fields::ALL))
+        JsonApi::single(Orders_::object(OrderView::order_only(order), Fields::ALL))
     }
 }
 
