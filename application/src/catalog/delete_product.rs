@@ -148,7 +148,7 @@ mod tests {
             .times(1)
             .returning(|_| Ok(StockRemoval::Removed));
         let mut cache = MockCache::new();
-        cache.expect_delete().times(1).returning(|_| Ok(()));
+        cache.expect_delete().times(2).returning(|_| Ok(()));
         let uc = DeleteProduct::new(Arc::new(products), Arc::new(stock), Arc::new(cache));
         uc.execute(&Actor::Service, product(1).id).await.unwrap();
     }

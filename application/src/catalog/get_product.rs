@@ -5,7 +5,10 @@ use emporium_domain::catalog::{
     Category, CategoryRepository, Product, ProductId, ProductRepository,
 };
 
-use super::cache::{cache_product, cached_product};
+use super::cache::{
+    PRODUCT_CACHE_TTL, cache_product, cached_product, rendered_product_cache_key, rendering_entry,
+    rendering_of,
+};
 
 use crate::failure::{Failure, UseCaseError};
 
@@ -78,6 +81,48 @@ impl GetProduct {
             _ => None,
         };
         Ok(ProductView { product, category })
+    }
+
+    /// The product `id` as `render` shows it, for an edge that answers the same bytes
+    /// to every caller (the plain read of a product): the rendering is cached beside
+    /// the product, under the edge's `shape` tag, and forgotten with it when the
+    /// product changes or goes, so a hit costs one cache read — no decoding of the
+    /// product and no rendering. An entry in another shape (an edge of another
+    /// version sharing the cache) counts as a miss and is replaced. Cache failures are
+    /// logged and the product is rendered from the repository.
+    pub async fn rendered<F>(
+        &self,
+        id: ProductId,
+        shape: &str,
+        render: F,
+    ) -> Result<Vec<u8>, GetProductError>
+    where
+        F: FnOnce(Product) -> anyhow::Result<Vec<u8>> + Send,
+    {
+        let key = rendered_product_cache_key(id);
+        match self.cache.get(&key).await {
+            Ok(Some(mut entry)) => {
+                if let Some(rendering) = rendering_of(&entry, shape) {
+                    let start = entry.len() - rendering.len();
+                    entry.drain(..start);
+                    return Ok(entry);
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(product_id = %id, %error, "rendered product cache read failed; rendering it");
+            }
+        }
+        let product = self.product(id).await?;
+        let rendering = render(product)?;
+        if let Err(error) = self
+            .cache
+            .set(&key, &rendering_entry(shape, &rendering), PRODUCT_CACHE_TTL)
+            .await
+        {
+            tracing::warn!(product_id = %id, %error, "rendered product cache write failed");
+        }
+        Ok(rendering)
     }
 
     async fn product(&self, id: ProductId) -> Result<Product, GetProductError> {
@@ -220,6 +265,74 @@ mod tests {
         assert_eq!(uc.execute(stored.id, false).await.unwrap().category, None);
         let view = uc.execute(stored.id, true).await.unwrap();
         assert_eq!(view.category.unwrap().name.as_str(), "Cups");
+    }
+
+    fn render(product: Product) -> anyhow::Result<Vec<u8>> {
+        Ok(format!("<{}>", product.name.as_str()).into_bytes())
+    }
+
+    #[tokio::test]
+    async fn a_rendered_hit_in_this_shape_is_answered_as_stored() {
+        let stored = product(1);
+        let mut cache = MockCache::new();
+        cache
+            .expect_get()
+            .withf(move |key| key == crate::catalog::rendered_product_cache_key(stored.id))
+            .returning(|_| Ok(Some(b"shape-2\n<cached>".to_vec())));
+        let uc = GetProduct::new(
+            Arc::new(MockProductRepository::new()), // any call would panic
+            Arc::new(MockCategoryRepository::new()),
+            Arc::new(cache),
+        );
+        let rendered = uc
+            .rendered(stored.id, "shape-2", |_| panic!("rendered again"))
+            .await
+            .unwrap();
+        assert_eq!(rendered, b"<cached>");
+    }
+
+    #[tokio::test]
+    async fn a_rendering_in_another_shape_or_none_is_made_and_stored() {
+        let stored = product(1);
+        let name = stored.name.as_str().to_owned();
+        let copy = stored.clone();
+        let mut products = MockProductRepository::new();
+        products
+            .expect_get()
+            .times(2)
+            .returning(move |_| Ok(Some(copy.clone())));
+        let mut cache = MockCache::new();
+        let rendered_key = crate::catalog::rendered_product_cache_key(stored.id);
+        let old_shape = rendered_key.clone();
+        cache
+            .expect_get()
+            .withf(move |key| *key == old_shape)
+            .times(1)
+            .returning(|_| Ok(Some(b"shape-1\n<old>".to_vec())));
+        cache
+            .expect_get()
+            .withf(move |key| key.ends_with(":rendered"))
+            .times(1)
+            .returning(|_| Ok(None));
+        cache.expect_get().returning(|_| Ok(None)); // the product's own entry
+        let expected = format!("shape-2\n<{name}>").into_bytes();
+        cache
+            .expect_set()
+            .withf(move |key, value, ttl| {
+                key == rendered_key && value == expected && *ttl == PRODUCT_CACHE_TTL
+            })
+            .times(2)
+            .returning(|_, _, _| Ok(()));
+        cache.expect_set().returning(|_, _, _| Ok(())); // the product's own entry
+        let uc = GetProduct::new(
+            Arc::new(products),
+            Arc::new(MockCategoryRepository::new()),
+            Arc::new(cache),
+        );
+        for _ in 0..2 {
+            let rendered = uc.rendered(stored.id, "shape-2", render).await.unwrap();
+            assert_eq!(rendered, format!("<{name}>").into_bytes());
+        }
     }
 
     #[tokio::test]

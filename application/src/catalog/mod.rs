@@ -18,7 +18,7 @@ use std::sync::Arc;
 use emporium_domain::catalog::{CategoryRepository, ProductRepository, ProductStock};
 use emporium_domain::{Cache, Clock, IdGenerator};
 
-pub use cache::{PRODUCT_CACHE_TTL, product_cache_key};
+pub use cache::{PRODUCT_CACHE_TTL, product_cache_key, rendered_product_cache_key};
 pub use create_category::{CreateCategory, CreateCategoryError, NewCategory};
 pub use create_product::{CreateProduct, CreateProductError};
 pub use delete_category::{DeleteCategory, DeleteCategoryError};

@@ -135,7 +135,17 @@ mod tests {
             .times(1)
             .returning(|_| Ok(()));
         let mut cache = MockCache::new();
-        cache.expect_delete().times(1).returning(|_| Ok(()));
+        let id = stored.id;
+        cache
+            .expect_delete()
+            .withf(move |key| key == crate::catalog::product_cache_key(id))
+            .times(1)
+            .returning(|_| Ok(()));
+        cache
+            .expect_delete()
+            .withf(move |key| key == crate::catalog::rendered_product_cache_key(id))
+            .times(1)
+            .returning(|_| Ok(()));
         let uc = UpdateProduct::new(
             Arc::new(products),
             Arc::new(MockCategoryRepository::new()),

@@ -323,6 +323,22 @@ impl<R: Resource> JsonApi<SingleDocument<R>> {
         Self::new(&Document::<_, ()>::new(object, Vec::new()))
     }
 
+    /// The bytes of a document holding `object`, showing every field: what
+    /// [`rendered`](Self::rendered) answers later.
+    pub fn render(object: ResourceObject<'_, R>) -> anyhow::Result<Vec<u8>> {
+        let mut body = Vec::with_capacity(1024);
+        serde_json::to_writer(&mut body, &Document::<_, ()>::new(object, Vec::new()))?;
+        Ok(body)
+    }
+
+    /// A document [`render`](Self::render) made, maybe on an earlier request.
+    pub fn rendered(body: Vec<u8>) -> Self {
+        Self {
+            body,
+            _schema: PhantomData,
+        }
+    }
+
     /// A document holding `object` and the resources it `included` (of the types
     /// `R::Included` names).
     pub fn compound<'f>(

@@ -268,6 +268,12 @@ pub struct ParsedQuery {
 }
 
 impl ParsedQuery {
+    /// Whether the answer is the resource as it is: no `include`, no `fields` (the
+    /// answer every such caller gets, which may be cached rendered).
+    pub fn is_plain(&self) -> bool {
+        self.include.is_empty() && self.fields.is_empty()
+    }
+
     /// The value of `filter[name]`, if given.
     pub fn filter(&self, name: &str) -> Option<&str> {
         self.filters

@@ -158,6 +158,12 @@ const LIST: QuerySpec = QuerySpec {
     fieldsets: FIELDSETS,
 };
 
+/// The tag of the plain product document as this build renders it, kept with the
+/// cached rendering (see `GetProduct::rendered`): change it whenever the `products`
+/// resource's JSON changes, so a cache shared with servers of another version never
+/// answers their rendering.
+const RENDERED_SHAPE: &str = "products/1";
+
 const ONE: QuerySpec = QuerySpec {
     includes: &["category"],
     fieldsets: FIELDSETS,
@@ -246,6 +252,19 @@ impl ProductsApi {
     ) -> Result<JsonApi<SingleDocument<Products>>, ApiError> {
         let id = product_id(&id)?;
         let query = ONE.parse(request.uri().query())?;
+        if query.is_plain() {
+            let body = self
+                .catalog
+                .get_product
+                .rendered(id, RENDERED_SHAPE, |product| {
+                    JsonApi::<SingleDocument<Products>>::render(Products::object(
+                        product,
+                        Fields::ALL,
+                    ))
+                })
+                .await?;
+            return Ok(JsonApi::rendered(body));
+        }
         let view = self
             .catalog
             .get_product
@@ -410,6 +429,39 @@ mod tests {
 
     fn update(doc: Value, id: Uuid) -> Result<ProductChanges, ApiError> {
         JsonApiBody::<UpdateProduct>::from_value(doc).changes(ProductId(id))
+    }
+
+    /// The cached rendering of a product is tagged with [`RENDERED_SHAPE`]: when this
+    /// document changes, change the tag too (then update the document here), so a
+    /// cache shared with servers of the old version is never answered from.
+    #[test]
+    fn the_plain_product_document_is_the_shape_its_tag_names() {
+        use chrono::TimeZone;
+        let mut doc = valid_doc();
+        doc["data"]["relationships"] = json!({"category": {"data":
+            {"type": "categories", "id": Uuid::from_u128(3).to_string()}}});
+        let at = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 30, 12, 0, 0)
+            .unwrap();
+        let product = create(doc)
+            .unwrap()
+            .into_product(ProductId(Uuid::from_u128(7)), at);
+        let rendered =
+            JsonApi::<SingleDocument<Products>>::render(Products::object(product, Fields::ALL))
+                .unwrap();
+        assert_eq!(RENDERED_SHAPE, "products/1");
+        assert_eq!(
+            String::from_utf8(rendered).unwrap(),
+            concat!(
+                r#"{"data":{"type":"products","id":"00000000-0000-0000-0000-000000000007","#,
+                r#""attributes":{"name":"Espresso cup","description":"90 ml","price":"12.50","#,
+                r#""sku":"CUP-090","images":["https://img.example/cup.jpg"],"active":true,"#,
+                r#""createdAt":"2026-11-30T12:00:00.000000Z","updatedAt":"2026-11-30T12:00:00.000000Z"},"#,
+                r#""relationships":{"category":{"data":{"type":"categories","#,
+                r#""id":"00000000-0000-0000-0000-000000000003"}}},"#,
+                r#""links":{"self":"/v1/products/00000000-0000-0000-0000-000000000007"}}}"#
+            )
+        );
     }
 
     fn valid_doc() -> Value {
