@@ -2,8 +2,9 @@
 //! running server it creates one product with plenty of stock and one customer per
 //! connection, then places one-unit orders of that product from every connection,
 //! each with its own access token, for a warm-up and a measured window. It prints
-//! one JSON line: orders/s in the measured window, p50/p99 latency, answers by
-//! status, and the exactness check (orders created = units reserved).
+//! one JSON line: orders/s in the measured window and in each 10-second part of it
+//! (`per_window`, for the sustained benchmark), p50/p99 latency, answers by status,
+//! and the exactness check (orders created = units reserved).
 //!
 //! ```text
 //! order_load BASE_URL API_KEY [CONNECTIONS=64] [SECONDS=10] [WARMUP=2]
@@ -17,6 +18,8 @@ use serde_json::{Value, json};
 
 const JSON_API: &str = "application/vnd.api+json";
 const STOCK: i64 = 1_000_000_000;
+/// The length of one part of the measured window in `per_window`.
+const WINDOW: Duration = Duration::from_secs(10);
 
 #[derive(Default)]
 struct Tally {
@@ -24,6 +27,8 @@ struct Tally {
     latencies: Vec<u64>,
     created: u64,
     created_measured: u64,
+    /// Orders created in each 10-second part of the measured window.
+    per_window: Vec<u64>,
     other: std::collections::BTreeMap<u16, u64>,
 }
 
@@ -117,6 +122,8 @@ async fn main() -> anyhow::Result<()> {
         "lines": [{"productId": product, "quantity": 1}],
         "shippingAddress": {"name": "Bench", "line1": "1 Load St", "city": "London",
             "postalCode": "N1 1AA", "country": "GB"}}}}));
+    // For scripts that sample the server while the load runs (the sustained bench).
+    eprintln!("loading");
     let start = Instant::now();
     let measure_from = start + Duration::from_secs(warmup);
     let end = measure_from + Duration::from_secs(seconds);
@@ -153,6 +160,13 @@ async fn main() -> anyhow::Result<()> {
                             .push(done.duration_since(sent).as_micros() as u64);
                         if status == 201 {
                             tally.created_measured += 1;
+                            let window = (done.duration_since(measure_from).as_secs()
+                                / WINDOW.as_secs())
+                                as usize;
+                            if tally.per_window.len() <= window {
+                                tally.per_window.resize(window + 1, 0);
+                            }
+                            tally.per_window[window] += 1;
                         }
                     }
                     if status != 201 {
@@ -169,6 +183,12 @@ async fn main() -> anyhow::Result<()> {
         total.latencies.extend(tally.latencies);
         total.created += tally.created;
         total.created_measured += tally.created_measured;
+        if total.per_window.len() < tally.per_window.len() {
+            total.per_window.resize(tally.per_window.len(), 0);
+        }
+        for (window, created) in tally.per_window.iter().enumerate() {
+            total.per_window[window] += created;
+        }
         for (status, count) in tally.other {
             *total.other.entry(status).or_default() += count;
         }
@@ -197,6 +217,16 @@ async fn main() -> anyhow::Result<()> {
         "connections": connections,
         "seconds": seconds,
         "orders_per_second": (total.created_measured as f64 / seconds as f64).round(),
+        "per_window": total
+            .per_window
+            .iter()
+            .enumerate()
+            .map(|(window, created)| {
+                // The last part may be shorter than 10 s.
+                let length = (seconds - window as u64 * WINDOW.as_secs()).min(WINDOW.as_secs());
+                (*created as f64 / length as f64).round()
+            })
+            .collect::<Vec<_>>(),
         "p50_ms": percentile(0.50),
         "p99_ms": percentile(0.99),
         "created": total.created,

@@ -511,8 +511,10 @@ impl SqlOrderRepository {
 }
 
 async fn count_pending(conn: &impl ConnectionTrait, user: UserId) -> Result<u64, StoreError> {
+    // COUNT(*), not COUNT(id): the (user_id, status) index answers it alone, without
+    // reading each order's row.
     let select = Query::select()
-        .expr_as(Expr::col(Orders::Id).count(), "pending")
+        .expr_as(Expr::cust("COUNT(*)"), "pending")
         .from(Orders::Table)
         .and_where(Expr::col(Orders::UserId).eq(user.0))
         .and_where(Expr::col(Orders::Status).eq(OrderStatus::Pending.as_str()))
