@@ -129,13 +129,18 @@ async fn main() -> anyhow::Result<()> {
     let end = measure_from + Duration::from_secs(seconds);
     let stop = Arc::new(AtomicBool::new(false));
     let url = Arc::new(format!("{base}/v1/orders"));
+    // Every window is reported, a window without orders as 0.
+    let windows = seconds.div_ceil(WINDOW.as_secs()) as usize;
     let workers: Vec<_> = tokens
         .into_iter()
         .map(|token| {
             let (client, order, url, stop) =
                 (client.clone(), order.clone(), url.clone(), stop.clone());
             tokio::spawn(async move {
-                let mut tally = Tally::default();
+                let mut tally = Tally {
+                    per_window: vec![0; windows],
+                    ..Tally::default()
+                };
                 let authorization = format!("Bearer {token}");
                 while !stop.load(Ordering::Relaxed) && Instant::now() < end {
                     let sent = Instant::now();
@@ -154,7 +159,7 @@ async fn main() -> anyhow::Result<()> {
                     if status == 201 {
                         tally.created += 1;
                     }
-                    if sent >= measure_from && done <= end {
+                    if sent >= measure_from && done < end {
                         tally
                             .latencies
                             .push(done.duration_since(sent).as_micros() as u64);
@@ -177,7 +182,10 @@ async fn main() -> anyhow::Result<()> {
             })
         })
         .collect();
-    let mut total = Tally::default();
+    let mut total = Tally {
+        per_window: vec![0; windows],
+        ..Tally::default()
+    };
     for worker in workers {
         let tally = worker.await?;
         total.latencies.extend(tally.latencies);

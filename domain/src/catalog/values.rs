@@ -162,18 +162,55 @@ string_value!(
     }
 );
 
+/// Whether `authority` is a host with an optional port: a registered name or IPv4
+/// address (unreserved, percent and sub-delimiter characters of RFC 3986), or an
+/// IPv6 literal in brackets; no user information.
+fn is_host_and_port(authority: &str) -> bool {
+    let (host_ok, port) = match authority.strip_prefix('[') {
+        Some(literal) => match literal.split_once(']') {
+            Some((address, port)) => (
+                !address.is_empty()
+                    && address
+                        .chars()
+                        .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.'),
+                port,
+            ),
+            None => (false, ""),
+        },
+        None => {
+            let (host, port) = match authority.find(':') {
+                Some(colon) => authority.split_at(colon),
+                None => (authority, ""),
+            };
+            (
+                !host.is_empty()
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-._~%!$&'()*+,;=".contains(c)),
+                port,
+            )
+        }
+    };
+    host_ok
+        && (port.is_empty()
+            || port
+                .strip_prefix(':')
+                .is_some_and(|digits| digits.chars().all(|c| c.is_ascii_digit())))
+}
+
 string_value!(
-    /// The address of a product image: an absolute `http` or `https` URL with a host,
-    /// at most 2,048 characters, without spaces.
+    /// The address of a product image: an absolute `http` or `https` URL with a host
+    /// (a name, an IPv4 address or a bracketed IPv6 address, and an optional port; no
+    /// user information), at most 2,048 characters, without spaces.
     ImageUrl,
     |value| {
         let rest = value
             .strip_prefix("https://")
             .or_else(|| value.strip_prefix("http://"));
-        let host = rest.and_then(|rest| rest.split(['/', '?', '#']).next());
+        let authority = rest.and_then(|rest| rest.split(['/', '?', '#']).next());
         let valid = value.len() <= 2048
             && !value.chars().any(|c| c.is_whitespace() || c.is_control())
-            && host.is_some_and(|host| !host.is_empty() && !host.starts_with(':'));
+            && authority.is_some_and(is_host_and_port);
         if valid {
             Ok(value)
         } else {
@@ -300,6 +337,13 @@ mod tests {
         assert!(ImageUrl::new("https://").is_err());
         assert!(ImageUrl::new("https://img.example/a b.jpg").is_err());
         assert!(ImageUrl::new("javascript:alert(1)").is_err());
+        assert!(ImageUrl::new("https://[::1]:8443/cup.jpg").is_ok());
+        assert!(ImageUrl::new("http://192.0.2.7:80").is_ok());
+        assert!(ImageUrl::new("https://[abc/cup.jpg").is_err());
+        assert!(ImageUrl::new("https://img]example/cup.jpg").is_err());
+        assert!(ImageUrl::new("https://user@img.example/cup.jpg").is_err());
+        assert!(ImageUrl::new("https://img.example:80x/cup.jpg").is_err());
+        assert!(ImageUrl::new("https://:80/cup.jpg").is_err());
     }
 
     #[test]

@@ -101,8 +101,10 @@ pub trait StockReservations: Send + Sync {
 
     /// Applies `action` to the order's reservation (once, whoever calls). A consumer
     /// passes the event it is handling as `processed`: its record is written in the
-    /// same atomic change as the move, and only when the move takes effect, so
-    /// [`processed`](Self::processed) names exactly the events that changed stock.
+    /// same atomic change as the reservation's status move, and only when the move
+    /// takes effect, so [`processed`](Self::processed) names exactly the events that
+    /// moved a reservation. (A store without multi-document transactions may apply
+    /// the stock lines after the move; a repeated call finishes them.)
     /// Errors: `NotFound`, `InvalidTransition`, `Unavailable`, `Unexpected`.
     async fn apply(
         &self,

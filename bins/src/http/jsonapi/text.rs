@@ -59,11 +59,14 @@ pub fn email_pattern() -> String {
     )
 }
 
-/// An absolute `http(s)` URL as `ImageUrl` takes it: a host that does not start with
-/// `:`, no white space or control characters (the 2,048 limit counts bytes, checked by
-/// the server).
+/// An absolute `http(s)` URL as `ImageUrl` takes it: a host name, IPv4 address or
+/// bracketed IPv6 address with an optional port, then no white space or control
+/// characters (the 2,048 limit counts bytes, checked by the server).
 pub fn image_url_pattern() -> String {
-    format!("^https?://[^{WHITE_SPACE}{CONTROL}/?#:][^{WHITE_SPACE}{CONTROL}]*$")
+    format!(
+        "^https?://([A-Za-z0-9._~%!$&'()*+,;=-]+|\\[[0-9A-Fa-f:.]+\\])(:[0-9]*)?\
+         ([/?#][^{WHITE_SPACE}{CONTROL}]*)?$"
+    )
 }
 
 /// The request schema of a list of image URLs ([`image_url_pattern`]).
@@ -269,6 +272,27 @@ mod tests {
     fn looser_patterns_admit_all_the_domain_takes() {
         admits(&email_pattern(), 64, |s| Email::parse(s).is_ok());
         admits(&image_url_pattern(), 2048, |s| ImageUrl::new(s).is_ok());
+        let image = Regex::new(&image_url_pattern()).unwrap();
+        for url in [
+            "https://img.example/cup.jpg",
+            "http://img.example",
+            "https://[::1]:8443/cup.jpg",
+            "http://192.0.2.7:80?size=2#top",
+            "https://[abc/cup.jpg",
+            "https://img]example/cup.jpg",
+            "https://user@img.example/cup.jpg",
+            "https://img.example:80x/cup.jpg",
+            "https://:80/cup.jpg",
+            "https://img.example/a b.jpg",
+            "ftp://img.example/cup.jpg",
+            "https://",
+        ] {
+            assert_eq!(
+                image.is_match(url),
+                ImageUrl::new(url).is_ok(),
+                "the image pattern and ImageUrl disagree on {url:?}"
+            );
+        }
         let email = Regex::new(&email_pattern()).unwrap();
         assert!(email.is_match(" Ada.Lovelace@Example.COM "));
         assert!(!email.is_match("ada@localhost"));
