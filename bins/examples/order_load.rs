@@ -4,10 +4,13 @@
 //! each with its own access token, for a warm-up and a measured window. It prints
 //! one JSON line: orders/s in the measured window and in each 10-second part of it
 //! (`per_window`, for the sustained benchmark), p50/p99 latency, answers by status,
-//! and the exactness check (orders created = units reserved).
+//! and the exactness check (orders created = units reserved). With `pay` each order
+//! is then paid through the mock provider (a payment opened and marked succeeded by
+//! its buyer), so no customer piles up pending orders; the check is then that every
+//! order holds or has taken exactly one unit, and that paid orders' units left stock.
 //!
 //! ```text
-//! order_load BASE_URL API_KEY [CONNECTIONS=64] [SECONDS=10] [WARMUP=2]
+//! order_load BASE_URL API_KEY [CONNECTIONS=64] [SECONDS=10] [WARMUP=2] [pay]
 //! ```
 
 use std::sync::Arc;
@@ -27,6 +30,8 @@ struct Tally {
     latencies: Vec<u64>,
     created: u64,
     created_measured: u64,
+    /// Orders whose payment succeeded.
+    paid: u64,
     /// Orders created in each 10-second part of the measured window.
     per_window: Vec<u64>,
     other: std::collections::BTreeMap<u16, u64>,
@@ -67,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
     let connections: usize = args.get(3).map_or(Ok(64), |n| n.parse())?;
     let seconds: u64 = args.get(4).map_or(Ok(10), |n| n.parse())?;
     let warmup: u64 = args.get(5).map_or(Ok(2), |n| n.parse())?;
+    let pay = args.get(6).is_some_and(|mode| mode == "pay");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
         .build()?;
@@ -134,8 +140,13 @@ async fn main() -> anyhow::Result<()> {
     let workers: Vec<_> = tokens
         .into_iter()
         .map(|token| {
-            let (client, order, url, stop) =
-                (client.clone(), order.clone(), url.clone(), stop.clone());
+            let (client, order, url, stop, base) = (
+                client.clone(),
+                order.clone(),
+                url.clone(),
+                stop.clone(),
+                base.clone(),
+            );
             tokio::spawn(async move {
                 let mut tally = Tally {
                     per_window: vec![0; windows],
@@ -144,21 +155,18 @@ async fn main() -> anyhow::Result<()> {
                 let authorization = format!("Bearer {token}");
                 while !stop.load(Ordering::Relaxed) && Instant::now() < end {
                     let sent = Instant::now();
-                    let status = match post(
-                        &client,
-                        &url,
-                        &[("Authorization", authorization.clone())],
-                        &order,
-                    )
-                    .await
-                    {
-                        Ok((status, _)) => status,
-                        Err(_) => 0,
+                    let auth = [("Authorization", authorization.clone())];
+                    let (status, placed) = match post(&client, &url, &auth, &order).await {
+                        Ok(answer) => answer,
+                        Err(_) => (0, Value::Null),
                     };
-                    let done = Instant::now();
                     if status == 201 {
                         tally.created += 1;
+                        if pay && pay_order(&client, &base, &auth, &placed).await {
+                            tally.paid += 1;
+                        }
                     }
+                    let done = Instant::now();
                     if sent >= measure_from && done < end {
                         tally
                             .latencies
@@ -191,6 +199,7 @@ async fn main() -> anyhow::Result<()> {
         total.latencies.extend(tally.latencies);
         total.created += tally.created;
         total.created_measured += tally.created_measured;
+        total.paid += tally.paid;
         if total.per_window.len() < tally.per_window.len() {
             total.per_window.resize(tally.per_window.len(), 0);
         }
@@ -210,17 +219,32 @@ async fn main() -> anyhow::Result<()> {
         total.latencies[index] as f64 / 1000.0
     };
 
-    let stock = client
-        .get(format!("{base}/v1/inventory/{product}"))
-        .header("Accept", JSON_API)
-        .send()
-        .await?
-        .json::<Value>()
-        .await?;
-    let reserved = stock["data"]["attributes"]["reserved"]
-        .as_i64()
-        .unwrap_or(-1);
-    let on_hand = stock["data"]["attributes"]["onHand"].as_i64().unwrap_or(-1);
+    // Paid orders take their units through the outbox and the stock consumer: wait
+    // (60 s at most) for stock to settle, and report how long that took (the event
+    // backlog the load left).
+    let expected = |on_hand: i64, reserved: i64| {
+        let taken = STOCK - on_hand;
+        taken + reserved == total.created as i64 && taken == total.paid as i64
+    };
+    let load_ended = Instant::now();
+    let settle_by = load_ended + Duration::from_secs(60);
+    let (on_hand, reserved) = loop {
+        let stock = client
+            .get(format!("{base}/v1/inventory/{product}"))
+            .header("Accept", JSON_API)
+            .send()
+            .await?
+            .json::<Value>()
+            .await?;
+        let reserved = stock["data"]["attributes"]["reserved"]
+            .as_i64()
+            .unwrap_or(-1);
+        let on_hand = stock["data"]["attributes"]["onHand"].as_i64().unwrap_or(-1);
+        if expected(on_hand, reserved) || Instant::now() >= settle_by {
+            break (on_hand, reserved);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     let summary = json!({
         "connections": connections,
         "seconds": seconds,
@@ -238,11 +262,48 @@ async fn main() -> anyhow::Result<()> {
         "p50_ms": percentile(0.50),
         "p99_ms": percentile(0.99),
         "created": total.created,
+        "paid": total.paid,
         "refused_or_failed": total.other,
         "reserved": reserved,
         "on_hand": on_hand,
-        "exact": reserved == total.created as i64 && on_hand == STOCK,
+        "exact": expected(on_hand, reserved),
+        "settled_after_ms": load_ended.elapsed().as_millis() as u64,
     });
     println!("{summary}");
     Ok(())
+}
+
+/// Opens a payment for the order `placed` answered and marks it succeeded (the mock
+/// provider's control, open to the buyer); whether it succeeded.
+async fn pay_order(
+    client: &reqwest::Client,
+    base: &str,
+    auth: &[(&str, String)],
+    placed: &Value,
+) -> bool {
+    let Some(order) = placed["data"]["id"].as_str() else {
+        return false;
+    };
+    let opened = post(
+        client,
+        &format!("{base}/v1/payments"),
+        auth,
+        &json!({"data": {"type": "payments", "relationships":
+            {"order": {"data": {"type": "orders", "id": order}}}}}),
+    )
+    .await;
+    let Ok((201, payment)) = opened else {
+        return false;
+    };
+    let Some(payment) = payment["data"]["id"].as_str() else {
+        return false;
+    };
+    // An action route: no body.
+    let mut succeed = client
+        .post(format!("{base}/v1/payments/{payment}/succeed"))
+        .header("Accept", JSON_API);
+    for (name, value) in auth {
+        succeed = succeed.header(*name, value);
+    }
+    matches!(succeed.send().await, Ok(answer) if answer.status().as_u16() == 200)
 }
