@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::OrderPorts;
 use super::events::order_event;
-use super::queries::OrderView;
+use super::queries::{OrderView, with_related};
 use crate::failure::{Failure, UseCaseError, catalog_unavailable};
 
 /// Where the lines of a new order come from.
@@ -220,23 +220,7 @@ impl PlaceOrder {
             .await
             .map_err(|error| unexpected(error, "loading the replayed order"))?
             .ok_or_else(|| anyhow::anyhow!("the order {order_id} of a completed key is gone"))?;
-        let shipment = self
-            .ports
-            .orders
-            .shipment(order_id)
-            .await
-            .map_err(|error| unexpected(error, "loading the replayed order's shipment"))?;
-        let payments = self
-            .ports
-            .payments
-            .for_order(order_id)
-            .await
-            .map_err(|error| unexpected(error, "loading the replayed order's payments"))?;
-        Ok(OrderView {
-            order,
-            shipment,
-            payments: Some(payments),
-        })
+        Ok(with_related(&self.ports, order).await?)
     }
 
     async fn place(

@@ -18,6 +18,25 @@ pub struct OrderView {
     pub payments: Option<Vec<Payment>>,
 }
 
+/// `order` with its shipment and payments loaded.
+pub(crate) async fn with_related(ports: &OrderPorts, order: Order) -> anyhow::Result<OrderView> {
+    let shipment = ports
+        .orders
+        .shipment(order.id)
+        .await
+        .map_err(|error| anyhow::Error::new(error).context("loading the shipment"))?;
+    let payments = ports
+        .payments
+        .for_order(order.id)
+        .await
+        .map_err(|error| anyhow::Error::new(error).context("loading the payments"))?;
+    Ok(OrderView {
+        order,
+        shipment,
+        payments: Some(payments),
+    })
+}
+
 impl OrderView {
     /// The order alone (in lists, and as an action answers it).
     pub fn order_only(order: Order) -> Self {
@@ -106,23 +125,7 @@ impl GetOrder {
         let order = visible_order(&self.ports, viewer(actor, false)?, id)
             .await?
             .ok_or(GetOrderError::NotFound(id))?;
-        let shipment = self
-            .ports
-            .orders
-            .shipment(id)
-            .await
-            .map_err(|error| anyhow::Error::new(error).context("loading the shipment"))?;
-        let payments = self
-            .ports
-            .payments
-            .for_order(id)
-            .await
-            .map_err(|error| anyhow::Error::new(error).context("loading the payments"))?;
-        Ok(OrderView {
-            order,
-            shipment,
-            payments: Some(payments),
-        })
+        Ok(with_related(&self.ports, order).await?)
     }
 }
 
