@@ -91,21 +91,7 @@ mod suite {
             id: EventId(Uuid::now_v7()),
             event_type: kind,
             timestamp: at(1),
-            data: EventData {
-                order_id: order.id,
-                user_id: order.user_id,
-                email: order.email.clone(),
-                status: order.status,
-                lines: order.lines.lines().to_vec(),
-                total: order.total,
-                currency: order.currency,
-                previous_status: None,
-                cancel_reason: None,
-                payment_id: None,
-                shipment_id: None,
-                carrier: None,
-                tracking_number: None,
-            },
+            data: EventData::about(order),
         }
     }
 

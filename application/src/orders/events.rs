@@ -19,22 +19,8 @@ pub(crate) fn order_event(
         event_type: kind,
         timestamp: at,
         data: EventData {
-            order_id: order.id,
-            user_id: order.user_id,
-            email: order.email.clone(),
-            status: order.status,
-            lines: order.lines.lines().to_vec(),
-            total: order.total,
-            currency: order.currency,
             previous_status: previous.map(|previous| previous.status),
-            cancel_reason: order
-                .cancel_reason
-                .as_ref()
-                .map(|reason| reason.as_str().to_owned()),
-            payment_id: None,
-            shipment_id: None,
-            carrier: None,
-            tracking_number: None,
+            ..EventData::about(order)
         },
     }
 }

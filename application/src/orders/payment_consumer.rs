@@ -275,19 +275,8 @@ mod tests {
             event_type: EventType::PaymentSucceeded,
             timestamp: now(),
             data: EventData {
-                order_id: order.id,
-                user_id: order.user_id,
-                email: order.email.clone(),
-                status: order.status,
-                lines: order.lines.lines().to_vec(),
-                total: order.total,
-                currency: order.currency,
-                previous_status: None,
-                cancel_reason: None,
                 payment_id: Some(PaymentId(Uuid::from_u128(9))),
-                shipment_id: None,
-                carrier: None,
-                tracking_number: None,
+                ..EventData::about(&order)
             },
         }
     }

@@ -15,6 +15,7 @@ use crate::accounts::Email;
 use super::id::OrderId;
 use super::line::PricedLine;
 use super::money::{Currency, Money};
+use super::order::Order;
 use super::payment::{PaymentId, ShipmentId};
 use super::status::OrderStatus;
 
@@ -141,6 +142,32 @@ pub struct EventData {
     /// The tracking number, once dispatched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
+}
+
+impl EventData {
+    /// What every event says about `order` (as it is after the change): its ids,
+    /// buyer, status, lines, total and cancel reason. The caller adds what the event
+    /// itself adds (`previous_status`, the payment, the shipment).
+    pub fn about(order: &Order) -> Self {
+        Self {
+            order_id: order.id,
+            user_id: order.user_id,
+            email: order.email.clone(),
+            status: order.status,
+            lines: order.lines.lines().to_vec(),
+            total: order.total,
+            currency: order.currency,
+            previous_status: None,
+            cancel_reason: order
+                .cancel_reason
+                .as_ref()
+                .map(|reason| reason.as_str().to_owned()),
+            payment_id: None,
+            shipment_id: None,
+            carrier: None,
+            tracking_number: None,
+        }
+    }
 }
 
 /// One event in its envelope.
