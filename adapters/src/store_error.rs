@@ -12,7 +12,7 @@ use emporium_domain::catalog::{CategoryRepositoryError, ProductRepositoryError};
 use emporium_domain::inventory::{InventoryRepositoryError, ReservationError};
 use emporium_domain::orders::{
     CartStoreError, EventDeliveryError, IdempotencyStoreError, OrderRepositoryError,
-    PaymentRepositoryError,
+    PaymentRepositoryError, ShipmentRepositoryError,
 };
 
 /// A classified storage failure.
@@ -81,6 +81,7 @@ into_port_error!(
     CartStoreError,
     OrderRepositoryError,
     PaymentRepositoryError,
+    ShipmentRepositoryError,
     IdempotencyStoreError,
     EventDeliveryError,
 );

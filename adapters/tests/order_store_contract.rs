@@ -1,5 +1,5 @@
 //! The contract of the order store's ports — `OrderRepository`, `PaymentRepository`,
-//! `IdempotencyStore` and `Outbox` — written once (`suite`) and run unchanged on every
+//! `ShipmentRepository`, `IdempotencyStore` and `Outbox` — written once (`suite`) and run unchanged on every
 //! adapter on its real server: sea-orm on SQLite (a file) and on PostgreSQL. A
 //! missing server is a SKIP line, or a failure when `EMPORIUM_REQUIRE_SERVICES=1`.
 
@@ -16,13 +16,14 @@ mod suite {
     use emporium_domain::accounts::Email;
     use emporium_domain::catalog::{Price, ProductId, ProductName, Sku};
     use emporium_domain::orders::{
-        AddressLine, ChangedBy, City, CountryCode, Currency, DomainEvent, EventData, EventId,
-        EventType, IdempotencyBegin, IdempotencyKey, IdempotencyScope, LineQuantity, Order,
-        OrderAttempt, OrderChange, OrderEvent, OrderEventKind, OrderFilter, OrderId, OrderLines,
-        OrderRepositoryError, OrderStatus, OrderTransition, Payment, PaymentChange, PaymentId,
-        PaymentRepositoryError, PaymentStatus, PaymentTransition, PlacedOrder, PostalCode,
-        PricedLine, ProcessedEvent, RecipientName, Shipment, ShipmentChange, ShipmentId,
-        ShipmentStatus, ShipmentTransition, ShippingAddress,
+        AddressLine, Carrier, ChangedBy, City, CountryCode, Currency, Dispatch, DomainEvent,
+        EventData, EventId, EventType, IdempotencyBegin, IdempotencyKey, IdempotencyScope,
+        LineQuantity, Order, OrderAttempt, OrderChange, OrderEvent, OrderEventKind, OrderFilter,
+        OrderId, OrderLines, OrderRepositoryError, OrderStatus, OrderTransition, Payment,
+        PaymentChange, PaymentId, PaymentRepositoryError, PaymentStatus, PaymentTransition,
+        PlacedOrder, PostalCode, PricedLine, ProcessedEvent, RecipientName, Shipment, ShipmentId,
+        ShipmentMove, ShipmentRepositoryError, ShipmentStatus, ShipmentTransition, ShippingAddress,
+        TrackingNumber,
     };
     use uuid::Uuid;
 
@@ -66,6 +67,8 @@ mod suite {
                 user_id: user,
                 status: ShipmentStatus::PendingPayment,
                 dispatch: None,
+                dispatched_by: None,
+                delivered_by: None,
                 created_at: at(0),
                 updated_at: at(0),
             },
@@ -113,10 +116,7 @@ mod suite {
             order_id: order.id,
             transition: OrderTransition::Pay,
             cancel_reason: None,
-            shipment: Some(ShipmentChange {
-                transition: ShipmentTransition::Ready,
-                dispatch: None,
-            }),
+            shipment: Some(ShipmentTransition::Ready),
             audit: OrderEvent::transition(
                 Uuid::now_v7(),
                 order.id,
@@ -144,19 +144,22 @@ mod suite {
         assert_eq!(got.shipping_address, placed.order.shipping_address);
         assert_eq!(got.created_at, micros(placed.order.created_at));
         let shipment = store
-            .orders
-            .shipment(placed.order.id)
+            .shipments
+            .for_order(placed.order.id)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(shipment.id, placed.shipment.id);
-        let by_id = store
-            .orders
-            .shipment_by_id(shipment.id)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(by_id.status, ShipmentStatus::PendingPayment);
+        let by_id = store.shipments.get(shipment.id).await.unwrap().unwrap();
+        assert_eq!(by_id, micros_shipment(&placed.shipment));
+        assert_eq!(
+            store
+                .shipments
+                .get(ShipmentId(Uuid::new_v4()))
+                .await
+                .unwrap(),
+            None
+        );
         let audit = store.orders.events(placed.order.id).await.unwrap();
         assert_eq!(audit.len(), 1);
         assert_eq!(audit[0].actor, ChangedBy::User(user));
@@ -247,7 +250,7 @@ mod suite {
             }
         }
         assert_eq!(won, 1);
-        let shipment = store.orders.shipment(order.id).await.unwrap().unwrap();
+        let shipment = store.shipments.for_order(order.id).await.unwrap().unwrap();
         assert_eq!(shipment.status, ShipmentStatus::ReadyToShip);
         assert_eq!(store.orders.events(order.id).await.unwrap().len(), 2);
         // Another move from pending is stale now.
@@ -268,6 +271,160 @@ mod suite {
                 .await,
             Err(OrderRepositoryError::NotFound(_))
         ));
+    }
+
+    fn micros_shipment(shipment: &Shipment) -> Shipment {
+        Shipment {
+            created_at: micros(shipment.created_at),
+            updated_at: micros(shipment.updated_at),
+            ..shipment.clone()
+        }
+    }
+
+    fn dispatch(shipment: ShipmentId, order: &Order, tracking: &str) -> ShipmentMove {
+        ShipmentMove {
+            shipment_id: shipment,
+            transition: ShipmentTransition::Dispatch,
+            dispatch: Some(Dispatch {
+                carrier: Carrier::new("DHL").unwrap(),
+                tracking_number: TrackingNumber::new(tracking).unwrap(),
+            }),
+            by: ChangedBy::User(UserId(Uuid::from_u128(99))),
+            events: vec![event(order, EventType::ShipmentDispatched)],
+            at: at(7),
+        }
+    }
+
+    fn cancel_paid(order: &Order) -> OrderChange {
+        OrderChange {
+            transition: OrderTransition::CancelPaid,
+            shipment: Some(ShipmentTransition::CancelReady),
+            audit: OrderEvent::transition(
+                Uuid::now_v7(),
+                order.id,
+                OrderTransition::CancelPaid,
+                ChangedBy::System,
+                None,
+                at(8),
+            ),
+            ..pay(order, None)
+        }
+    }
+
+    /// A shipment's own moves: 20 racing dispatches with distinct tracking numbers
+    /// have one winner, whose carrier, tracking number, actor and single event are
+    /// stored; a delivery follows; a move from the wrong status is `Stale`, an unknown
+    /// shipment `NotFound`.
+    pub async fn a_shipment_moves_once_with_who_moved_it(store: &OrderStore) {
+        let placed = placed(UserId(Uuid::new_v4()), 3);
+        place(store, &placed).await;
+        let order = &placed.order;
+        store.orders.change(&pay(order, None)).await.unwrap();
+        let before = store.outbox.unsent(1000).await.unwrap().len();
+        let id = placed.shipment.id;
+        let tasks: Vec<_> = (0..20)
+            .map(|n| {
+                let shipments = Arc::clone(&store.shipments);
+                let change = dispatch(id, order, &format!("JD{n:04}"));
+                tokio::spawn(async move { shipments.change(&change).await })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(moved) => winners.push(moved),
+                Err(ShipmentRepositoryError::Stale {
+                    current: ShipmentStatus::Dispatched,
+                    ..
+                }) => {}
+                Err(other) => panic!("unexpected: {other:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "{winners:?}");
+        let stored = store.shipments.get(id).await.unwrap().unwrap();
+        assert_eq!(stored, winners[0]);
+        assert_eq!(stored.status, ShipmentStatus::Dispatched);
+        assert_eq!(
+            stored.dispatched_by,
+            Some(ChangedBy::User(UserId(Uuid::from_u128(99))))
+        );
+        assert_eq!(stored.delivered_by, None);
+        assert_eq!(stored.dispatch.as_ref().unwrap().carrier.as_str(), "DHL");
+        assert_eq!(store.outbox.unsent(1000).await.unwrap().len(), before + 1);
+        // The shipment moved alone: the order is still paid until its consumer runs.
+        let still = store.orders.get(order.id).await.unwrap().unwrap();
+        assert_eq!(still.status, OrderStatus::Paid);
+
+        let deliver = ShipmentMove {
+            transition: ShipmentTransition::Deliver,
+            dispatch: None,
+            by: ChangedBy::Provider,
+            events: vec![event(order, EventType::ShipmentDelivered)],
+            ..dispatch(id, order, "JD0000")
+        };
+        let delivered = store.shipments.change(&deliver).await.unwrap();
+        assert_eq!(delivered.status, ShipmentStatus::Delivered);
+        assert_eq!(delivered.delivered_by, Some(ChangedBy::Provider));
+        assert_eq!(delivered.dispatch, stored.dispatch);
+        assert!(matches!(
+            store.shipments.change(&deliver).await,
+            Err(ShipmentRepositoryError::Stale {
+                current: ShipmentStatus::Delivered,
+                ..
+            })
+        ));
+        assert!(matches!(
+            store
+                .shipments
+                .change(&dispatch(ShipmentId(Uuid::new_v4()), order, "JD1"))
+                .await,
+            Err(ShipmentRepositoryError::NotFound(_))
+        ));
+    }
+
+    /// A dispatch racing the cancellation of the paid order: exactly one wins. When
+    /// the dispatch wins, the cancellation is `ShipmentMoved` and writes nothing
+    /// (the order stays paid, no audit row, no event); when the cancellation wins,
+    /// the dispatch is `Stale` on a cancelled shipment.
+    pub async fn a_dispatch_and_a_cancellation_have_one_winner(store: &OrderStore) {
+        for round in 0..10 {
+            let placed = placed(UserId(Uuid::new_v4()), 3);
+            place(store, &placed).await;
+            let order = &placed.order;
+            store.orders.change(&pay(order, None)).await.unwrap();
+            let audit_before = store.orders.events(order.id).await.unwrap().len();
+            let shipments = Arc::clone(&store.shipments);
+            let orders = Arc::clone(&store.orders);
+            let dispatching = dispatch(placed.shipment.id, order, &format!("JD{round}"));
+            let cancelling = cancel_paid(order);
+            let (dispatched, cancelled) = tokio::join!(
+                tokio::spawn(async move { shipments.change(&dispatching).await }),
+                tokio::spawn(async move { orders.change(&cancelling).await }),
+            );
+            let shipment = store
+                .shipments
+                .get(placed.shipment.id)
+                .await
+                .unwrap()
+                .unwrap();
+            let order_now = store.orders.get(order.id).await.unwrap().unwrap();
+            let audit = store.orders.events(order.id).await.unwrap().len();
+            match (dispatched.unwrap(), cancelled.unwrap()) {
+                (Ok(_), Err(OrderRepositoryError::ShipmentMoved { current, .. })) => {
+                    assert_eq!(current, ShipmentStatus::Dispatched);
+                    assert_eq!(shipment.status, ShipmentStatus::Dispatched);
+                    assert_eq!(order_now.status, OrderStatus::Paid);
+                    assert_eq!(audit, audit_before);
+                }
+                (Err(ShipmentRepositoryError::Stale { current, .. }), Ok(_)) => {
+                    assert_eq!(current, ShipmentStatus::Cancelled);
+                    assert_eq!(shipment.status, ShipmentStatus::Cancelled);
+                    assert_eq!(order_now.status, OrderStatus::Cancelled);
+                    assert_eq!(audit, audit_before + 1);
+                }
+                other => panic!("not exactly one winner: {other:?}"),
+            }
+        }
     }
 
     pub async fn lists_filter_by_buyer_and_status_newest_first(store: &OrderStore) {
@@ -457,6 +614,8 @@ mod sqlite {
         placing_needs_the_attempt_and_respects_the_pending_cap,
         stale_attempts_are_the_old_ones,
         a_change_has_one_winner_and_a_consumer_applies_an_event_once,
+        a_shipment_moves_once_with_who_moved_it,
+        a_dispatch_and_a_cancellation_have_one_winner,
         lists_filter_by_buyer_and_status_newest_first,
         one_open_payment_per_order_and_conditional_moves,
         idempotency_keys_start_hold_complete_and_mismatch,
@@ -470,6 +629,8 @@ mod postgres {
         placing_needs_the_attempt_and_respects_the_pending_cap,
         stale_attempts_are_the_old_ones,
         a_change_has_one_winner_and_a_consumer_applies_an_event_once,
+        a_shipment_moves_once_with_who_moved_it,
+        a_dispatch_and_a_cancellation_have_one_winner,
         lists_filter_by_buyer_and_status_newest_first,
         one_open_payment_per_order_and_conditional_moves,
         idempotency_keys_start_hold_complete_and_mismatch,

@@ -36,6 +36,7 @@ mod product;
 mod refresh_token;
 mod reservation;
 mod settings;
+mod shipment;
 mod user;
 
 use std::time::Duration;

@@ -11,14 +11,14 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use emporium_domain::orders::ProcessedEvent;
 use emporium_domain::orders::{
     CancelReason, ChangedBy, Currency, DomainEvent, EventDeliveryError, IdempotencyBegin,
     IdempotencyScope, IdempotencyStore, IdempotencyStoreError, Money, Order, OrderAttempt,
     OrderChange, OrderEvent, OrderEventKind, OrderFilter, OrderId, OrderLines, OrderRepository,
-    OrderRepositoryError, OrderStatus, Outbox as OutboxPort, OutboxMessage, PlacedOrder, Shipment,
-    ShipmentId, ShipmentStatus, ShippingAddress,
+    OrderRepositoryError, OrderStatus, Outbox as OutboxPort, OutboxMessage, PlacedOrder,
+    ShippingAddress,
 };
-use emporium_domain::orders::{Carrier, Dispatch, ProcessedEvent, TrackingNumber};
 use emporium_domain::{Page, PageRequest, UserId};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order as SortOrder, Query, SelectStatement};
@@ -102,33 +102,6 @@ fn order_of(row: &QueryResult) -> anyhow::Result<Order> {
     read().with_context(|| format!("reading order {id}"))
 }
 
-fn shipment_of(row: &QueryResult) -> anyhow::Result<Shipment> {
-    let id: Uuid = row.try_get("", "id")?;
-    let read = || -> anyhow::Result<Shipment> {
-        let status: String = row.try_get("", "status")?;
-        let carrier: Option<String> = row.try_get("", "carrier")?;
-        let tracking: Option<String> = row.try_get("", "tracking_number")?;
-        let dispatch = match (carrier, tracking) {
-            (Some(carrier), Some(tracking)) => Some(Dispatch {
-                carrier: Carrier::new(carrier)?,
-                tracking_number: TrackingNumber::new(tracking)?,
-            }),
-            _ => None,
-        };
-        Ok(Shipment {
-            id: ShipmentId(id),
-            order_id: OrderId(row.try_get("", "order_id")?),
-            user_id: UserId(row.try_get("", "user_id")?),
-            status: ShipmentStatus::parse(&status)
-                .with_context(|| format!("unknown status {status:?}"))?,
-            dispatch,
-            created_at: row.try_get("", "created_at")?,
-            updated_at: row.try_get("", "updated_at")?,
-        })
-    };
-    read().with_context(|| format!("reading shipment {id}"))
-}
-
 fn audit_of(row: &QueryResult) -> anyhow::Result<OrderEvent> {
     let id: Uuid = row.try_get("", "id")?;
     let read = || -> anyhow::Result<OrderEvent> {
@@ -160,7 +133,7 @@ fn audit_of(row: &QueryResult) -> anyhow::Result<OrderEvent> {
     read().with_context(|| format!("reading audit row {id}"))
 }
 
-fn parse_actor(text: &str) -> anyhow::Result<ChangedBy> {
+pub(crate) fn parse_actor(text: &str) -> anyhow::Result<ChangedBy> {
     Ok(match text {
         "system" => ChangedBy::System,
         "service" => ChangedBy::Service,
@@ -439,19 +412,14 @@ impl SqlOrderRepository {
                 },
             });
         }
-        if let Some(shipment) = &change.shipment {
-            let mut update = Query::update();
-            update
+        if let Some(shipment) = change.shipment {
+            let update = Query::update()
                 .table(Shipments::Table)
-                .value(Shipments::Status, shipment.transition.to().as_str())
+                .value(Shipments::Status, shipment.to().as_str())
                 .value(Shipments::UpdatedAt, at)
                 .and_where(Expr::col(Shipments::OrderId).eq(id.0))
-                .and_where(Expr::col(Shipments::Status).eq(shipment.transition.from().as_str()));
-            if let Some(dispatch) = &shipment.dispatch {
-                update
-                    .value(Shipments::Carrier, dispatch.carrier.as_str())
-                    .value(Shipments::TrackingNumber, dispatch.tracking_number.as_str());
-            }
+                .and_where(Expr::col(Shipments::Status).eq(shipment.from().as_str()))
+                .to_owned();
             if txn
                 .execute(&update)
                 .await
@@ -459,39 +427,18 @@ impl SqlOrderRepository {
                 .rows_affected()
                 == 0
             {
-                return Err(anyhow::anyhow!(
-                    "the shipment of order {id} is not {}; the order moved without it",
-                    shipment.transition.from()
-                )
-                .into());
+                return Err(match super::shipment::shipment_status(txn, id).await? {
+                    Some(current) => OrderRepositoryError::ShipmentMoved {
+                        order_id: id,
+                        current,
+                    },
+                    None => anyhow::anyhow!("order {id} has no shipment").into(),
+                });
             }
         }
         insert_audit(txn, &change.audit).await?;
         insert_events(txn, &change.events).await?;
         Ok(())
-    }
-
-    async fn find_shipment(
-        &self,
-        condition: sea_orm::sea_query::SimpleExpr,
-        what: impl FnOnce() -> String,
-    ) -> Result<Option<Shipment>, OrderRepositoryError> {
-        let select = Query::select()
-            .columns([
-                Shipments::Id,
-                Shipments::OrderId,
-                Shipments::UserId,
-                Shipments::Status,
-                Shipments::Carrier,
-                Shipments::TrackingNumber,
-                Shipments::CreatedAt,
-                Shipments::UpdatedAt,
-            ])
-            .from(Shipments::Table)
-            .and_where(condition)
-            .to_owned();
-        let row = self.db.query_one(&select).await.or_store_error(what)?;
-        Ok(row.as_ref().map(shipment_of).transpose()?)
     }
 
     async fn fetch_order(
@@ -703,23 +650,6 @@ impl OrderRepository for SqlOrderRepository {
             .iter()
             .map(audit_of)
             .collect::<anyhow::Result<Vec<_>>>()?)
-    }
-
-    async fn shipment(&self, id: OrderId) -> Result<Option<Shipment>, OrderRepositoryError> {
-        self.find_shipment(Expr::col(Shipments::OrderId).eq(id.0), || {
-            format!("loading the shipment of order {id}")
-        })
-        .await
-    }
-
-    async fn shipment_by_id(
-        &self,
-        id: ShipmentId,
-    ) -> Result<Option<Shipment>, OrderRepositoryError> {
-        self.find_shipment(Expr::col(Shipments::Id).eq(id.0), || {
-            format!("loading shipment {id}")
-        })
-        .await
     }
 
     async fn change(&self, change: &OrderChange) -> Result<Order, OrderRepositoryError> {

@@ -215,10 +215,12 @@ pub async fn redis_carts() -> Option<CartStoreUnderTest> {
 
 /// The order store's ports, all on one adapter (they share its database).
 pub struct OrderStore {
-    /// Orders, shipments, audit rows, attempts.
+    /// Orders, audit rows, attempts.
     pub orders: Arc<dyn emporium_domain::orders::OrderRepository>,
     /// Payments.
     pub payments: Arc<dyn emporium_domain::orders::PaymentRepository>,
+    /// Shipments.
+    pub shipments: Arc<dyn emporium_domain::orders::ShipmentRepository>,
     /// Idempotency keys.
     pub idempotency: Arc<dyn emporium_domain::orders::IdempotencyStore>,
     /// The outbox.
@@ -231,6 +233,7 @@ fn order_store(db: DatabaseConnection, guard: Guard) -> OrderStore {
     OrderStore {
         orders: store.clone(),
         payments: store.clone(),
+        shipments: store.clone(),
         idempotency: store.clone(),
         outbox: store,
         _guard: guard,

@@ -5,7 +5,7 @@
 
 use emporium_domain::orders::{
     CancelReason, ChangedBy, EventType, Order, OrderChange, OrderId, OrderRepositoryError,
-    OrderStatus, OrderTransition, ShipmentChange, ShipmentTransition,
+    OrderStatus, OrderTransition, ShipmentStatus, ShipmentTransition,
 };
 use emporium_domain::{AccessDenied, Actor, Role};
 
@@ -36,6 +36,10 @@ pub enum CancelOrderError {
         /// Whether the caller is the buyer (who may cancel only unpaid orders).
         by_owner: bool,
     },
+    /// The paid order's shipment was dispatched first (its order is about to become
+    /// shipped): too late to cancel.
+    #[error("The order's shipment is {0}; the order can no longer be cancelled.")]
+    ShipmentMoved(ShipmentStatus),
     /// Storage failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -46,7 +50,9 @@ impl UseCaseError for CancelOrderError {
         match self {
             Self::Denied(denied) => (*denied).into(),
             Self::NotFound(_) => Failure::not_found(),
-            Self::InvalidTransition { .. } => Failure::conflict("invalid_transition"),
+            Self::InvalidTransition { .. } | Self::ShipmentMoved(_) => {
+                Failure::conflict("invalid_transition")
+            }
             Self::Unexpected(cause) => Failure::internal(cause),
         }
     }
@@ -96,7 +102,7 @@ impl CancelOrder {
 /// Moves `order` to cancelled (with its shipment), recording `reason` and `by`, and
 /// emits `order.status_changed` and `order.cancelled`. Losing a race to another
 /// cancellation answers the cancelled order; losing it to any other move is
-/// `InvalidTransition`.
+/// `InvalidTransition`, and to the shipment's dispatch `ShipmentMoved`.
 pub(crate) async fn cancel(
     ports: &OrderPorts,
     order: &Order,
@@ -126,10 +132,7 @@ pub(crate) async fn cancel(
         order_id: order.id,
         transition,
         cancel_reason: Some(reason.clone()),
-        shipment: Some(ShipmentChange {
-            transition: shipment,
-            dispatch: None,
-        }),
+        shipment: Some(shipment),
         audit: audit(
             ids,
             order,
@@ -164,6 +167,9 @@ pub(crate) async fn cancel(
                 status: current,
                 by_owner: false,
             })
+        }
+        Err(OrderRepositoryError::ShipmentMoved { current, .. }) => {
+            Err(CancelOrderError::ShipmentMoved(current))
         }
         Err(OrderRepositoryError::NotFound(id)) => Err(CancelOrderError::NotFound(id)),
         Err(other) => Err(CancelOrderError::Unexpected(

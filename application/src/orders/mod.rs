@@ -12,8 +12,11 @@ mod payment_consumer;
 mod payments;
 mod place_order;
 mod queries;
+mod shipment_consumer;
 mod shipping;
 mod stock_consumer;
+#[cfg(test)]
+mod test_support;
 
 use std::sync::Arc;
 
@@ -23,7 +26,7 @@ use emporium_domain::catalog::ProductCatalog;
 use emporium_domain::inventory::StockReservations;
 use emporium_domain::orders::{
     CartStore, Currency, EventBus, IdempotencyStore, OrderRepository, Outbox, PaymentProvider,
-    PaymentRepository,
+    PaymentRepository, ShipmentRepository,
 };
 use emporium_domain::{Clock, IdGenerator};
 
@@ -36,6 +39,7 @@ pub use queries::{
     GetOrder, GetOrderError, ListOrderEvents, ListOrderEventsError, ListOrders, ListOrdersError,
     OrderView,
 };
+pub use shipment_consumer::OrdersFollowShipments;
 pub use shipping::{Shipping, ShippingError};
 pub use stock_consumer::StockFollowsOrders;
 
@@ -75,7 +79,7 @@ impl Default for OrderSettings {
 /// The ports the order use cases drive.
 #[derive(Clone)]
 pub struct OrderPorts {
-    /// Orders, shipments, audit rows, attempts (and the outbox, in the same store).
+    /// Orders, audit rows, attempts (and the outbox, in the same store).
     pub orders: Arc<dyn OrderRepository>,
     /// The outbox of the order store.
     pub outbox: Arc<dyn Outbox>,
@@ -83,6 +87,8 @@ pub struct OrderPorts {
     pub idempotency: Arc<dyn IdempotencyStore>,
     /// Payments (in the order store).
     pub payments: Arc<dyn PaymentRepository>,
+    /// Shipments (in the order store).
+    pub shipments: Arc<dyn ShipmentRepository>,
     /// The payment provider, when one is configured.
     pub provider: Option<Arc<dyn PaymentProvider>>,
     /// Stock reservations (inventory).
@@ -130,7 +136,8 @@ pub struct Orders {
 }
 
 impl Orders {
-    /// The use cases over `ports`; also subscribes the stock consumer to the bus.
+    /// The use cases over `ports`; also subscribes the consumers (stock, and the
+    /// order following its payments and its shipment) to the bus.
     pub fn new(ports: OrderPorts) -> Self {
         ports.bus.subscribe(
             StockFollowsOrders::GROUP,
@@ -142,6 +149,10 @@ impl Orders {
         ports.bus.subscribe(
             OrdersFollowPayments::GROUP,
             Arc::new(OrdersFollowPayments::new(ports.clone())),
+        );
+        ports.bus.subscribe(
+            OrdersFollowShipments::GROUP,
+            Arc::new(OrdersFollowShipments::new(ports.clone())),
         );
         Self {
             place: PlaceOrder::new(ports.clone()),

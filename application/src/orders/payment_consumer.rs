@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use emporium_domain::orders::{
     ChangedBy, DomainEvent, EventHandler, EventType, Order, OrderChange, OrderRepositoryError,
     OrderStatus, OrderTransition, Payment, PaymentChange, PaymentId, PaymentRepositoryError,
-    PaymentStatus, PaymentTransition, ProcessedEvent, ShipmentChange, ShipmentTransition,
+    PaymentStatus, PaymentTransition, ProcessedEvent, ShipmentTransition,
 };
 
 use super::OrderPorts;
@@ -55,10 +55,7 @@ impl OrdersFollowPayments {
             order_id: order.id,
             transition,
             cancel_reason: None,
-            shipment: Some(ShipmentChange {
-                transition: ShipmentTransition::Ready,
-                dispatch: None,
-            }),
+            shipment: Some(ShipmentTransition::Ready),
             audit: audit(
                 ids,
                 &order,
@@ -182,7 +179,7 @@ async fn shipment_ready(
         None,
         at,
     );
-    event.data.shipment_id = ports.orders.shipment(order.id).await?.map(|s| s.id);
+    event.data.shipment_id = ports.shipments.for_order(order.id).await?.map(|s| s.id);
     Ok(event)
 }
 
@@ -205,54 +202,17 @@ impl EventHandler for OrdersFollowPayments {
 mod tests {
     use std::sync::Arc;
 
-    use emporium_domain::MockIdGenerator;
     use emporium_domain::UserId;
-    use emporium_domain::accounts::{Email, MockUserRepository};
-    use emporium_domain::catalog::MockProductCatalog;
-    use emporium_domain::inventory::MockStockReservations;
     use emporium_domain::orders::{
-        AddressLine, City, CountryCode, Currency, EventData, EventId, LineQuantity, MockCartStore,
-        MockEventBus, MockIdempotencyStore, MockOrderRepository, MockOutbox, MockPaymentProvider,
-        MockPaymentRepository, OrderId, OrderLines, PostalCode, PricedLine, RecipientName,
-        ShippingAddress,
+        Currency, EventData, EventId, MockOrderRepository, MockPaymentProvider,
+        MockPaymentRepository, MockShipmentRepository, OrderId,
     };
     use uuid::Uuid;
 
     use super::*;
-    use crate::catalog::test_support::{clock, now, product};
-    use crate::orders::{OrderPorts, OrderSettings};
-
-    fn order(status: OrderStatus) -> Order {
-        let lines = OrderLines::new(vec![PricedLine {
-            product_id: product(1).id,
-            sku: product(1).sku,
-            name: product(1).name,
-            unit_price: product(1).price,
-            quantity: LineQuantity::new(1).unwrap(),
-        }])
-        .unwrap();
-        Order {
-            id: OrderId(Uuid::from_u128(7)),
-            user_id: UserId(Uuid::from_u128(2)),
-            email: Email::parse("ada@example.com").unwrap(),
-            total: lines.total(),
-            lines,
-            currency: Currency::EUR,
-            shipping_address: ShippingAddress {
-                name: RecipientName::new("Ada").unwrap(),
-                line1: AddressLine::new("1 St").unwrap(),
-                line2: None,
-                city: City::new("London").unwrap(),
-                postal_code: PostalCode::new("N1").unwrap(),
-                country: CountryCode::new("GB").unwrap(),
-            },
-            status,
-            pay_by: now(),
-            cancel_reason: None,
-            created_at: now(),
-            updated_at: now(),
-        }
-    }
+    use crate::catalog::test_support::now;
+    use crate::orders::OrderPorts;
+    use crate::orders::test_support::{mock_ports, order};
 
     fn payment(status: PaymentStatus) -> Payment {
         Payment {
@@ -286,22 +246,11 @@ mod tests {
         payments: MockPaymentRepository,
         provider: MockPaymentProvider,
     ) -> OrderPorts {
-        let mut ids = MockIdGenerator::new();
-        ids.expect_new_id().returning(Uuid::now_v7);
         OrderPorts {
             orders: Arc::new(orders),
-            outbox: Arc::new(MockOutbox::new()),
-            idempotency: Arc::new(MockIdempotencyStore::new()),
             payments: Arc::new(payments),
             provider: Some(Arc::new(provider)),
-            reservations: Arc::new(MockStockReservations::new()),
-            catalog: Arc::new(MockProductCatalog::new()),
-            carts: Arc::new(MockCartStore::new()),
-            users: Arc::new(MockUserRepository::new()),
-            bus: Arc::new(MockEventBus::new()),
-            clock: clock(),
-            ids: Arc::new(ids),
-            settings: OrderSettings::default(),
+            ..mock_ports()
         }
     }
 
@@ -347,22 +296,25 @@ mod tests {
         orders
             .expect_get()
             .returning(|_| Ok(Some(order(OrderStatus::Pending))));
-        orders.expect_shipment().returning(|_| Ok(None));
+        let mut shipments = MockShipmentRepository::new();
+        shipments.expect_for_order().returning(|_| Ok(None));
         orders
             .expect_change()
             .withf(|change| {
                 change.transition == OrderTransition::Pay
-                    && change.shipment.as_ref().map(|s| s.transition)
-                        == Some(ShipmentTransition::Ready)
+                    && change.shipment == Some(ShipmentTransition::Ready)
                     && change.processed.is_some()
             })
             .times(1)
             .returning(|_| Err(OrderRepositoryError::AlreadyProcessed));
-        let consumer = OrdersFollowPayments::new(ports(
-            orders,
-            MockPaymentRepository::new(),
-            MockPaymentProvider::new(),
-        ));
+        let consumer = OrdersFollowPayments::new(OrderPorts {
+            shipments: Arc::new(shipments),
+            ..ports(
+                orders,
+                MockPaymentRepository::new(),
+                MockPaymentProvider::new(),
+            )
+        });
         // Already processed (a redelivery): fine, nothing else happens.
         consumer.handle(&succeeded_event()).await.unwrap();
     }

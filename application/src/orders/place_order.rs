@@ -329,6 +329,8 @@ impl PlaceOrder {
             user_id: buyer,
             status: ShipmentStatus::PendingPayment,
             dispatch: None,
+            dispatched_by: None,
+            delivered_by: None,
             created_at: now,
             updated_at: now,
         };
@@ -506,32 +508,17 @@ fn fingerprint(input: &PlaceOrderInput) -> String {
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use emporium_domain::accounts::MockUserRepository;
+    use emporium_domain::Unavailable;
     use emporium_domain::catalog::MockProductCatalog;
     use emporium_domain::inventory::{
         MockStockReservations, Quantity, Reservation, ReservationStatus,
     };
-    use emporium_domain::orders::{
-        AddressLine, City, CountryCode, LineQuantity, MockCartStore, MockEventBus,
-        MockIdempotencyStore, MockOrderRepository, MockOutbox, MockPaymentRepository, PostalCode,
-        RecipientName,
-    };
-    use emporium_domain::{MockIdGenerator, Unavailable};
+    use emporium_domain::orders::{LineQuantity, MockOrderRepository};
 
     use super::*;
-    use crate::catalog::test_support::{clock, customer, now, product};
-    use crate::orders::{OrderPorts, OrderSettings};
-
-    fn address() -> ShippingAddress {
-        ShippingAddress {
-            name: RecipientName::new("Ada").unwrap(),
-            line1: AddressLine::new("1 St").unwrap(),
-            line2: None,
-            city: City::new("London").unwrap(),
-            postal_code: PostalCode::new("N1").unwrap(),
-            country: CountryCode::new("GB").unwrap(),
-        }
-    }
+    use crate::catalog::test_support::{customer, now, product};
+    use crate::orders::OrderPorts;
+    use crate::orders::test_support::{address, mock_ports};
 
     fn input() -> PlaceOrderInput {
         PlaceOrderInput {
@@ -576,22 +563,11 @@ mod tests {
             log.lock().unwrap().push("abandon_attempt");
             Ok(true)
         });
-        let mut ids = MockIdGenerator::new();
-        ids.expect_new_id().returning(uuid::Uuid::now_v7);
         OrderPorts {
             orders: Arc::new(orders),
-            outbox: Arc::new(MockOutbox::new()),
-            idempotency: Arc::new(MockIdempotencyStore::new()),
-            payments: Arc::new(MockPaymentRepository::new()),
-            provider: None,
             reservations: Arc::new(reservations),
             catalog: Arc::new(catalog),
-            carts: Arc::new(MockCartStore::new()),
-            users: Arc::new(MockUserRepository::new()),
-            bus: Arc::new(MockEventBus::new()),
-            clock: clock(),
-            ids: Arc::new(ids),
-            settings: OrderSettings::default(),
+            ..mock_ports()
         }
     }
 

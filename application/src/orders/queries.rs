@@ -21,8 +21,8 @@ pub struct OrderView {
 /// `order` with its shipment and payments loaded.
 pub(crate) async fn with_related(ports: &OrderPorts, order: Order) -> anyhow::Result<OrderView> {
     let shipment = ports
-        .orders
-        .shipment(order.id)
+        .shipments
+        .for_order(order.id)
         .await
         .map_err(|error| anyhow::Error::new(error).context("loading the shipment"))?;
     let payments = ports

@@ -1,16 +1,18 @@
 //! Shipping: reading a shipment, dispatching it (admins) and recording its delivery
-//! (admins, or the carrier's callback). An order and its shipment live in one store,
-//! so each shipment move and the order's move it implies commit in one transaction,
-//! with both events (`shipment.dispatched` and `order.status_changed`).
+//! (admins, or the carrier's callback). Each move is a conditional update of the
+//! shipment written with its event (`shipment.dispatched`, `shipment.delivered`) and
+//! who made it; the order follows through the event
+//! ([`OrdersFollowShipments`](super::OrdersFollowShipments)), as it follows its
+//! payment.
 
 use emporium_domain::orders::{
-    ChangedBy, Dispatch, EventType, OrderChange, OrderRepositoryError, OrderTransition, Shipment,
-    ShipmentChange, ShipmentId, ShipmentStatus, ShipmentTransition,
+    ChangedBy, Dispatch, DomainEvent, EventType, Shipment, ShipmentId, ShipmentMove,
+    ShipmentRepositoryError, ShipmentStatus, ShipmentTransition,
 };
 use emporium_domain::{AccessDenied, Actor};
 
 use super::OrderPorts;
-use super::events::{audit, moved, order_event};
+use super::events::order_event;
 use super::queries::{sees, viewer};
 use crate::failure::{Failure, UseCaseError};
 
@@ -55,13 +57,7 @@ impl Shipping {
 
     /// The shipment `id`: its order's owner, an admin, or the carrier's callback.
     pub async fn get(&self, actor: &Actor, id: ShipmentId) -> Result<Shipment, ShippingError> {
-        let shipment = self
-            .ports
-            .orders
-            .shipment_by_id(id)
-            .await
-            .map_err(|error| ShippingError::Unexpected(error.into()))?
-            .ok_or(ShippingError::NotFound)?;
+        let shipment = self.load(id).await?;
         let viewer = viewer(actor, true).map_err(ShippingError::Denied)?;
         if sees(viewer, shipment.user_id) {
             Ok(shipment)
@@ -70,8 +66,18 @@ impl Shipping {
         }
     }
 
-    /// Hands the shipment to `dispatch.carrier` (admins): the order becomes shipped.
-    /// Dispatching a dispatched shipment answers it as it is.
+    async fn load(&self, id: ShipmentId) -> Result<Shipment, ShippingError> {
+        self.ports
+            .shipments
+            .get(id)
+            .await
+            .map_err(|error| ShippingError::Unexpected(error.into()))?
+            .ok_or(ShippingError::NotFound)
+    }
+
+    /// Hands the shipment to `dispatch.carrier` (admins); the order becomes shipped
+    /// through `shipment.dispatched`. Dispatching a dispatched shipment answers it as
+    /// it is.
     pub async fn dispatch(
         &self,
         actor: &Actor,
@@ -80,49 +86,34 @@ impl Shipping {
     ) -> Result<Shipment, ShippingError> {
         let admin = actor.ensure_admin().map_err(ShippingError::Denied)?;
         let shipment = self.get(actor, id).await?;
-        let detail = format!(
-            "{} {}",
-            dispatch.carrier.as_str(),
-            dispatch.tracking_number.as_str()
-        );
         self.advance(
             shipment,
             ShipmentTransition::Dispatch,
-            OrderTransition::Ship,
             Some(dispatch),
             ChangedBy::User(admin),
-            detail,
         )
         .await
     }
 
-    /// Records the delivery (admins, or the carrier's callback): the order becomes
-    /// delivered. Delivering a delivered shipment answers it as it is.
+    /// Records the delivery (admins, or the carrier's callback); the order becomes
+    /// delivered through `shipment.delivered`. Delivering a delivered shipment answers
+    /// it as it is.
     pub async fn deliver(&self, actor: &Actor, id: ShipmentId) -> Result<Shipment, ShippingError> {
         let by = match actor {
             Actor::Callback => ChangedBy::Provider,
             other => ChangedBy::User(other.ensure_admin().map_err(ShippingError::Denied)?),
         };
         let shipment = self.get(actor, id).await?;
-        self.advance(
-            shipment,
-            ShipmentTransition::Deliver,
-            OrderTransition::Deliver,
-            None,
-            by,
-            "delivered".to_owned(),
-        )
-        .await
+        self.advance(shipment, ShipmentTransition::Deliver, None, by)
+            .await
     }
 
     async fn advance(
         &self,
         shipment: Shipment,
         transition: ShipmentTransition,
-        order_transition: OrderTransition,
         dispatch: Option<Dispatch>,
         by: ChangedBy,
-        detail: String,
     ) -> Result<Shipment, ShippingError> {
         if shipment.status == transition.to() {
             return Ok(shipment);
@@ -138,59 +129,60 @@ impl Shipping {
             .map_err(|error| ShippingError::Unexpected(error.into()))?
             .ok_or(ShippingError::NotFound)?;
         let now = ports.clock.now();
-        let after = moved(&order, order_transition, now);
-        let ids = ports.ids.as_ref();
         let kind = match transition {
             ShipmentTransition::Dispatch => EventType::ShipmentDispatched,
             _ => EventType::ShipmentDelivered,
         };
-        let mut shipment_event = order_event(ids, kind, &after, None, now);
-        let mut status_event = order_event(
-            ids,
-            EventType::OrderStatusChanged,
-            &after,
-            Some(&order),
-            now,
+        let mut event = order_event(ports.ids.as_ref(), kind, &order, None, now);
+        with_shipment(
+            &mut event,
+            shipment.id,
+            dispatch.as_ref().or(shipment.dispatch.as_ref()),
         );
-        for event in [&mut shipment_event, &mut status_event] {
-            event.data.shipment_id = Some(shipment.id);
-            if let Some(dispatch) = dispatch.as_ref().or(shipment.dispatch.as_ref()) {
-                event.data.carrier = Some(dispatch.carrier.to_string());
-                event.data.tracking_number = Some(dispatch.tracking_number.to_string());
-            }
-        }
-        let change = OrderChange {
-            order_id: order.id,
-            transition: order_transition,
-            cancel_reason: None,
-            shipment: Some(ShipmentChange {
-                transition,
-                dispatch,
-            }),
-            audit: audit(ids, &order, order_transition, by, Some(detail), now),
-            events: vec![shipment_event, status_event],
-            processed: None,
+        let change = ShipmentMove {
+            shipment_id: shipment.id,
+            transition,
+            dispatch,
+            by,
+            events: vec![event],
             at: now,
         };
-        match ports.orders.change(&change).await {
-            Ok(_) => {}
-            Err(OrderRepositoryError::Stale { .. }) => {}
-            Err(error) => {
-                return Err(ShippingError::Unexpected(
-                    anyhow::Error::new(error).context("moving the shipment"),
-                ));
+        match ports.shipments.change(&change).await {
+            Ok(moved) => {
+                tracing::info!(
+                    shipment_id = %moved.id,
+                    order_id = %moved.order_id,
+                    status = %moved.status,
+                    by = %change.by,
+                    "shipment moved"
+                );
+                Ok(moved)
             }
+            // A racing request made the same move first: answer the shipment as it is.
+            Err(ShipmentRepositoryError::Stale { current, .. }) if current == transition.to() => {
+                self.load(shipment.id).await
+            }
+            Err(ShipmentRepositoryError::Stale { current, .. }) => {
+                Err(ShippingError::InvalidTransition(current))
+            }
+            Err(ShipmentRepositoryError::NotFound(_)) => Err(ShippingError::NotFound),
+            Err(error) => Err(ShippingError::Unexpected(
+                anyhow::Error::new(error).context("moving the shipment"),
+            )),
         }
-        let current = ports
-            .orders
-            .shipment_by_id(shipment.id)
-            .await
-            .map_err(|error| ShippingError::Unexpected(error.into()))?
-            .ok_or(ShippingError::NotFound)?;
-        if current.status == transition.to() {
-            Ok(current)
-        } else {
-            Err(ShippingError::InvalidTransition(current.status))
-        }
+    }
+}
+
+/// Adds the shipment and, once dispatched, its carrier and tracking number to
+/// `event`'s data.
+pub(crate) fn with_shipment(
+    event: &mut DomainEvent,
+    shipment: ShipmentId,
+    dispatch: Option<&Dispatch>,
+) {
+    event.data.shipment_id = Some(shipment);
+    if let Some(dispatch) = dispatch {
+        event.data.carrier = Some(dispatch.carrier.to_string());
+        event.data.tracking_number = Some(dispatch.tracking_number.to_string());
     }
 }

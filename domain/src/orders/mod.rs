@@ -34,12 +34,12 @@ pub use ports::{
     IdempotencyScope, IdempotencyStore, IdempotencyStoreError, OrderAttempt, OrderChange,
     OrderFilter, OrderRepository, OrderRepositoryError, Outbox, OutboxMessage, PaymentChange,
     PaymentProvider, PaymentProviderError, PaymentRepository, PaymentRepositoryError, PlacedOrder,
-    ProcessedEvent, ShipmentChange,
+    ProcessedEvent, ShipmentMove, ShipmentRepository, ShipmentRepositoryError,
 };
 #[cfg(feature = "mocks")]
 pub use ports::{
     MockCartStore, MockEventBus, MockEventHandler, MockIdempotencyStore, MockOrderRepository,
-    MockOutbox, MockPaymentProvider, MockPaymentRepository,
+    MockOutbox, MockPaymentProvider, MockPaymentRepository, MockShipmentRepository,
 };
 pub use status::{
     OrderStatus, OrderTransition, PaymentStatus, PaymentTransition, ShipmentStatus,

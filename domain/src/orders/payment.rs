@@ -9,6 +9,7 @@ use crate::catalog::{ValueError, string_value, trimmed_with_length};
 
 use super::id::OrderId;
 use super::money::{Currency, Money};
+use super::order::ChangedBy;
 use super::status::{PaymentStatus, ShipmentStatus};
 
 /// Identifies a payment.
@@ -100,6 +101,10 @@ pub struct Shipment {
     pub status: ShipmentStatus,
     /// Carrier and tracking number, once dispatched.
     pub dispatch: Option<Dispatch>,
+    /// Who handed it to the carrier, once dispatched.
+    pub dispatched_by: Option<ChangedBy>,
+    /// Who recorded its delivery (an admin, or the carrier's callback), once delivered.
+    pub delivered_by: Option<ChangedBy>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.

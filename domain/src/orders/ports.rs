@@ -11,10 +11,11 @@ use super::events::{DomainEvent, EventId};
 use super::id::OrderId;
 use super::idempotency::IdempotencyKey;
 use super::money::{Currency, Money};
-use super::order::{CancelReason, Order, OrderEvent};
+use super::order::{CancelReason, ChangedBy, Order, OrderEvent};
 use super::payment::{Dispatch, Payment, PaymentId, Shipment, ShipmentId};
 use super::status::{
-    OrderStatus, OrderTransition, PaymentStatus, PaymentTransition, ShipmentTransition,
+    OrderStatus, OrderTransition, PaymentStatus, PaymentTransition, ShipmentStatus,
+    ShipmentTransition,
 };
 
 /// Failures of [`CartStore`].
@@ -66,6 +67,15 @@ pub enum OrderRepositoryError {
         order_id: OrderId,
         /// Its status now.
         current: OrderStatus,
+    },
+    /// The order could move but its shipment could not: the shipment left the
+    /// move's starting status (it was dispatched first); nothing was written.
+    #[error("the shipment of order {order_id} is {current}")]
+    ShipmentMoved {
+        /// The order.
+        order_id: OrderId,
+        /// The shipment's status now.
+        current: ShipmentStatus,
     },
     /// The consumer already applied this event (its processed-event record exists).
     #[error("event already processed")]
@@ -136,15 +146,6 @@ pub struct PlacedOrder {
     pub max_pending: u32,
 }
 
-/// The shipment move that goes with an order's move.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShipmentChange {
-    /// The move.
-    pub transition: ShipmentTransition,
-    /// Carrier and tracking number, for a dispatch.
-    pub dispatch: Option<Dispatch>,
-}
-
 /// One move of an order, written with its audit row, its shipment's move, its events
 /// and (for a consumer) its processed-event record, in one transaction. The move is a
 /// conditional update on the starting status: exactly one of racing moves wins.
@@ -156,8 +157,10 @@ pub struct OrderChange {
     pub transition: OrderTransition,
     /// Why, for a cancellation.
     pub cancel_reason: Option<CancelReason>,
-    /// The shipment's move with it, if any.
-    pub shipment: Option<ShipmentChange>,
+    /// The shipment's move with it, if any: readied on payment, cancelled with the
+    /// order, both conditional on the shipment's starting status too. A shipment's
+    /// own moves (dispatch, delivery) are a [`ShipmentMove`].
+    pub shipment: Option<ShipmentTransition>,
     /// The audit row.
     pub audit: OrderEvent,
     /// Events to publish (to the outbox).
@@ -215,17 +218,9 @@ pub trait OrderRepository: Send + Sync {
     /// The order's audit trail, oldest first. Errors: `Unavailable`, `Unexpected`.
     async fn events(&self, id: OrderId) -> Result<Vec<OrderEvent>, OrderRepositoryError>;
 
-    /// The order's shipment. Errors: `Unavailable`, `Unexpected`.
-    async fn shipment(&self, id: OrderId) -> Result<Option<Shipment>, OrderRepositoryError>;
-
-    /// The shipment `id`. Errors: `Unavailable`, `Unexpected`.
-    async fn shipment_by_id(
-        &self,
-        id: ShipmentId,
-    ) -> Result<Option<Shipment>, OrderRepositoryError>;
-
     /// Applies a move (see [`OrderChange`]) and returns the order after it. Errors:
-    /// `NotFound`, `Stale`, `AlreadyProcessed`, `Unavailable`, `Unexpected`.
+    /// `NotFound`, `Stale`, `ShipmentMoved`, `AlreadyProcessed`, `Unavailable`,
+    /// `Unexpected`.
     async fn change(&self, change: &OrderChange) -> Result<Order, OrderRepositoryError>;
 
     /// How many unpaid orders the buyer holds. Errors: `Unavailable`, `Unexpected`.
@@ -238,6 +233,66 @@ pub trait OrderRepository: Send + Sync {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<OrderId>, OrderRepositoryError>;
+}
+
+/// Why a [`ShipmentRepository`] call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ShipmentRepositoryError {
+    /// No such shipment.
+    #[error("shipment {0} not found")]
+    NotFound(ShipmentId),
+    /// The shipment's status is not the move's starting point any more (another
+    /// change won the race); `current` is the status now.
+    #[error("shipment {shipment_id} is {current}")]
+    Stale {
+        /// The shipment.
+        shipment_id: ShipmentId,
+        /// Its status now.
+        current: ShipmentStatus,
+    },
+    /// The store cannot be reached now; the same call may succeed later.
+    #[error("the store cannot be reached")]
+    Unavailable(#[from] crate::Unavailable),
+    /// The store failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// A shipment's own move (dispatch, delivery) with its events (to the outbox), in one
+/// transaction; a conditional update on the starting status, so exactly one of racing
+/// moves wins. The order follows through the events (`shipment.dispatched` → shipped,
+/// `shipment.delivered` → delivered).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShipmentMove {
+    /// The shipment.
+    pub shipment_id: ShipmentId,
+    /// The move: [`ShipmentTransition::Dispatch`] or [`ShipmentTransition::Deliver`].
+    pub transition: ShipmentTransition,
+    /// Carrier and tracking number, for a dispatch.
+    pub dispatch: Option<Dispatch>,
+    /// Who made the move (recorded as `dispatched_by` or `delivered_by`).
+    pub by: ChangedBy,
+    /// Events to publish.
+    pub events: Vec<DomainEvent>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Stores shipments (in the order store: a shipment is created, readied and
+/// cancelled with its order through [`OrderRepository`], and moves on its own here).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ShipmentRepository: Send + Sync {
+    /// The shipment `id`, if any. Errors: `Unavailable`, `Unexpected`.
+    async fn get(&self, id: ShipmentId) -> Result<Option<Shipment>, ShipmentRepositoryError>;
+    /// The order's shipment, if any. Errors: `Unavailable`, `Unexpected`.
+    async fn for_order(
+        &self,
+        order_id: OrderId,
+    ) -> Result<Option<Shipment>, ShipmentRepositoryError>;
+    /// Applies a move (see [`ShipmentMove`]) and returns the shipment after it.
+    /// Errors: `NotFound`, `Stale`, `Unavailable`, `Unexpected`.
+    async fn change(&self, change: &ShipmentMove) -> Result<Shipment, ShipmentRepositoryError>;
 }
 
 /// What [`IdempotencyStore::begin`] found.

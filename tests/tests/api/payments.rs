@@ -193,6 +193,16 @@ async fn purchase_to_delivery(app: &TestApp) {
     app.bearer(Method::POST, &path, &admin, Some(&dispatch))
         .await
         .expect_status(200);
+    // Too late to cancel, even before the order itself reads shipped: the
+    // cancellation is refused on the shipment, and nothing changes.
+    app.bearer(
+        Method::POST,
+        &format!("/v1/orders/{order}/cancel"),
+        &admin,
+        None,
+    )
+    .await
+    .assert_error(409, "invalid_transition", None);
     wait_for_order(app, &customer, &order, "shipped").await;
 
     // The carrier's callback reports the delivery; the API key may not.

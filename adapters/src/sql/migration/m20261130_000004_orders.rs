@@ -48,6 +48,10 @@ pub(crate) enum Shipments {
     Status,
     Carrier,
     TrackingNumber,
+    /// Added by `m20261130_000006_shipment_actors`.
+    DispatchedBy,
+    /// Added by `m20261130_000006_shipment_actors`.
+    DeliveredBy,
     CreatedAt,
     UpdatedAt,
 }

@@ -10,6 +10,7 @@ mod m20261130_000002_carts;
 mod m20261130_000003_shop_settings;
 mod m20261130_000004_orders;
 mod m20261130_000005_payments;
+mod m20261130_000006_shipment_actors;
 
 pub(crate) use m20260101_000001_catalog_and_inventory::names;
 pub(crate) use m20260102_000001_accounts::names as account_names;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000003_shop_settings::Migration),
             Box::new(m20261130_000004_orders::Migration),
             Box::new(m20261130_000005_payments::Migration),
+            Box::new(m20261130_000006_shipment_actors::Migration),
         ]
     }
 }

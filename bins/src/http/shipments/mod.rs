@@ -1,6 +1,7 @@
 //! `/v1/shipments/{id}`: read a shipment, dispatch it (admins), record its delivery
-//! (admins, or the carrier's callback with `X-Callback-Key`). The order follows in the
-//! same transaction.
+//! (admins, or the carrier's callback with `X-Callback-Key`). The order follows
+//! through the shipment's event (`shipment.dispatched` → shipped, `shipment.delivered`
+//! → delivered), moments later.
 
 use std::sync::Arc;
 
