@@ -46,7 +46,7 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use emporium_domain::{Page, PageRequest};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseTransaction, DbBackend, PaginatorTrait,
-    SelectorTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    SelectorTrait, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -277,6 +277,35 @@ async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, Sto
     db.begin_with_options(options)
         .await
         .or_store_error(|| "beginning a write transaction")
+}
+
+/// Runs `statements` in order inside `txn` and returns the rows they changed in all.
+///
+/// On SQLite they go as one multi-statement query: one round trip to the
+/// connection's worker thread instead of one per statement, while the transaction
+/// holds the database's single write lock (sqlx runs the statements in turn and
+/// binds the `?` parameters across them). PostgreSQL prepares one statement at a
+/// time, so there they go one by one.
+async fn execute_batch(
+    txn: &DatabaseTransaction,
+    statements: &[Statement],
+) -> Result<u64, sea_orm::DbErr> {
+    if txn.get_database_backend() != DbBackend::Sqlite {
+        let mut changed = 0;
+        for statement in statements {
+            changed += txn.execute_raw(statement.clone()).await?.rows_affected();
+        }
+        return Ok(changed);
+    }
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    for statement in statements {
+        sql.push_str(&statement.sql);
+        sql.push_str(";\n");
+        values.extend(statement.values.iter().flat_map(|v| v.0.iter().cloned()));
+    }
+    let batch = Statement::from_sql_and_values(DbBackend::Sqlite, sql, values);
+    Ok(txn.execute_raw(batch).await?.rows_affected())
 }
 
 /// Ends `txn` without changes; a failed rollback is only logged (the connection

@@ -16,13 +16,18 @@ use emporium_domain::orders::{
     CancelReason, ChangedBy, Currency, DomainEvent, EventDeliveryError, IdempotencyBegin,
     IdempotencyScope, IdempotencyStore, IdempotencyStoreError, Money, Order, OrderAttempt,
     OrderChange, OrderEvent, OrderEventKind, OrderFilter, OrderId, OrderLines, OrderRepository,
-    OrderRepositoryError, OrderStatus, Outbox as OutboxPort, OutboxMessage, PlacedOrder,
+    OrderRepositoryError, OrderStatus, Outbox as OutboxPort, OutboxMessage, PlacedOrder, Shipment,
     ShippingAddress,
 };
 use emporium_domain::{Page, PageRequest, UserId};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order as SortOrder, Query, SelectStatement};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, QueryResult};
+use sea_orm::sea_query::{
+    Expr, ExprTrait, InsertStatement, OnConflict, Order as SortOrder, Query, SelectStatement,
+};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, QueryResult,
+    StatementBuilder,
+};
 use uuid::Uuid;
 
 use super::errors::DbResultExt;
@@ -147,8 +152,73 @@ pub(crate) fn parse_actor(text: &str) -> anyhow::Result<ChangedBy> {
     })
 }
 
-async fn insert_audit(txn: &DatabaseTransaction, audit: &OrderEvent) -> Result<(), StoreError> {
-    let insert = Query::insert()
+/// The insert of a placed order.
+fn order_insert(order: &Order) -> anyhow::Result<InsertStatement> {
+    let lines = serde_json::to_string(&order.lines).context("encoding order lines")?;
+    let address = serde_json::to_string(&order.shipping_address).context("encoding the address")?;
+    Ok(Query::insert()
+        .into_table(Orders::Table)
+        .columns([
+            Orders::Id,
+            Orders::UserId,
+            Orders::Email,
+            Orders::Lines,
+            Orders::Total,
+            Orders::Currency,
+            Orders::ShippingAddress,
+            Orders::Status,
+            Orders::PayBy,
+            Orders::CancelReason,
+            Orders::CreatedAt,
+            Orders::UpdatedAt,
+        ])
+        .values_panic([
+            order.id.0.into(),
+            order.user_id.0.into(),
+            order.email.as_str().into(),
+            lines.into(),
+            Decimal::from(order.total).into(),
+            order.currency.as_str().into(),
+            address.into(),
+            order.status.as_str().into(),
+            super::to_stored_time(order.pay_by).into(),
+            order
+                .cancel_reason
+                .as_ref()
+                .map(|r| r.as_str().to_owned())
+                .into(),
+            super::to_stored_time(order.created_at).into(),
+            super::to_stored_time(order.updated_at).into(),
+        ])
+        .to_owned())
+}
+
+/// The insert of a new order's shipment.
+fn shipment_insert(shipment: &Shipment) -> InsertStatement {
+    Query::insert()
+        .into_table(Shipments::Table)
+        .columns([
+            Shipments::Id,
+            Shipments::OrderId,
+            Shipments::UserId,
+            Shipments::Status,
+            Shipments::CreatedAt,
+            Shipments::UpdatedAt,
+        ])
+        .values_panic([
+            shipment.id.0.into(),
+            shipment.order_id.0.into(),
+            shipment.user_id.0.into(),
+            shipment.status.as_str().into(),
+            super::to_stored_time(shipment.created_at).into(),
+            super::to_stored_time(shipment.updated_at).into(),
+        ])
+        .to_owned()
+}
+
+/// The insert of an audit row.
+fn audit_insert(audit: &OrderEvent) -> InsertStatement {
+    Query::insert()
         .into_table(OrderEvents::Table)
         .columns([
             OrderEvents::Id,
@@ -170,37 +240,50 @@ async fn insert_audit(txn: &DatabaseTransaction, audit: &OrderEvent) -> Result<(
             audit.detail.clone().into(),
             super::to_stored_time(audit.occurred_at).into(),
         ])
-        .to_owned();
-    txn.execute(&insert)
+        .to_owned()
+}
+
+async fn insert_audit(txn: &DatabaseTransaction, audit: &OrderEvent) -> Result<(), StoreError> {
+    txn.execute(&audit_insert(audit))
         .await
         .or_store_error(|| format!("recording an audit row of order {}", audit.order_id))?;
     Ok(())
 }
 
+/// One insert of `events` into the outbox (none for no events); their positions
+/// follow the order given.
+fn events_insert(events: &[DomainEvent]) -> anyhow::Result<Option<InsertStatement>> {
+    if events.is_empty() {
+        return Ok(None);
+    }
+    let mut insert = Query::insert();
+    insert.into_table(Outbox::Table).columns([
+        Outbox::EventId,
+        Outbox::EventType,
+        Outbox::Payload,
+        Outbox::CreatedAt,
+    ]);
+    for event in events {
+        let payload = serde_json::to_string(event).context("encoding an event")?;
+        insert.values_panic([
+            event.id.0.into(),
+            event.event_type.as_str().into(),
+            payload.into(),
+            super::to_stored_time(event.timestamp).into(),
+        ]);
+    }
+    Ok(Some(insert))
+}
+
+/// Writes `events` to the outbox inside `txn`.
 pub(crate) async fn insert_events(
     txn: &DatabaseTransaction,
     events: &[DomainEvent],
 ) -> Result<(), StoreError> {
-    for event in events {
-        let payload = serde_json::to_string(event).context("encoding an event")?;
-        let insert = Query::insert()
-            .into_table(Outbox::Table)
-            .columns([
-                Outbox::EventId,
-                Outbox::EventType,
-                Outbox::Payload,
-                Outbox::CreatedAt,
-            ])
-            .values_panic([
-                event.id.0.into(),
-                event.event_type.as_str().into(),
-                payload.into(),
-                super::to_stored_time(event.timestamp).into(),
-            ])
-            .to_owned();
+    if let Some(insert) = events_insert(events)? {
         txn.execute(&insert)
             .await
-            .or_store_error(|| format!("writing event {} to the outbox", event.id))?;
+            .or_store_error(|| "writing events to the outbox")?;
     }
     Ok(())
 }
@@ -278,97 +361,55 @@ impl SqlOrderRepository {
                 .await
                 .or_store_error(context)?;
         }
-        let attempt = Query::delete()
-            .from_table(OrderAttempts::Table)
-            .and_where(Expr::col(OrderAttempts::OrderId).eq(order.id.0))
-            .to_owned();
-        if txn
-            .execute(&attempt)
+        // One batch (one round trip on SQLite, while the write lock is held): the
+        // attempt's removal, which must find the attempt, then the inserts, which
+        // each write one row.
+        let backend = txn.get_database_backend();
+        let build = |statement: &dyn StatementBuilder| statement.build(&backend);
+        let mut batch = vec![
+            build(
+                &Query::delete()
+                    .from_table(OrderAttempts::Table)
+                    .and_where(Expr::col(OrderAttempts::OrderId).eq(order.id.0))
+                    .to_owned(),
+            ),
+            build(&order_insert(order)?),
+            build(&shipment_insert(&placed.shipment)),
+            build(&audit_insert(&placed.audit)),
+        ];
+        let mut rows = 4;
+        if let Some(insert) = events_insert(&placed.events)? {
+            batch.push(build(&insert));
+            rows += placed.events.len() as u64;
+        }
+        if let Some(scope) = &placed.idempotency {
+            batch.push(build(
+                &Query::update()
+                    .table(IdempotencyKeys::Table)
+                    .value(IdempotencyKeys::OrderId, order.id.0)
+                    .value(
+                        IdempotencyKeys::CompletedAt,
+                        super::to_stored_time(order.created_at),
+                    )
+                    .and_where(Expr::col(IdempotencyKeys::UserId).eq(scope.user_id.0))
+                    .and_where(Expr::col(IdempotencyKeys::Key).eq(scope.key.as_str()))
+                    .to_owned(),
+            ));
+            rows += 1;
+        }
+        let written = super::execute_batch(txn, &batch)
             .await
-            .or_store_error(context)?
-            .rows_affected()
-            == 0
-        {
+            .or_store_error(context)?;
+        if written < rows {
+            // Only the removal can match nothing: the recovery task abandoned the
+            // attempt (and released its stock) meanwhile. (Or the idempotency key's
+            // row is gone, which pruning does only to completed keys.)
             return Err(OrderRepositoryError::AttemptGone(order.id));
         }
+        // Counted after the insert, so this order is among them.
         let pending = count_pending(txn, order.user_id).await?;
-        if pending >= u64::from(placed.max_pending) {
+        if pending > u64::from(placed.max_pending) {
             return Err(OrderRepositoryError::TooManyPending);
-        }
-        let lines = serde_json::to_string(&order.lines).context("encoding order lines")?;
-        let address =
-            serde_json::to_string(&order.shipping_address).context("encoding the address")?;
-        let insert = Query::insert()
-            .into_table(Orders::Table)
-            .columns([
-                Orders::Id,
-                Orders::UserId,
-                Orders::Email,
-                Orders::Lines,
-                Orders::Total,
-                Orders::Currency,
-                Orders::ShippingAddress,
-                Orders::Status,
-                Orders::PayBy,
-                Orders::CancelReason,
-                Orders::CreatedAt,
-                Orders::UpdatedAt,
-            ])
-            .values_panic([
-                order.id.0.into(),
-                order.user_id.0.into(),
-                order.email.as_str().into(),
-                lines.into(),
-                Decimal::from(order.total).into(),
-                order.currency.as_str().into(),
-                address.into(),
-                order.status.as_str().into(),
-                super::to_stored_time(order.pay_by).into(),
-                order
-                    .cancel_reason
-                    .as_ref()
-                    .map(|r| r.as_str().to_owned())
-                    .into(),
-                super::to_stored_time(order.created_at).into(),
-                super::to_stored_time(order.updated_at).into(),
-            ])
-            .to_owned();
-        txn.execute(&insert).await.or_store_error(context)?;
-        let shipment = &placed.shipment;
-        let insert = Query::insert()
-            .into_table(Shipments::Table)
-            .columns([
-                Shipments::Id,
-                Shipments::OrderId,
-                Shipments::UserId,
-                Shipments::Status,
-                Shipments::CreatedAt,
-                Shipments::UpdatedAt,
-            ])
-            .values_panic([
-                shipment.id.0.into(),
-                shipment.order_id.0.into(),
-                shipment.user_id.0.into(),
-                shipment.status.as_str().into(),
-                super::to_stored_time(shipment.created_at).into(),
-                super::to_stored_time(shipment.updated_at).into(),
-            ])
-            .to_owned();
-        txn.execute(&insert).await.or_store_error(context)?;
-        insert_audit(txn, &placed.audit).await?;
-        insert_events(txn, &placed.events).await?;
-        if let Some(scope) = &placed.idempotency {
-            let complete = Query::update()
-                .table(IdempotencyKeys::Table)
-                .value(IdempotencyKeys::OrderId, order.id.0)
-                .value(
-                    IdempotencyKeys::CompletedAt,
-                    super::to_stored_time(order.created_at),
-                )
-                .and_where(Expr::col(IdempotencyKeys::UserId).eq(scope.user_id.0))
-                .and_where(Expr::col(IdempotencyKeys::Key).eq(scope.key.as_str()))
-                .to_owned();
-            txn.execute(&complete).await.or_store_error(context)?;
         }
         Ok(())
     }

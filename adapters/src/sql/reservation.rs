@@ -1,10 +1,11 @@
 //! [`StockReservations`] on sea-orm: the reservation rows and the stock they hold
 //! change together in one transaction.
 //!
-//! - `reserve` inserts the reservation (`ON CONFLICT DO NOTHING`: a retry finds the
-//!   existing one) and raises `reserved` of each line with one conditional update
-//!   `WHERE on_hand - reserved >= n`, in product-id order; the first line that falls
-//!   short rolls everything back.
+//! - `reserve` inserts the reservation and its lines (`ON CONFLICT DO NOTHING`: a
+//!   retry finds the existing one) and raises `reserved` of each line with one
+//!   conditional update `WHERE on_hand - reserved >= n`, in product-id order, all in
+//!   one batch; unless every statement changed its row (a retry, or a line that fell
+//!   short) everything rolls back, and the refusal is worked out afterwards.
 //! - `apply` moves the status with one conditional update (`WHERE status = 'reserved'`
 //!   for commit and release, `'committed'` for restock), and only the caller whose
 //!   update matched changes stock: a hundred concurrent releases lower `reserved`
@@ -25,7 +26,9 @@ use emporium_domain::inventory::{
 };
 use emporium_domain::orders::{OrderId, ProcessedEvent};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SimpleExpr};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, StatementBuilder,
+};
 use uuid::Uuid;
 
 use super::entities::inventory::{Column as Stock, Entity as StockEntity};
@@ -72,6 +75,9 @@ impl SqlStockReservations {
         }
     }
 }
+
+/// How often `reserve` tries when stock is released while a line falls short.
+const RESERVE_TRIES: usize = 3;
 
 /// The reservation of `order_id` as stored, read inside `txn`.
 async fn load(
@@ -157,6 +163,122 @@ async fn commit(txn: DatabaseTransaction, order_id: OrderId) -> Result<(), Store
         .or_store_error(|| format!("committing the stock reservation of order {order_id}"))
 }
 
+impl SqlStockReservations {
+    /// One try of [`StockReservations::reserve`]; `None` when a line fell short in
+    /// the batch but has enough stock now (released meanwhile): try again.
+    async fn try_reserve(
+        &self,
+        order_id: OrderId,
+        lines: &ReservationLines,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Reservation>, ReservationError> {
+        let at = super::to_stored_time(at);
+        let txn = self.begin().await?;
+        let backend = txn.get_database_backend();
+        let build = |statement: &dyn StatementBuilder| statement.build(&backend);
+        // One batch (one round trip on SQLite, while the write lock is held): the
+        // reservation and its lines (`ON CONFLICT DO NOTHING`: a retry finds them
+        // there), then one conditional update per line. Each statement changes one
+        // row per line when everything holds; anything less rolls it all back.
+        let mut lines_insert = Query::insert();
+        lines_insert
+            .into_table(Lines::Table)
+            .columns([Lines::OrderId, Lines::ProductId, Lines::Quantity])
+            .on_conflict(
+                OnConflict::columns([Lines::OrderId, Lines::ProductId])
+                    .do_nothing()
+                    .to_owned(),
+            );
+        for line in lines.lines() {
+            lines_insert.values_panic([
+                order_id.0.into(),
+                line.product_id.0.into(),
+                line.quantity.value().into(),
+            ]);
+        }
+        let mut batch = vec![
+            build(
+                &Query::insert()
+                    .into_table(Reservations::Table)
+                    .columns([
+                        Reservations::OrderId,
+                        Reservations::Status,
+                        Reservations::CreatedAt,
+                        Reservations::UpdatedAt,
+                    ])
+                    .values_panic([
+                        order_id.0.into(),
+                        ReservationStatus::Reserved.as_str().into(),
+                        at.into(),
+                        at.into(),
+                    ])
+                    .on_conflict(
+                        OnConflict::column(Reservations::OrderId)
+                            .do_nothing()
+                            .to_owned(),
+                    )
+                    .to_owned(),
+            ),
+            build(&lines_insert),
+        ];
+        for line in lines.lines() {
+            let quantity = line.quantity.value();
+            batch.push(build(
+                &Query::update()
+                    .table(StockEntity)
+                    .value(Stock::Reserved, Expr::col(Stock::Reserved).add(quantity))
+                    .value(Stock::UpdatedAt, at)
+                    .and_where(Expr::col(Stock::ProductId).eq(line.product_id.0))
+                    .and_where(
+                        Expr::col(Stock::OnHand)
+                            .sub(Expr::col(Stock::Reserved))
+                            .gte(quantity),
+                    )
+                    .to_owned(),
+            ));
+        }
+        let expected = 1 + 2 * lines.lines().len() as u64;
+        let changed = super::execute_batch(&txn, &batch)
+            .await
+            .or_store_error(|| format!("reserving the stock of order {order_id}"));
+        match changed {
+            Ok(changed) if changed == expected => {
+                commit(txn, order_id).await?;
+                return Ok(Some(Reservation {
+                    order_id,
+                    lines: lines.clone(),
+                    status: ReservationStatus::Reserved,
+                    updated_at: at,
+                }));
+            }
+            Ok(_) => roll_back(txn).await,
+            Err(error) => {
+                roll_back(txn).await;
+                return Err(error.into());
+            }
+        }
+        // Nothing was written. A retry (or a concurrent twin) answers what is there;
+        // otherwise a line fell short.
+        if let Some(existing) = load(&self.db, order_id).await? {
+            return if existing.lines == *lines {
+                Ok(Some(existing))
+            } else {
+                Err(ReservationError::LinesDiffer(order_id))
+            };
+        }
+        for line in lines.lines() {
+            let refusal = shortfall(&self.db, line.product_id).await;
+            match &refusal {
+                ReservationError::InsufficientStock { available, .. }
+                    if available.value() >= line.quantity.value() => {}
+                _ => return Err(refusal),
+            }
+        }
+        // Every line has enough now: stock was released since the batch ran.
+        Ok(None)
+    }
+}
+
 #[async_trait]
 impl StockReservations for SqlStockReservations {
     async fn reserve(
@@ -165,86 +287,15 @@ impl StockReservations for SqlStockReservations {
         lines: &ReservationLines,
         at: DateTime<Utc>,
     ) -> Result<Reservation, ReservationError> {
-        let at = super::to_stored_time(at);
-        let txn = self.begin().await?;
-        let insert = Query::insert()
-            .into_table(Reservations::Table)
-            .columns([
-                Reservations::OrderId,
-                Reservations::Status,
-                Reservations::CreatedAt,
-                Reservations::UpdatedAt,
-            ])
-            .values_panic([
-                order_id.0.into(),
-                ReservationStatus::Reserved.as_str().into(),
-                at.into(),
-                at.into(),
-            ])
-            .on_conflict(
-                OnConflict::column(Reservations::OrderId)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .to_owned();
-        let inserted = txn
-            .execute(&insert)
-            .await
-            .or_store_error(|| format!("recording the stock reservation of order {order_id}"))?
-            .rows_affected();
-        if inserted == 0 {
-            // A retry (or a concurrent twin): answer what is there.
-            let existing = load(&txn, order_id).await;
-            roll_back(txn).await;
-            let existing = existing?.with_context(|| {
-                format!("the stock reservation of order {order_id} vanished while read")
-            })?;
-            return if existing.lines == *lines {
-                Ok(existing)
-            } else {
-                Err(ReservationError::LinesDiffer(order_id))
-            };
-        }
-
-        for line in lines.lines() {
-            let quantity = line.quantity.value();
-            let record_line = Query::insert()
-                .into_table(Lines::Table)
-                .columns([Lines::OrderId, Lines::ProductId, Lines::Quantity])
-                .values_panic([order_id.0.into(), line.product_id.0.into(), quantity.into()])
-                .to_owned();
-            txn.execute(&record_line)
-                .await
-                .or_store_error(|| format!("recording a reservation line of order {order_id}"))?;
-            let hold = Query::update()
-                .table(StockEntity)
-                .value(Stock::Reserved, Expr::col(Stock::Reserved).add(quantity))
-                .value(Stock::UpdatedAt, at)
-                .and_where(Expr::col(Stock::ProductId).eq(line.product_id.0))
-                .and_where(
-                    Expr::col(Stock::OnHand)
-                        .sub(Expr::col(Stock::Reserved))
-                        .gte(quantity),
-                )
-                .to_owned();
-            let held = txn
-                .execute(&hold)
-                .await
-                .or_store_error(|| format!("reserving product {}", line.product_id))?
-                .rows_affected();
-            if held == 0 {
-                let refusal = shortfall(&txn, line.product_id).await;
-                roll_back(txn).await;
-                return Err(refusal);
+        for _ in 0..RESERVE_TRIES {
+            if let Some(reservation) = self.try_reserve(order_id, lines, at).await? {
+                return Ok(reservation);
             }
         }
-        commit(txn, order_id).await?;
-        Ok(Reservation {
-            order_id,
-            lines: lines.clone(),
-            status: ReservationStatus::Reserved,
-            updated_at: at,
-        })
+        Err(anyhow::anyhow!(
+            "the stock of order {order_id} kept changing while it was reserved; nothing was reserved"
+        )
+        .into())
     }
 
     async fn apply(
