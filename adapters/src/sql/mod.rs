@@ -288,12 +288,12 @@ async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, Sto
 /// time, so there they go one by one.
 async fn execute_batch(
     txn: &DatabaseTransaction,
-    statements: &[Statement],
+    statements: Vec<Statement>,
 ) -> Result<u64, sea_orm::DbErr> {
     if txn.get_database_backend() != DbBackend::Sqlite {
         let mut changed = 0;
         for statement in statements {
-            changed += txn.execute_raw(statement.clone()).await?.rows_affected();
+            changed += txn.execute_raw(statement).await?.rows_affected();
         }
         return Ok(changed);
     }
@@ -302,7 +302,7 @@ async fn execute_batch(
     for statement in statements {
         sql.push_str(&statement.sql);
         sql.push_str(";\n");
-        values.extend(statement.values.iter().flat_map(|v| v.0.iter().cloned()));
+        values.extend(statement.values.into_iter().flat_map(|v| v.0));
     }
     let batch = Statement::from_sql_and_values(DbBackend::Sqlite, sql, values);
     Ok(txn.execute_raw(batch).await?.rows_affected())

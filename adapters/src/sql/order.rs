@@ -397,7 +397,7 @@ impl SqlOrderRepository {
             ));
             rows += 1;
         }
-        let written = super::execute_batch(txn, &batch)
+        let written = super::execute_batch(txn, batch)
             .await
             .or_store_error(context)?;
         if written < rows {

@@ -238,7 +238,7 @@ impl SqlStockReservations {
             ));
         }
         let expected = 1 + 2 * lines.lines().len() as u64;
-        let changed = super::execute_batch(&txn, &batch)
+        let changed = super::execute_batch(&txn, batch)
             .await
             .or_store_error(|| format!("reserving the stock of order {order_id}"));
         match changed {
