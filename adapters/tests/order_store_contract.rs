@@ -98,14 +98,27 @@ mod suite {
         }
     }
 
+    /// How many pending orders `user` holds, as the store lists them.
+    async fn pending(store: &OrderStore, user: UserId) -> u64 {
+        let filter = OrderFilter {
+            user_id: Some(user),
+            status: Some(OrderStatus::Pending),
+        };
+        let page = PageRequest::new(1, 10).unwrap();
+        store.orders.list(filter, page).await.unwrap().total
+    }
+
     async fn place(store: &OrderStore, placed: &PlacedOrder) {
         store
             .orders
-            .record_attempt(&OrderAttempt {
-                order_id: placed.order.id,
-                user_id: placed.order.user_id,
-                created_at: at(0),
-            })
+            .record_attempt(
+                &OrderAttempt {
+                    order_id: placed.order.id,
+                    user_id: placed.order.user_id,
+                    created_at: at(0),
+                },
+                placed.max_pending,
+            )
             .await
             .unwrap();
         store.orders.place(placed).await.unwrap();
@@ -166,7 +179,7 @@ mod suite {
         let unsent = store.outbox.unsent(100).await.unwrap();
         assert_eq!(unsent.len(), 1);
         assert_eq!(unsent[0].event, placed.events[0]);
-        assert_eq!(store.orders.pending_count(user).await.unwrap(), 1);
+        assert_eq!(pending(store, user).await, 1);
         assert_eq!(
             store.orders.get(OrderId(Uuid::new_v4())).await.unwrap(),
             None
@@ -182,19 +195,21 @@ mod suite {
             Err(OrderRepositoryError::AttemptGone(id)) if id == orphan.order.id
         ));
         assert_eq!(store.orders.get(orphan.order.id).await.unwrap(), None);
-        // The cap counts pending orders in the same transaction.
-        place(store, &placed(user, 2)).await;
+        // The cap counts pending orders in the same transaction: an attempt recorded
+        // below the cap is refused when the order is placed over it.
         place(store, &placed(user, 2)).await;
         let third = placed(user, 2);
+        let attempt = |order: &PlacedOrder| OrderAttempt {
+            order_id: order.order.id,
+            user_id: user,
+            created_at: at(0),
+        };
         store
             .orders
-            .record_attempt(&OrderAttempt {
-                order_id: third.order.id,
-                user_id: user,
-                created_at: at(0),
-            })
+            .record_attempt(&attempt(&third), 2)
             .await
             .unwrap();
+        place(store, &placed(user, 2)).await;
         assert!(matches!(
             store.orders.place(&third).await,
             Err(OrderRepositoryError::TooManyPending)
@@ -202,6 +217,21 @@ mod suite {
         // The attempt is still there for whoever abandons it, once.
         assert!(store.orders.abandon_attempt(third.order.id).await.unwrap());
         assert!(!store.orders.abandon_attempt(third.order.id).await.unwrap());
+        // At the cap, the attempt itself is refused and nothing is recorded.
+        let fourth = placed(user, 2);
+        assert!(matches!(
+            store.orders.record_attempt(&attempt(&fourth), 2).await,
+            Err(OrderRepositoryError::TooManyPending)
+        ));
+        assert!(!store.orders.abandon_attempt(fourth.order.id).await.unwrap());
+        assert_eq!(pending(store, user).await, 2);
+        // A higher cap lets it through.
+        store
+            .orders
+            .record_attempt(&attempt(&fourth), 3)
+            .await
+            .unwrap();
+        assert!(store.orders.abandon_attempt(fourth.order.id).await.unwrap());
     }
 
     pub async fn stale_attempts_are_the_old_ones(store: &OrderStore) {
@@ -217,7 +247,7 @@ mod suite {
             created_at: at(60_000),
         };
         for attempt in [&old, &new] {
-            store.orders.record_attempt(attempt).await.unwrap();
+            store.orders.record_attempt(attempt, 3).await.unwrap();
         }
         let stale = store.orders.stale_attempts(at(30_000), 10).await.unwrap();
         assert!(stale.iter().any(|a| a.order_id == old.order_id));

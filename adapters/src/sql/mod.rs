@@ -24,6 +24,7 @@
 
 mod cart;
 mod category;
+mod checked_write;
 #[cfg(feature = "sqlite")]
 mod checkpoint;
 mod entities;
@@ -46,10 +47,11 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use emporium_domain::{Page, PageRequest};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseTransaction, DbBackend, PaginatorTrait,
-    SelectorTrait, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    SelectorTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
+pub(crate) use self::checked_write::{CheckedWriter, WriteStep, Written};
 use self::errors::DbResultExt;
 use crate::store_error::StoreError;
 
@@ -71,7 +73,11 @@ const SQLITE_JOURNAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 /// How long a SQLite writer waits for the write lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections in a SQLite pool (one writer at a time, readers in parallel under WAL).
-const SQLITE_MAX_CONNECTIONS: u32 = 8;
+/// The hot writes (orders, reservations, the outbox) go through a connection of
+/// their own (`checked_write`), so the pool serves mostly reads: four kept the
+/// order benchmark ~12 % ahead of eight, whose threads cost more in hand-offs than
+/// their parallelism gave on two cores.
+const SQLITE_MAX_CONNECTIONS: u32 = 4;
 /// Connections in a PostgreSQL pool. Ten per process keeps a few replicas of every
 /// service within PostgreSQL's default `max_connections` (100).
 const POSTGRES_MAX_CONNECTIONS: u32 = 10;
@@ -128,6 +134,10 @@ async fn connect_sqlite(url: &str) -> anyhow::Result<DatabaseConnection> {
         .min_connections(if in_memory { 1 } else { 0 })
         .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
         .connect_timeout(SQLITE_ACQUIRE_TIMEOUT)
+        // A local file does not hang up: pinging each idle connection before handing
+        // it out (sqlx's default) is one more round trip to its worker thread per
+        // query, for nothing.
+        .test_before_acquire(false)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(move |opts| {
             // WAL with synchronous=NORMAL: a commit is durable against a crash of
@@ -279,35 +289,6 @@ async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, Sto
         .or_store_error(|| "beginning a write transaction")
 }
 
-/// Runs `statements` in order inside `txn` and returns the rows they changed in all.
-///
-/// On SQLite they go as one multi-statement query: one round trip to the
-/// connection's worker thread instead of one per statement, while the transaction
-/// holds the database's single write lock (sqlx runs the statements in turn and
-/// binds the `?` parameters across them). PostgreSQL prepares one statement at a
-/// time, so there they go one by one.
-async fn execute_batch(
-    txn: &DatabaseTransaction,
-    statements: Vec<Statement>,
-) -> Result<u64, sea_orm::DbErr> {
-    if txn.get_database_backend() != DbBackend::Sqlite {
-        let mut changed = 0;
-        for statement in statements {
-            changed += txn.execute_raw(statement).await?.rows_affected();
-        }
-        return Ok(changed);
-    }
-    let mut sql = String::new();
-    let mut values = Vec::new();
-    for statement in statements {
-        sql.push_str(&statement.sql);
-        sql.push_str(";\n");
-        values.extend(statement.values.into_iter().flat_map(|v| v.0));
-    }
-    let batch = Statement::from_sql_and_values(DbBackend::Sqlite, sql, values);
-    Ok(txn.execute_raw(batch).await?.rows_affected())
-}
-
 /// Ends `txn` without changes; a failed rollback is only logged (the connection
 /// discards the transaction anyway).
 async fn roll_back(txn: DatabaseTransaction) {
@@ -319,6 +300,15 @@ async fn roll_back(txn: DatabaseTransaction) {
 /// Checks that the database answers (`SELECT 1`), for readiness probes.
 pub async fn ping(db: &DatabaseConnection) -> anyhow::Result<()> {
     Ok(ping_store(db).await?)
+}
+
+/// Whether `query` returns a row; `what` names it in errors.
+async fn exists<C: std::fmt::Display + Send + Sync + 'static>(
+    conn: &impl ConnectionTrait,
+    query: &sea_orm::sea_query::SelectStatement,
+    what: impl FnOnce() -> C,
+) -> Result<bool, StoreError> {
+    Ok(conn.query_one(query).await.or_store_error(what)?.is_some())
 }
 
 /// Runs `SELECT 1`.

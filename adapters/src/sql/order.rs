@@ -34,20 +34,28 @@ use super::errors::DbResultExt;
 use super::migration::{
     IdempotencyKeys, OrderAttempts, OrderEvents, Orders, Outbox, ProcessedEvents, Shipments,
 };
-use super::{begin_write, roll_back};
+use super::{CheckedWriter, WriteStep, Written, begin_write, exists, roll_back};
 use crate::store_error::StoreError;
+
+/// How often `place` tries when its write was refused for a reason gone a moment
+/// later (one of the buyer's pending orders was paid or cancelled meanwhile).
+const PLACE_TRIES: usize = 3;
 
 /// Orders, shipments, audit trails, attempts, the outbox and idempotency keys on one
 /// database (SQLite or PostgreSQL); see the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct SqlOrderRepository {
     db: DatabaseConnection,
+    writer: CheckedWriter,
 }
 
 impl SqlOrderRepository {
     /// The repository on `db` (migrated with [`super::migrate`]).
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            writer: CheckedWriter::new(&db),
+            db,
+        }
     }
 
     /// The database it keeps orders in.
@@ -288,13 +296,10 @@ pub(crate) async fn insert_events(
     Ok(())
 }
 
-/// Records that a consumer applied an event; `false` when it had already.
-pub(crate) async fn record_processed(
-    txn: &DatabaseTransaction,
-    processed: &ProcessedEvent,
-    at: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let record = Query::insert()
+/// The insert of a consumer's processed-event record; it changes nothing when the
+/// consumer had already applied the event.
+pub(crate) fn processed_insert(processed: &ProcessedEvent, at: DateTime<Utc>) -> InsertStatement {
+    Query::insert()
         .into_table(ProcessedEvents::Table)
         .columns([
             ProcessedEvents::Consumer,
@@ -311,9 +316,17 @@ pub(crate) async fn record_processed(
                 .do_nothing()
                 .to_owned(),
         )
-        .to_owned();
+        .to_owned()
+}
+
+/// Records that a consumer applied an event; `false` when it had already.
+pub(crate) async fn record_processed(
+    txn: &DatabaseTransaction,
+    processed: &ProcessedEvent,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let inserted = txn
-        .execute(&record)
+        .execute(&processed_insert(processed, at))
         .await
         .or_store_error(|| format!("recording event {} as processed", processed.event_id))?;
     Ok(inserted.rows_affected() == 1)
@@ -343,75 +356,117 @@ impl SqlOrderRepository {
         })?))
     }
 
-    /// The write of [`OrderRepository::place`], inside `txn`.
-    async fn write_placed(
-        &self,
-        txn: &DatabaseTransaction,
+    /// The steps of [`OrderRepository::place`] as one checked write: the attempt's
+    /// removal, which must find the attempt; the inserts; the idempotency key's
+    /// completion, which must find the key; and the pending-order cap, counted after
+    /// the insert so this order is among them.
+    fn placing_steps(
         placed: &PlacedOrder,
-    ) -> Result<(), OrderRepositoryError> {
+        backend: DbBackend,
+    ) -> Result<Vec<WriteStep>, StoreError> {
         let order = &placed.order;
-        let context = || format!("placing order {}", order.id);
-        if txn.get_database_backend() == DbBackend::Postgres {
-            // One placement per buyer at a time, so the pending count below is exact.
-            let lock = format!(
-                "SELECT pg_advisory_xact_lock(hashtextextended('{}', 0))",
-                order.user_id
-            );
-            txn.execute_unprepared(&lock)
-                .await
-                .or_store_error(context)?;
-        }
-        // One batch (one round trip on SQLite, while the write lock is held): the
-        // attempt's removal, which must find the attempt, then the inserts, which
-        // each write one row.
-        let backend = txn.get_database_backend();
         let build = |statement: &dyn StatementBuilder| statement.build(&backend);
-        let mut batch = vec![
+        let mut steps = Vec::with_capacity(8);
+        if backend == DbBackend::Postgres {
+            // One placement per buyer at a time, so the pending count below is exact.
+            // (On SQLite the write lock is held for the whole transaction.)
+            steps.push(WriteStep::Run(sea_orm::Statement::from_string(
+                backend,
+                format!(
+                    "SELECT pg_advisory_xact_lock(hashtextextended('{}', 0))",
+                    order.user_id
+                ),
+            )));
+        }
+        steps.push(WriteStep::Changes(
             build(
                 &Query::delete()
                     .from_table(OrderAttempts::Table)
                     .and_where(Expr::col(OrderAttempts::OrderId).eq(order.id.0))
                     .to_owned(),
             ),
-            build(&order_insert(order)?),
-            build(&shipment_insert(&placed.shipment)),
-            build(&audit_insert(&placed.audit)),
-        ];
-        let mut rows = 4;
+            1,
+        ));
+        steps.push(WriteStep::Run(build(&order_insert(order)?)));
+        steps.push(WriteStep::Run(build(&shipment_insert(&placed.shipment))));
+        steps.push(WriteStep::Run(build(&audit_insert(&placed.audit))));
         if let Some(insert) = events_insert(&placed.events)? {
-            batch.push(build(&insert));
-            rows += placed.events.len() as u64;
+            steps.push(WriteStep::Run(build(&insert)));
         }
         if let Some(scope) = &placed.idempotency {
-            batch.push(build(
-                &Query::update()
-                    .table(IdempotencyKeys::Table)
-                    .value(IdempotencyKeys::OrderId, order.id.0)
-                    .value(
-                        IdempotencyKeys::CompletedAt,
-                        super::to_stored_time(order.created_at),
-                    )
-                    .and_where(Expr::col(IdempotencyKeys::UserId).eq(scope.user_id.0))
-                    .and_where(Expr::col(IdempotencyKeys::Key).eq(scope.key.as_str()))
-                    .to_owned(),
+            steps.push(WriteStep::Changes(
+                build(
+                    &Query::update()
+                        .table(IdempotencyKeys::Table)
+                        .value(IdempotencyKeys::OrderId, order.id.0)
+                        .value(
+                            IdempotencyKeys::CompletedAt,
+                            super::to_stored_time(order.created_at),
+                        )
+                        .and_where(Expr::col(IdempotencyKeys::UserId).eq(scope.user_id.0))
+                        .and_where(Expr::col(IdempotencyKeys::Key).eq(scope.key.as_str()))
+                        .to_owned(),
+                ),
+                1,
             ));
-            rows += 1;
         }
-        let written = super::execute_batch(txn, batch)
-            .await
-            .or_store_error(context)?;
-        if written < rows {
-            // Only the removal can match nothing: the recovery task abandoned the
-            // attempt (and released its stock) meanwhile. (Or the idempotency key's
-            // row is gone, which pruning does only to completed keys.)
-            return Err(OrderRepositoryError::AttemptGone(order.id));
+        steps.push(WriteStep::RefuseIf(Box::new(pending_over(
+            order.user_id,
+            i64::from(placed.max_pending),
+        ))));
+        Ok(steps)
+    }
+
+    /// Why a placement was refused, worked out after the fact: the recovery task
+    /// abandoned the attempt (and released its stock), or the buyer holds the most
+    /// pending orders allowed. `None` when neither holds now (an order of the buyer's
+    /// left pending meanwhile): try again.
+    async fn placement_refusal(
+        &self,
+        placed: &PlacedOrder,
+    ) -> Result<Option<OrderRepositoryError>, StoreError> {
+        let order = &placed.order;
+        let attempt = Query::select()
+            .expr(Expr::val(1))
+            .from(OrderAttempts::Table)
+            .and_where(Expr::col(OrderAttempts::OrderId).eq(order.id.0))
+            .to_owned();
+        if !exists(&self.db, &attempt, || {
+            format!("looking for the attempt of order {}", order.id)
+        })
+        .await?
+        {
+            return Ok(Some(OrderRepositoryError::AttemptGone(order.id)));
         }
-        // Counted after the insert, so this order is among them.
-        let pending = count_pending(txn, order.user_id).await?;
-        if pending > u64::from(placed.max_pending) {
-            return Err(OrderRepositoryError::TooManyPending);
+        let at_cap = pending_over(order.user_id, i64::from(placed.max_pending) - 1);
+        if exists(&self.db, &at_cap, || {
+            format!("counting the pending orders of user {}", order.user_id)
+        })
+        .await?
+        {
+            return Ok(Some(OrderRepositoryError::TooManyPending));
         }
-        Ok(())
+        if let Some(scope) = &placed.idempotency {
+            let key = Query::select()
+                .expr(Expr::val(1))
+                .from(IdempotencyKeys::Table)
+                .and_where(Expr::col(IdempotencyKeys::UserId).eq(scope.user_id.0))
+                .and_where(Expr::col(IdempotencyKeys::Key).eq(scope.key.as_str()))
+                .to_owned();
+            if !exists(&self.db, &key, || {
+                format!("looking for the idempotency key of order {}", order.id)
+            })
+            .await?
+            {
+                // Pruning removes only completed keys: this one was not.
+                return Err(anyhow::anyhow!(
+                    "the idempotency key of order {} is gone before the order was written",
+                    order.id
+                )
+                .into());
+            }
+        }
+        Ok(None)
     }
 
     /// The write of [`OrderRepository::change`], inside `txn`.
@@ -498,24 +553,17 @@ impl SqlOrderRepository {
     }
 }
 
-async fn count_pending(conn: &impl ConnectionTrait, user: UserId) -> Result<u64, StoreError> {
-    // COUNT(*), not COUNT(id): the (user_id, status) index answers it alone, without
-    // reading each order's row.
-    let select = Query::select()
-        .expr_as(Expr::cust("COUNT(*)"), "pending")
+/// A query that returns a row when `user` holds more than `limit` pending orders.
+/// HAVING without GROUP BY counts them as one group; COUNT(*), not COUNT(id): the
+/// (user_id, status) index answers it alone, without reading each order's row.
+fn pending_over(user: UserId, limit: i64) -> SelectStatement {
+    Query::select()
+        .expr(Expr::cust("COUNT(*)"))
         .from(Orders::Table)
         .and_where(Expr::col(Orders::UserId).eq(user.0))
         .and_where(Expr::col(Orders::Status).eq(OrderStatus::Pending.as_str()))
-        .to_owned();
-    let row = conn
-        .query_one(&select)
-        .await
-        .or_store_error(|| format!("counting the pending orders of user {user}"))?
-        .context("COUNT returned no row")?;
-    let pending: i64 = row
-        .try_get("", "pending")
-        .or_store_error(|| "reading the pending count")?;
-    Ok(u64::try_from(pending).unwrap_or(0))
+        .and_having(Expr::cust("COUNT(*)").gt(limit))
+        .to_owned()
 }
 
 /// Commits `txn` when `written` succeeded, else rolls it back; the write's error wins.
@@ -535,7 +583,12 @@ pub(crate) async fn finish<E: From<StoreError>>(
 
 #[async_trait]
 impl OrderRepository for SqlOrderRepository {
-    async fn record_attempt(&self, attempt: &OrderAttempt) -> Result<(), OrderRepositoryError> {
+    async fn record_attempt(
+        &self,
+        attempt: &OrderAttempt,
+        max_pending: u32,
+    ) -> Result<(), OrderRepositoryError> {
+        let backend = self.db.get_database_backend();
         let insert = Query::insert()
             .into_table(OrderAttempts::Table)
             .columns([
@@ -549,11 +602,21 @@ impl OrderRepository for SqlOrderRepository {
                 super::to_stored_time(attempt.created_at).into(),
             ])
             .to_owned();
-        self.db
-            .execute(&insert)
-            .await
-            .or_store_error(|| format!("recording the attempt of order {}", attempt.order_id))?;
-        Ok(())
+        let steps = vec![
+            WriteStep::RefuseIf(Box::new(pending_over(
+                attempt.user_id,
+                i64::from(max_pending) - 1,
+            ))),
+            WriteStep::Run(backend.build(&insert)),
+        ];
+        let written =
+            self.writer.write(steps).await.or_store_error(|| {
+                format!("recording the attempt of order {}", attempt.order_id)
+            })?;
+        match written {
+            Written::Committed => Ok(()),
+            Written::Refused => Err(OrderRepositoryError::TooManyPending),
+        }
     }
 
     async fn stale_attempts(
@@ -606,12 +669,26 @@ impl OrderRepository for SqlOrderRepository {
     }
 
     async fn place(&self, placed: &PlacedOrder) -> Result<(), OrderRepositoryError> {
-        let txn = begin_write(&self.db).await?;
-        let written = self.write_placed(&txn, placed).await;
-        finish(txn, written, || {
-            format!("committing order {}", placed.order.id)
-        })
-        .await
+        let backend = self.db.get_database_backend();
+        for _ in 0..PLACE_TRIES {
+            let steps = Self::placing_steps(placed, backend)?;
+            let written = self
+                .writer
+                .write(steps)
+                .await
+                .or_store_error(|| format!("placing order {}", placed.order.id))?;
+            if written == Written::Committed {
+                return Ok(());
+            }
+            if let Some(refusal) = self.placement_refusal(placed).await? {
+                return Err(refusal);
+            }
+        }
+        Err(anyhow::anyhow!(
+            "the placement of order {} was refused {PLACE_TRIES} times though its attempt and the pending cap held each time after",
+            placed.order.id
+        )
+        .into())
     }
 
     async fn get(&self, id: OrderId) -> Result<Option<Order>, OrderRepositoryError> {
@@ -706,10 +783,6 @@ impl OrderRepository for SqlOrderRepository {
             .ok_or(OrderRepositoryError::NotFound(id))
     }
 
-    async fn pending_count(&self, user_id: UserId) -> Result<u64, OrderRepositoryError> {
-        Ok(count_pending(&self.db, user_id).await?)
-    }
-
     async fn overdue(
         &self,
         now: DateTime<Utc>,
@@ -778,8 +851,11 @@ impl OutboxPort for SqlOrderRepository {
             .value(Outbox::SentAt, super::to_stored_time(at))
             .and_where(Expr::col(Outbox::Position).is_in(positions.iter().copied()))
             .to_owned();
-        self.db
-            .execute(&update)
+        // Through the writer, like the order writes it follows: on SQLite a pooled
+        // write here would hold the lock the next order's write then sleeps on.
+        let backend = self.db.get_database_backend();
+        self.writer
+            .write(vec![WriteStep::Run(backend.build(&update))])
             .await
             .or_store_error(|| "marking outbox rows sent")?;
         Ok(())

@@ -4,12 +4,14 @@
 //! - `reserve` inserts the reservation and its lines (`ON CONFLICT DO NOTHING`: a
 //!   retry finds the existing one) and raises `reserved` of each line with one
 //!   conditional update `WHERE on_hand - reserved >= n`, in product-id order, all in
-//!   one batch; unless every statement changed its row (a retry, or a line that fell
-//!   short) everything rolls back, and the refusal is worked out afterwards.
-//! - `apply` moves the status with one conditional update (`WHERE status = 'reserved'`
-//!   for commit and release, `'committed'` for restock), and only the caller whose
-//!   update matched changes stock: a hundred concurrent releases lower `reserved`
-//!   once.
+//!   one checked write ([`CheckedWriter`](super::CheckedWriter): one round trip on
+//!   SQLite); unless every statement changed its rows (a retry, or a line that fell
+//!   short) nothing is written, and the refusal is worked out afterwards.
+//! - `apply` reads the reservation, then in one checked write moves the status with
+//!   a conditional update (`WHERE status = 'reserved'` for commit and release,
+//!   `'committed'` for restock), records the event that asked for it, and changes
+//!   the stock; the write stands only if the update matched, so a hundred concurrent
+//!   releases lower `reserved` once (the others read again and find it done).
 //!
 //! On SQLite every transaction here begins `IMMEDIATE` (it takes the write lock at
 //! once, so two transactions never both read and then fail to upgrade); on
@@ -26,9 +28,7 @@ use emporium_domain::inventory::{
 };
 use emporium_domain::orders::{OrderId, ProcessedEvent};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SimpleExpr};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, StatementBuilder,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, StatementBuilder};
 use uuid::Uuid;
 
 use super::entities::inventory::{Column as Stock, Entity as StockEntity};
@@ -36,8 +36,8 @@ use super::errors::DbResultExt;
 use super::migration::{
     ProcessedEvents, StockReservationLines as Lines, StockReservations as Reservations,
 };
-use super::order::record_processed;
-use super::{begin_write, roll_back};
+use super::order::processed_insert;
+use super::{CheckedWriter, WriteStep, Written, exists};
 use crate::store_error::StoreError;
 
 /// Stores reservations in `stock_reservations` and `stock_reservation_lines`, and the
@@ -45,17 +45,16 @@ use crate::store_error::StoreError;
 #[derive(Debug, Clone)]
 pub struct SqlStockReservations {
     db: DatabaseConnection,
+    writer: CheckedWriter,
 }
 
 impl SqlStockReservations {
     /// Reservations on `db` (migrated with [`super::migrate`]).
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
-    }
-
-    /// A write transaction: `IMMEDIATE` on SQLite.
-    async fn begin(&self) -> Result<DatabaseTransaction, StoreError> {
-        begin_write(&self.db).await
+        Self {
+            writer: CheckedWriter::new(&db),
+            db,
+        }
     }
 
     /// The stock change of `action` for one line of `quantity` units (the table's
@@ -78,6 +77,9 @@ impl SqlStockReservations {
 
 /// How often `reserve` tries when stock is released while a line falls short.
 const RESERVE_TRIES: usize = 3;
+/// How often `apply` reads and writes again when another caller moved the
+/// reservation in between (the second read then finds it moved: done or refused).
+const APPLY_TRIES: usize = 3;
 
 /// The reservation of `order_id` as stored, read inside `txn`.
 async fn load(
@@ -157,12 +159,6 @@ async fn shortfall(txn: &impl ConnectionTrait, product_id: ProductId) -> Reserva
     }
 }
 
-async fn commit(txn: DatabaseTransaction, order_id: OrderId) -> Result<(), StoreError> {
-    txn.commit()
-        .await
-        .or_store_error(|| format!("committing the stock reservation of order {order_id}"))
-}
-
 impl SqlStockReservations {
     /// One try of [`StockReservations::reserve`]; `None` when a line fell short in
     /// the batch but has enough stock now (released meanwhile): try again.
@@ -173,13 +169,12 @@ impl SqlStockReservations {
         at: DateTime<Utc>,
     ) -> Result<Option<Reservation>, ReservationError> {
         let at = super::to_stored_time(at);
-        let txn = self.begin().await?;
-        let backend = txn.get_database_backend();
+        let backend = self.db.get_database_backend();
         let build = |statement: &dyn StatementBuilder| statement.build(&backend);
-        // One batch (one round trip on SQLite, while the write lock is held): the
-        // reservation and its lines (`ON CONFLICT DO NOTHING`: a retry finds them
-        // there), then one conditional update per line. Each statement changes one
-        // row per line when everything holds; anything less rolls it all back.
+        // One checked write (one round trip on SQLite): the reservation and its lines
+        // (`ON CONFLICT DO NOTHING`: a retry finds them there), then one conditional
+        // update per line. Each statement must change one row per line; anything
+        // less refuses the whole write.
         let mut lines_insert = Query::insert();
         lines_insert
             .into_table(Lines::Table)
@@ -196,66 +191,65 @@ impl SqlStockReservations {
                 line.quantity.value().into(),
             ]);
         }
-        let mut batch = vec![
-            build(
-                &Query::insert()
-                    .into_table(Reservations::Table)
-                    .columns([
-                        Reservations::OrderId,
-                        Reservations::Status,
-                        Reservations::CreatedAt,
-                        Reservations::UpdatedAt,
-                    ])
-                    .values_panic([
-                        order_id.0.into(),
-                        ReservationStatus::Reserved.as_str().into(),
-                        at.into(),
-                        at.into(),
-                    ])
-                    .on_conflict(
-                        OnConflict::column(Reservations::OrderId)
-                            .do_nothing()
-                            .to_owned(),
-                    )
-                    .to_owned(),
+        let mut steps = vec![
+            WriteStep::Changes(
+                build(
+                    &Query::insert()
+                        .into_table(Reservations::Table)
+                        .columns([
+                            Reservations::OrderId,
+                            Reservations::Status,
+                            Reservations::CreatedAt,
+                            Reservations::UpdatedAt,
+                        ])
+                        .values_panic([
+                            order_id.0.into(),
+                            ReservationStatus::Reserved.as_str().into(),
+                            at.into(),
+                            at.into(),
+                        ])
+                        .on_conflict(
+                            OnConflict::column(Reservations::OrderId)
+                                .do_nothing()
+                                .to_owned(),
+                        )
+                        .to_owned(),
+                ),
+                1,
             ),
-            build(&lines_insert),
+            WriteStep::Changes(build(&lines_insert), lines.lines().len() as u64),
         ];
         for line in lines.lines() {
             let quantity = line.quantity.value();
-            batch.push(build(
-                &Query::update()
-                    .table(StockEntity)
-                    .value(Stock::Reserved, Expr::col(Stock::Reserved).add(quantity))
-                    .value(Stock::UpdatedAt, at)
-                    .and_where(Expr::col(Stock::ProductId).eq(line.product_id.0))
-                    .and_where(
-                        Expr::col(Stock::OnHand)
-                            .sub(Expr::col(Stock::Reserved))
-                            .gte(quantity),
-                    )
-                    .to_owned(),
+            steps.push(WriteStep::Changes(
+                build(
+                    &Query::update()
+                        .table(StockEntity)
+                        .value(Stock::Reserved, Expr::col(Stock::Reserved).add(quantity))
+                        .value(Stock::UpdatedAt, at)
+                        .and_where(Expr::col(Stock::ProductId).eq(line.product_id.0))
+                        .and_where(
+                            Expr::col(Stock::OnHand)
+                                .sub(Expr::col(Stock::Reserved))
+                                .gte(quantity),
+                        )
+                        .to_owned(),
+                ),
+                1,
             ));
         }
-        let expected = 1 + 2 * lines.lines().len() as u64;
-        let changed = super::execute_batch(&txn, batch)
+        let written = self
+            .writer
+            .write(steps)
             .await
-            .or_store_error(|| format!("reserving the stock of order {order_id}"));
-        match changed {
-            Ok(changed) if changed == expected => {
-                commit(txn, order_id).await?;
-                return Ok(Some(Reservation {
-                    order_id,
-                    lines: lines.clone(),
-                    status: ReservationStatus::Reserved,
-                    updated_at: at,
-                }));
-            }
-            Ok(_) => roll_back(txn).await,
-            Err(error) => {
-                roll_back(txn).await;
-                return Err(error.into());
-            }
+            .or_store_error(|| format!("reserving the stock of order {order_id}"))?;
+        if written == Written::Committed {
+            return Ok(Some(Reservation {
+                order_id,
+                lines: lines.clone(),
+                status: ReservationStatus::Reserved,
+                updated_at: at,
+            }));
         }
         // Nothing was written. A retry (or a concurrent twin) answers what is there;
         // otherwise a line fell short.
@@ -306,82 +300,72 @@ impl StockReservations for SqlStockReservations {
         at: DateTime<Utc>,
     ) -> Result<Reservation, ReservationError> {
         let at = super::to_stored_time(at);
-        let txn = self.begin().await?;
-        let moved = Query::update()
-            .table(Reservations::Table)
-            .value(Reservations::Status, action.to_status().as_str())
-            .value(Reservations::UpdatedAt, at)
-            .and_where(Expr::col(Reservations::OrderId).eq(order_id.0))
-            .and_where(Expr::col(Reservations::Status).eq(action.from_status().as_str()))
-            .to_owned();
-        let moved = txn
-            .execute(&moved)
-            .await
-            .or_store_error(|| format!("moving the stock reservation of order {order_id}"))?
-            .rows_affected();
-        let current = load(&txn, order_id).await;
-        let current = match current {
-            Ok(current) => current,
-            Err(error) => {
-                roll_back(txn).await;
-                return Err(error.into());
-            }
-        };
-        let Some(reservation) = current else {
-            roll_back(txn).await;
-            return Err(ReservationError::NotFound(order_id));
-        };
-        if moved == 0 {
-            roll_back(txn).await;
-            return match action.outcome(reservation.status) {
-                ActionOutcome::AlreadyDone => Ok(reservation),
-                ActionOutcome::Refused | ActionOutcome::Apply(_) => {
-                    Err(ReservationError::InvalidTransition {
+        let backend = self.db.get_database_backend();
+        let build = |statement: &dyn StatementBuilder| statement.build(&backend);
+        for _ in 0..APPLY_TRIES {
+            // A reservation's lines never change: read them, then move the status
+            // and the stock in one checked write that holds only if the status is
+            // still the action's starting point.
+            let Some(reservation) = load(&self.db, order_id).await? else {
+                return Err(ReservationError::NotFound(order_id));
+            };
+            match action.outcome(reservation.status) {
+                ActionOutcome::Apply(_) => {}
+                ActionOutcome::AlreadyDone => return Ok(reservation),
+                ActionOutcome::Refused => {
+                    return Err(ReservationError::InvalidTransition {
                         action,
                         status: reservation.status,
-                    })
+                    });
                 }
-            };
-        }
-        if let Some(processed) = processed {
-            record_processed(&txn, &processed, at).await?;
-        }
-        for line in reservation.lines.lines() {
-            let mut change = Query::update();
-            change.table(StockEntity);
-            for (column, value) in Self::stock_change(action, line.quantity.value()) {
-                change.value(column, value);
             }
-            change
-                .value(Stock::UpdatedAt, at)
-                .and_where(Expr::col(Stock::ProductId).eq(line.product_id.0));
-            let changed = txn
-                .execute(&change)
-                .await
-                .or_store_error(|| {
-                    format!(
-                        "{action} of product {} for order {order_id}",
-                        line.product_id
-                    )
-                })?
-                .rows_affected();
-            if changed == 0 {
-                // Only a record with nothing reserved can be deleted, so only a
-                // restock can meet a missing one: the units have nowhere to go back.
-                tracing::warn!(
-                    order_id = %order_id,
-                    product_id = %line.product_id,
-                    action = %action,
-                    "the product's stock record is gone; its units were not returned"
-                );
+            let mut steps = vec![WriteStep::Changes(
+                build(
+                    &Query::update()
+                        .table(Reservations::Table)
+                        .value(Reservations::Status, action.to_status().as_str())
+                        .value(Reservations::UpdatedAt, at)
+                        .and_where(Expr::col(Reservations::OrderId).eq(order_id.0))
+                        .and_where(
+                            Expr::col(Reservations::Status).eq(action.from_status().as_str()),
+                        )
+                        .to_owned(),
+                ),
+                1,
+            )];
+            if let Some(processed) = &processed {
+                steps.push(WriteStep::Run(build(&processed_insert(processed, at))));
             }
+            for line in reservation.lines.lines() {
+                let mut change = Query::update();
+                change.table(StockEntity);
+                for (column, value) in Self::stock_change(action, line.quantity.value()) {
+                    change.value(column, value);
+                }
+                change
+                    .value(Stock::UpdatedAt, at)
+                    .and_where(Expr::col(Stock::ProductId).eq(line.product_id.0));
+                // Not checked: only a record with nothing reserved can be deleted, so
+                // only a restock can meet a missing one, and its units have nowhere
+                // to go back (refusing would leave the event failing for ever).
+                steps.push(WriteStep::Run(build(&change)));
+            }
+            let written = self.writer.write(steps).await.or_store_error(|| {
+                format!("{action} of the stock reservation of order {order_id}")
+            })?;
+            if written == Written::Committed {
+                return Ok(Reservation {
+                    status: action.to_status(),
+                    updated_at: at,
+                    ..reservation
+                });
+            }
+            // Another caller moved it between the read and the write: look again.
         }
-        commit(txn, order_id).await?;
-        Ok(Reservation {
-            status: action.to_status(),
-            updated_at: at,
-            ..reservation
-        })
+        Err(anyhow::anyhow!(
+            "the stock reservation of order {order_id} kept moving during its {action}"
+        )
+        .into())
     }
 
     async fn get(&self, order_id: OrderId) -> Result<Option<Reservation>, ReservationError> {
@@ -395,11 +379,9 @@ impl StockReservations for SqlStockReservations {
             .and_where(Expr::col(ProcessedEvents::Consumer).eq(event.consumer.as_str()))
             .and_where(Expr::col(ProcessedEvents::EventId).eq(event.event_id.0))
             .to_owned();
-        let found = self
-            .db
-            .query_one(&query)
-            .await
-            .or_store_error(|| format!("looking up processed event {}", event.event_id))?;
-        Ok(found.is_some())
+        Ok(exists(&self.db, &query, || {
+            format!("looking up processed event {}", event.event_id)
+        })
+        .await?)
     }
 }

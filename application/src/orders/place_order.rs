@@ -239,16 +239,6 @@ impl PlaceOrder {
         let reservation = lines
             .reservation()
             .map_err(|error| unexpected(error, "reservation lines"))?;
-        let pending = ports
-            .orders
-            .pending_count(buyer)
-            .await
-            .map_err(|error| unexpected(error, "counting pending orders"))?;
-        if pending >= u64::from(settings.max_pending_orders) {
-            return Err(PlaceOrderError::TooManyPending {
-                max: settings.max_pending_orders,
-            });
-        }
         let email = match &input.buyer_email {
             Some(email) => email.clone(),
             None => {
@@ -264,15 +254,26 @@ impl PlaceOrder {
 
         let now = ports.clock.now();
         let order_id = OrderId(ports.ids.new_id());
-        ports
+        // Refused at once when the buyer already holds the most unpaid orders allowed:
+        // nothing is reserved for an order that cannot be placed.
+        let attempt = OrderAttempt {
+            order_id,
+            user_id: buyer,
+            created_at: now,
+        };
+        match ports
             .orders
-            .record_attempt(&OrderAttempt {
-                order_id,
-                user_id: buyer,
-                created_at: now,
-            })
+            .record_attempt(&attempt, settings.max_pending_orders)
             .await
-            .map_err(|error| unexpected(error, "recording the order attempt"))?;
+        {
+            Ok(()) => {}
+            Err(OrderRepositoryError::TooManyPending) => {
+                return Err(PlaceOrderError::TooManyPending {
+                    max: settings.max_pending_orders,
+                });
+            }
+            Err(other) => return Err(unexpected(other, "recording the order attempt").into()),
+        }
 
         match ports
             .reservations
@@ -539,6 +540,7 @@ mod tests {
     /// the order store records which of its methods ran.
     fn ports(
         reservations: MockStockReservations,
+        record: impl Fn() -> Result<(), OrderRepositoryError> + Send + Sync + 'static,
         place: impl Fn() -> Result<(), OrderRepositoryError> + Send + Sync + 'static,
         calls: &Calls,
     ) -> OrderPorts {
@@ -547,12 +549,14 @@ mod tests {
             .expect_find_product()
             .returning(|_| Ok(Some(product(1))));
         let mut orders = MockOrderRepository::new();
-        orders.expect_pending_count().returning(|_| Ok(0));
         let log = calls.clone();
-        orders.expect_record_attempt().returning(move |_| {
-            log.lock().unwrap().push("record_attempt");
-            Ok(())
-        });
+        orders
+            .expect_record_attempt()
+            .withf(|_, max_pending| *max_pending == 3)
+            .returning(move |_, _| {
+                log.lock().unwrap().push("record_attempt");
+                record()
+            });
         let log = calls.clone();
         orders.expect_place().returning(move |_| {
             log.lock().unwrap().push("place");
@@ -594,7 +598,7 @@ mod tests {
             .expect_reserve()
             .withf(|_, lines, _| lines.lines()[0].quantity.value() == 2)
             .returning(|id, _, _| Ok(reserved(id)));
-        let uc = PlaceOrder::new(ports(reservations, || Ok(()), &calls));
+        let uc = PlaceOrder::new(ports(reservations, || Ok(()), || Ok(()), &calls));
         let Placed::Created(view) = uc.execute(&customer(), input()).await.unwrap() else {
             panic!("not created");
         };
@@ -623,7 +627,7 @@ mod tests {
         reservations
             .expect_apply()
             .returning(|id, _, _, _| Err(ReservationError::NotFound(id)));
-        let uc = PlaceOrder::new(ports(reservations, || Ok(()), &calls));
+        let uc = PlaceOrder::new(ports(reservations, || Ok(()), || Ok(()), &calls));
         let error = uc.execute(&customer(), input()).await.unwrap_err();
         assert!(matches!(
             error,
@@ -660,6 +664,7 @@ mod tests {
             });
         let uc = PlaceOrder::new(ports(
             reservations,
+            || Ok(()),
             || Err(OrderRepositoryError::TooManyPending),
             &calls,
         ));
@@ -683,6 +688,7 @@ mod tests {
         reservations.expect_apply().never();
         let uc = PlaceOrder::new(ports(
             reservations,
+            || Ok(()),
             || {
                 Err(OrderRepositoryError::Unavailable(Unavailable::new(
                     "database",
@@ -694,5 +700,22 @@ mod tests {
         let error = uc.execute(&customer(), input()).await.unwrap_err();
         assert_eq!(error.failure(), Failure::unavailable());
         assert_eq!(*calls.lock().unwrap(), ["record_attempt", "place"]);
+    }
+
+    /// A buyer at the cap is refused before anything is reserved.
+    #[tokio::test]
+    async fn a_buyer_at_the_pending_cap_is_refused_before_reserving() {
+        let calls = Calls::default();
+        let mut reservations = MockStockReservations::new();
+        reservations.expect_reserve().never();
+        let uc = PlaceOrder::new(ports(
+            reservations,
+            || Err(OrderRepositoryError::TooManyPending),
+            || Ok(()),
+            &calls,
+        ));
+        let error = uc.execute(&customer(), input()).await.unwrap_err();
+        assert!(matches!(error, PlaceOrderError::TooManyPending { max: 3 }));
+        assert_eq!(*calls.lock().unwrap(), ["record_attempt"]);
     }
 }

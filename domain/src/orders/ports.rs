@@ -185,8 +185,15 @@ pub struct OrderFilter {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait OrderRepository: Send + Sync {
-    /// Records the first step of placing an order. Errors: `Unavailable`, `Unexpected`.
-    async fn record_attempt(&self, attempt: &OrderAttempt) -> Result<(), OrderRepositoryError>;
+    /// Records the first step of placing an order, unless the buyer already holds
+    /// `max_pending` unpaid orders: then nothing is recorded and the answer is
+    /// `TooManyPending` (checked again when the order is placed, since attempts race).
+    /// Errors: `TooManyPending`, `Unavailable`, `Unexpected`.
+    async fn record_attempt(
+        &self,
+        attempt: &OrderAttempt,
+        max_pending: u32,
+    ) -> Result<(), OrderRepositoryError>;
 
     /// Attempts begun before `before` whose order was never placed, oldest first.
     /// Errors: `Unavailable`, `Unexpected`.
@@ -222,9 +229,6 @@ pub trait OrderRepository: Send + Sync {
     /// `NotFound`, `Stale`, `ShipmentMoved`, `AlreadyProcessed`, `Unavailable`,
     /// `Unexpected`.
     async fn change(&self, change: &OrderChange) -> Result<Order, OrderRepositoryError>;
-
-    /// How many unpaid orders the buyer holds. Errors: `Unavailable`, `Unexpected`.
-    async fn pending_count(&self, user_id: UserId) -> Result<u64, OrderRepositoryError>;
 
     /// Pending orders whose `payBy` is before `now`, oldest first. Errors:
     /// `Unavailable`, `Unexpected`.

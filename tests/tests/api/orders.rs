@@ -47,6 +47,39 @@ pub async fn place(app: &TestApp, token: &str, document: &Value, key: Option<&st
     send(request).await
 }
 
+/// `n` placements of `document` by one customer sent at once (released together by
+/// a barrier), with the status and body of each answer.
+async fn place_at_once(
+    app: &Arc<TestApp>,
+    token: &str,
+    document: Value,
+    key: Option<&'static str>,
+    n: usize,
+) -> Vec<(u16, Value)> {
+    let document = Arc::new(document);
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (app, token, document, barrier) = (
+                app.clone(),
+                token.to_owned(),
+                document.clone(),
+                barrier.clone(),
+            );
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let reply = place(&app, &token, &document, key).await;
+                (reply.status.as_u16(), reply.body.clone())
+            })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(n);
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
 /// A product with `on_hand` units in stock; its id.
 pub async fn stocked_product(app: &TestApp, name: &str, price: &str, on_hand: i64) -> String {
     let product = app.create_product(name, price, None).await;
@@ -335,26 +368,11 @@ async fn one_idempotency_key_makes_one_order() {
     let app = Arc::new(app_with(&dir, |config| config.max_pending_orders = 100).await);
     let customer = app.signed_in(Role::Customer).await;
     let product = stocked_product(&app, "Cup", "2.00", 100).await;
-    let document = Arc::new(order_document(Some(&[(&product, 1)])));
-    let barrier = Arc::new(tokio::sync::Barrier::new(20));
-    let tasks: Vec<_> = (0..20)
-        .map(|_| {
-            let (app, customer, document, barrier) = (
-                app.clone(),
-                customer.clone(),
-                document.clone(),
-                barrier.clone(),
-            );
-            tokio::spawn(async move {
-                barrier.wait().await;
-                let reply = place(&app, &customer, &document, Some("checkout-7f3a")).await;
-                (reply.status.as_u16(), reply.body.clone())
-            })
-        })
-        .collect();
+    let document = order_document(Some(&[(&product, 1)]));
+    let answers = place_at_once(&app, &customer, document.clone(), Some("checkout-7f3a"), 20).await;
     let mut ids = std::collections::HashSet::new();
-    for task in tasks {
-        match task.await.unwrap() {
+    for answer in answers {
+        match answer {
             (201, body) => {
                 ids.insert(body["data"]["id"].as_str().unwrap().to_owned());
             }
@@ -492,6 +510,52 @@ async fn the_pending_order_cap_holds() {
     place(&app, &customer, &document, None)
         .await
         .expect_status(201);
+}
+
+/// The cap holds however many of one customer's orders race: twenty at once with a
+/// cap of three make three orders, and the refused ones hold no stock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_pending_order_cap_holds_under_a_race() {
+    let dir = TempDir::new();
+    pending_cap_race(app_with(&dir, |config| config.max_pending_orders = 3).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_mongodb_redis_the_pending_order_cap_holds_under_a_race() {
+    let dir = TempDir::new();
+    let Some(config) = external_config(&dir).await else {
+        return;
+    };
+    let config = Config {
+        max_pending_orders: 3,
+        ..with_admin(config)
+    };
+    pending_cap_race(TestApp::spawn(config, ServiceSet::All).await).await;
+}
+
+/// Twenty orders of one customer at once against a cap of three.
+async fn pending_cap_race(app: TestApp) {
+    let app = Arc::new(app);
+    let customer = app.signed_in(Role::Customer).await;
+    let product = stocked_product(&app, "Cup", "2.00", 50).await;
+    let document = order_document(Some(&[(&product, 1)]));
+    let answers = place_at_once(&app, &customer, document, None, 20).await;
+    let mut created = 0;
+    for answer in answers {
+        match answer {
+            (201, _) => created += 1,
+            (409, body) => assert_eq!(body["errors"][0]["code"], "too_many_pending_orders"),
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!(created, 3);
+    let list = app.bearer(Method::GET, "/v1/orders", &customer, None).await;
+    assert_eq!(list.body["meta"]["total"], 3);
+    assert_eq!(
+        stock(&app, &product).await,
+        (50, 3),
+        "refused orders hold nothing"
+    );
 }
 
 /// BOLA: another customer's order is not there for them, on every route.

@@ -11,6 +11,7 @@ mod m20261130_000003_shop_settings;
 mod m20261130_000004_orders;
 mod m20261130_000005_payments;
 mod m20261130_000006_shipment_actors;
+mod m20261201_000001_write_checks;
 
 pub(crate) use m20260101_000001_catalog_and_inventory::names;
 pub(crate) use m20260102_000001_accounts::names as account_names;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_orders::Migration),
             Box::new(m20261130_000005_payments::Migration),
             Box::new(m20261130_000006_shipment_actors::Migration),
+            Box::new(m20261201_000001_write_checks::Migration),
         ]
     }
 }
