@@ -168,13 +168,7 @@ string_value!(
 fn is_host_and_port(authority: &str) -> bool {
     let (host_ok, port) = match authority.strip_prefix('[') {
         Some(literal) => match literal.split_once(']') {
-            Some((address, port)) => (
-                !address.is_empty()
-                    && address
-                        .chars()
-                        .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.'),
-                port,
-            ),
+            Some((address, port)) => (address.parse::<std::net::Ipv6Addr>().is_ok(), port),
             None => (false, ""),
         },
         None => {
@@ -340,6 +334,9 @@ mod tests {
         assert!(ImageUrl::new("https://[::1]:8443/cup.jpg").is_ok());
         assert!(ImageUrl::new("http://192.0.2.7:80").is_ok());
         assert!(ImageUrl::new("https://[abc/cup.jpg").is_err());
+        // Brackets hold an IPv6 address, not any hex digits and colons.
+        assert!(ImageUrl::new("https://[9:1B9EEd9]/cup.jpg").is_err());
+        assert!(ImageUrl::new("https://[2001:db8::7]/cup.jpg").is_ok());
         assert!(ImageUrl::new("https://img]example/cup.jpg").is_err());
         assert!(ImageUrl::new("https://user@img.example/cup.jpg").is_err());
         assert!(ImageUrl::new("https://img.example:80x/cup.jpg").is_err());
