@@ -6,11 +6,11 @@ use std::time::Duration;
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, DurationRound, SecondsFormat, TimeDelta, Utc};
+use emporium_domain::UserId;
 use emporium_domain::orders::{Cart, CartStore, CartStoreError};
-use emporium_domain::{Unavailable, UserId};
 use redis::aio::ConnectionManager;
 
-use crate::cache::redis_cache::connect_redis;
+use crate::cache::redis_cache::{connect_redis, eviction_policy, run_classified};
 use crate::cart_codec;
 use crate::store_error::StoreError;
 
@@ -72,6 +72,12 @@ impl RedisCartStore {
         self
     }
 
+    /// Redis's `maxmemory-policy`: carts are lost unless it is `noeviction`. An
+    /// error when Redis refuses `CONFIG GET` (some managed services do).
+    pub async fn eviction_policy(&self) -> anyhow::Result<String> {
+        eviction_policy(&self.connection, &self.address, self.operation_timeout).await
+    }
+
     fn key(&self, owner: UserId) -> String {
         format!("{}{owner}", self.prefix)
     }
@@ -82,28 +88,7 @@ impl RedisCartStore {
         what: String,
         operation: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.operation_timeout, operation).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(StoreError::classify(
-                error,
-                "Redis",
-                |error| {
-                    error.is_io_error()
-                        || error.is_connection_refusal()
-                        || error.is_connection_dropped()
-                        || error.is_timeout()
-                },
-                format!("{what} on Redis at {}", self.address),
-            )),
-            Err(_) => Err(StoreError::Unavailable(Unavailable::new(
-                "Redis",
-                anyhow::anyhow!(
-                    "{what} on Redis at {} timed out after {:?}",
-                    self.address,
-                    self.operation_timeout
-                ),
-            ))),
-        }
+        run_classified(&self.address, self.operation_timeout, what, operation).await
     }
 }
 

@@ -7,6 +7,7 @@
 //! | [`sql`] | `sqlite`, `postgres` | catalog, inventory, stock reservation, account and cart stores on sea-orm, plus migrations |
 //! | [`mongo`] | `mongodb` | inventory repository and stock reservations on MongoDB |
 //! | [`carts`] | `redis` | the cart store on Redis |
+//! | [`redis_streams`] | `redis` | the event bus on Redis Streams, with its dead letters |
 //! | [`cache`] | `in-process`, `redis` | the cache port on moka and on Redis |
 //! | [`in_process`] | `in-process` | clock, id generator, in-process catalog and stock lookups |
 //! | [`http`] | `http` | catalog and stock lookups over HTTP between services |
@@ -27,6 +28,8 @@ pub mod http;
 pub mod in_process;
 #[cfg(feature = "mongodb")]
 pub mod mongo;
+#[cfg(feature = "redis")]
+pub mod redis_streams;
 pub mod request_context;
 #[cfg(any(feature = "argon2", feature = "jwt"))]
 pub mod security;

@@ -18,6 +18,7 @@
 //! connection ([`Proxy::cut`]).
 
 mod proxy;
+pub mod stock_reservations;
 
 pub use proxy::{Proxy, address_of, through};
 

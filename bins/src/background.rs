@@ -7,7 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use emporium_adapters::sql::WalCheckpointer;
+use emporium_adapters::redis_streams::RedisStreamsEventBus;
+use emporium_adapters::sql::{OutboxRelayElection, WalCheckpointer};
 use emporium_application::orders::Orders;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -15,8 +16,11 @@ use tokio::task::JoinHandle;
 /// How soon the relay looks again after it published something.
 const RELAY_BUSY_INTERVAL: Duration = Duration::from_millis(20);
 /// How long an idle relay waits at most between looks (it doubles its pause from
-/// the busy interval up to this while the outbox stays empty).
+/// the busy interval up to this while the outbox stays empty; on PostgreSQL a
+/// notification of a new outbox row wakes it sooner).
 const RELAY_IDLE_INTERVAL: Duration = Duration::from_millis(500);
+/// How often a replica that does not relay tries to take over (on PostgreSQL).
+const RELAY_FOLLOWER_INTERVAL: Duration = Duration::from_secs(1);
 /// Events the relay publishes per step.
 const RELAY_BATCH: u32 = 200;
 /// How often overdue unpaid orders are looked for.
@@ -36,25 +40,41 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 pub struct BackgroundTasks {
     stop: watch::Sender<bool>,
     loops: Vec<JoinHandle<()>>,
+    /// The Redis Streams consumers, stopped after the loops.
+    event_bus: Option<Arc<RedisStreamsEventBus>>,
 }
 
 impl BackgroundTasks {
     /// Starts the loops: the purchase flow's when `orders` run here, the WAL
-    /// checkpoint when `wal` is given.
-    pub fn start(orders: Option<Arc<Orders>>, wal: Option<WalCheckpointer>) -> Self {
+    /// checkpoint when `wal` is given. `event_bus`'s consumers (already running) are
+    /// stopped with them.
+    pub fn start(
+        orders: Option<Arc<Orders>>,
+        wal: Option<WalCheckpointer>,
+        election: Option<OutboxRelayElection>,
+        event_bus: Option<Arc<RedisStreamsEventBus>>,
+    ) -> Self {
         let (stop, stopped) = watch::channel(false);
         let mut loops = Vec::new();
         if let Some(wal) = wal {
             loops.push(checkpoint(wal, stopped.clone()));
         }
         if let Some(orders) = orders {
-            loops.extend(Self::purchase_flow(orders, stopped));
+            loops.extend(Self::purchase_flow(orders, election, stopped));
         }
-        Self { stop, loops }
+        Self {
+            stop,
+            loops,
+            event_bus,
+        }
     }
 
-    fn purchase_flow(orders: Arc<Orders>, stopped: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-        let relay = relay(orders.clone(), stopped.clone());
+    fn purchase_flow(
+        orders: Arc<Orders>,
+        election: Option<OutboxRelayElection>,
+        stopped: watch::Receiver<bool>,
+    ) -> Vec<JoinHandle<()>> {
+        let relay = relay(orders.clone(), election, stopped.clone());
         let expiry = {
             let orders = orders.clone();
             every(
@@ -103,6 +123,9 @@ impl BackgroundTasks {
                 tracing::error!(%error, "a background task failed");
             }
         }
+        if let Some(bus) = self.event_bus {
+            bus.stop().await;
+        }
     }
 }
 
@@ -117,17 +140,37 @@ fn checkpoint(wal: WalCheckpointer, stopped: watch::Receiver<bool>) -> JoinHandl
 
 /// The outbox relay: drains the outbox, then looks again soon while events keep
 /// coming and ever less often while none do (see [`RELAY_IDLE_INTERVAL`]), so an idle
-/// server does not poll its database twenty times a second.
-fn relay(orders: Arc<Orders>, mut stopped: watch::Receiver<bool>) -> JoinHandle<()> {
+/// server does not poll its database twenty times a second. With an `election`
+/// (PostgreSQL), only the replica that wins it relays, woken by the notifications of
+/// new outbox rows; the others try to take over every [`RELAY_FOLLOWER_INTERVAL`].
+fn relay(
+    orders: Arc<Orders>,
+    mut election: Option<OutboxRelayElection>,
+    mut stopped: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut pause = RELAY_BUSY_INTERVAL;
         loop {
+            let wait = async {
+                match election.as_mut() {
+                    Some(election) if election.is_leading() => {
+                        election.wait_for_events(pause).await;
+                    }
+                    _ => tokio::time::sleep(pause).await,
+                }
+            };
             tokio::select! {
                 _ = stopped.changed() => break,
-                () = tokio::time::sleep(pause) => {}
+                () = wait => {}
             }
             if *stopped.borrow() {
                 break;
+            }
+            if let Some(election) = election.as_mut()
+                && !election.lead().await
+            {
+                pause = RELAY_FOLLOWER_INTERVAL;
+                continue;
             }
             let mut published = 0;
             let outcome = loop {

@@ -11,12 +11,15 @@ use anyhow::Context;
 use chrono::TimeDelta;
 use emporium_adapters::cache::{MokaCache, RedisCache, ResilientCache};
 use emporium_adapters::carts::RedisCartStore;
-use emporium_adapters::http::{HttpClientConfig, HttpProductCatalog, HttpProductStock};
+use emporium_adapters::http::{
+    HttpClientConfig, HttpProductCatalog, HttpProductStock, HttpStockReservations,
+};
 use emporium_adapters::in_process::{
     InProcessEventBus, InProcessProductCatalog, InProcessProductStock, MockPaymentProvider,
     SystemClock, UuidV7Generator,
 };
 use emporium_adapters::mongo::{MongoInventoryRepository, MongoStockReservations};
+use emporium_adapters::redis_streams::{DeadLetters, RedisStreamsEventBus, RedisStreamsOptions};
 use emporium_adapters::security::{Argon2PasswordHasher, JwtSettings, JwtTokenIssuer};
 use emporium_adapters::sql::DatabaseConnection;
 use emporium_adapters::sql::{
@@ -35,7 +38,7 @@ use emporium_domain::accounts::{
 };
 use emporium_domain::catalog::{ProductCatalog, ProductRepository, ProductStock};
 use emporium_domain::inventory::{InventoryRepository, StockReservations};
-use emporium_domain::orders::{CartStore, PaymentProvider};
+use emporium_domain::orders::{CartStore, EventBus, PaymentProvider};
 use emporium_domain::{Cache, Clock, IdGenerator};
 use futures::FutureExt;
 
@@ -64,6 +67,7 @@ pub fn token_issuer(config: &Config) -> anyhow::Result<JwtTokenIssuer> {
 pub fn needs_sql(config: &Config, services: ServiceSet) -> bool {
     services.has_catalog()
         || services.has_accounts()
+        || services.has_orders()
         || (services.has_inventory() && config.mongo_url.is_none())
 }
 
@@ -99,9 +103,18 @@ pub async fn migrate(config: &Config, services: ServiceSet) -> anyhow::Result<()
     Ok(())
 }
 
+/// What [`build`] makes: the HTTP edge's state and what the server stops at shutdown.
+pub struct Built {
+    /// The HTTP edge's state.
+    pub state: HttpState,
+    /// The Redis Streams bus, when events go over Redis: its consumers stop with the
+    /// server.
+    pub event_bus: Option<Arc<RedisStreamsEventBus>>,
+}
+
 /// Builds the application for `services` from `config` (already checked, with its
 /// API key and token secret resolved).
-pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<HttpState> {
+pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Built> {
     let tokens: Arc<dyn TokenIssuer> = Arc::new(token_issuer(config)?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids: Arc<dyn IdGenerator> = Arc::new(UuidV7Generator);
@@ -205,9 +218,13 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Http
                      products exist"
                 ),
             };
+            let reservations = reservations
+                .clone()
+                .context("inventory has no stock reservations store")?;
             Some(Arc::new(Inventory::new(InventoryPorts {
                 inventory,
                 catalog,
+                reservations,
                 clock: clock.clone(),
             })))
         }
@@ -218,19 +235,49 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Http
         Some(db) if services.has_accounts() => Some(Arc::new(SqlUserRepository::new(db.clone()))),
         _ => None,
     };
-    let (carts, orders) = match (&db, &products, &reservations, &users) {
-        (Some(db), Some(products), Some(reservations), Some(users)) if services.has_orders() => {
-            let store: Arc<dyn CartStore> = match &config.redis_url {
-                Some(url) => Arc::new(RedisCartStore::connect(url).await.with_context(|| {
-                    format!(
-                        "EMPORIUM_REDIS_URL: cannot keep carts in Redis at {}",
-                        redact_url(url)
+    let mut event_bus = None;
+    let (carts, orders) = match &db {
+        Some(db) if services.has_orders() => {
+            // Names, prices and stock: in process beside the catalog and inventory,
+            // else over HTTP to their services (`serve orders`).
+            let catalog: Arc<dyn ProductCatalog> = match (&products, &config.products_url) {
+                (Some(products), _) => Arc::new(InProcessProductCatalog::new(products.clone())),
+                (None, Some(url)) => {
+                    dependencies.push(remote_service("products-service", url)?);
+                    Arc::new(
+                        HttpProductCatalog::new(remote(url))
+                            .context("EMPORIUM_PRODUCTS_URL: cannot set up the products client")?,
                     )
-                })?),
+                }
+                (None, None) => anyhow::bail!(
+                    "EMPORIUM_PRODUCTS_URL is required: orders ask the catalog for prices"
+                ),
+            };
+            let reservations: Arc<dyn StockReservations> =
+                match (&reservations, &config.inventory_url) {
+                    (Some(reservations), _) => reservations.clone(),
+                    (None, Some(url)) => {
+                        dependencies.push(remote_service("inventory-service", url)?);
+                        Arc::new(HttpStockReservations::new(remote(url)).context(
+                            "EMPORIUM_INVENTORY_URL: cannot set up the reservations client",
+                        )?)
+                    }
+                    (None, None) => anyhow::bail!(
+                        "EMPORIUM_INVENTORY_URL is required: orders reserve stock in inventory"
+                    ),
+                };
+            let store: Arc<dyn CartStore> = match &config.cart_redis_url {
+                Some(url) => Arc::new(cart_store(config, url, &mut dependencies).await?),
                 None => Arc::new(SqlCartStore::new(db.clone())),
             };
-            let catalog: Arc<dyn ProductCatalog> =
-                Arc::new(InProcessProductCatalog::new(products.clone()));
+            let bus: Arc<dyn EventBus> = match &config.bus_redis_url {
+                Some(url) => {
+                    let bus = redis_event_bus(config, url, &mut dependencies).await?;
+                    event_bus = Some(bus.clone());
+                    bus
+                }
+                None => Arc::new(InProcessEventBus::new()),
+            };
             let carts = Carts::new(CartPorts {
                 carts: store.clone(),
                 catalog: catalog.clone(),
@@ -255,11 +302,11 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Http
                 payments: order_store.clone(),
                 shipments: order_store,
                 provider,
-                reservations: reservations.clone(),
+                reservations,
                 catalog,
                 carts: store,
                 users: users.clone(),
-                bus: Arc::new(InProcessEventBus::new()),
+                bus,
                 clock: clock.clone(),
                 ids: ids.clone(),
                 settings: OrderSettings {
@@ -300,7 +347,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Http
         }
         _ => (None, Authenticate::new(tokens)),
     };
-    Ok(HttpState {
+    let state = HttpState {
         catalog,
         inventory,
         accounts,
@@ -313,7 +360,118 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Http
         authenticate: Arc::new(authenticate),
         auth_rate_per_minute: config.auth_rate_per_minute,
         cors_origins: config.cors_origins.clone(),
-    })
+    };
+    Ok(Built { state, event_bus })
+}
+
+/// The cart store on Redis (a required dependency: `redis-carts` in `/ready`).
+async fn cart_store(
+    config: &Config,
+    url: &str,
+    dependencies: &mut Vec<Dependency>,
+) -> anyhow::Result<RedisCartStore> {
+    let store = RedisCartStore::connect(url)
+        .await
+        .with_context(|| {
+            format!(
+                "EMPORIUM_CART_REDIS_URL: cannot keep carts in Redis at {}",
+                redact_url(url)
+            )
+        })?
+        .with_prefix(format!("{}cart:", config.redis_prefix));
+    warn_if_evicting(
+        "carts",
+        "EMPORIUM_CART_REDIS_URL",
+        store.eviction_policy().await,
+        |policy| policy == "noeviction",
+    );
+    let probe = store.clone();
+    dependencies.push(Dependency::new("redis-carts", true, move || {
+        let store = probe.clone();
+        async move { Ok(store.ping().await?) }.boxed()
+    }));
+    Ok(store)
+}
+
+/// The event bus on Redis Streams (a required dependency: `redis-bus` in `/ready`).
+async fn redis_event_bus(
+    config: &Config,
+    url: &str,
+    dependencies: &mut Vec<Dependency>,
+) -> anyhow::Result<Arc<RedisStreamsEventBus>> {
+    let options = RedisStreamsOptions {
+        prefix: config.redis_prefix.clone(),
+        max_failures: config.bus_max_failures,
+        ..RedisStreamsOptions::default()
+    };
+    let bus = RedisStreamsEventBus::connect_with(url, options)
+        .await
+        .with_context(|| {
+            format!(
+                "EMPORIUM_BUS_REDIS_URL: cannot carry events over Redis at {}",
+                redact_url(url)
+            )
+        })?;
+    // Streams have no expiry: a volatile-* policy spares them.
+    warn_if_evicting(
+        "the event bus",
+        "EMPORIUM_BUS_REDIS_URL",
+        bus.eviction_policy().await,
+        |policy| policy == "noeviction" || policy.starts_with("volatile-"),
+    );
+    let bus = Arc::new(bus);
+    let probe = bus.clone();
+    dependencies.push(Dependency::new("redis-bus", true, move || {
+        let bus = probe.clone();
+        async move { bus.ping().await }.boxed()
+    }));
+    Ok(bus)
+}
+
+/// Warns at start-up when the Redis holding `role` may evict it.
+fn warn_if_evicting(
+    role: &str,
+    variable: &str,
+    policy: anyhow::Result<String>,
+    keeps: impl Fn(&str) -> bool,
+) {
+    match policy {
+        Ok(policy) if keeps(&policy) => {}
+        Ok(policy) => tracing::warn!(
+            role,
+            variable,
+            maxmemory_policy = %policy,
+            "this Redis may evict {role} when it is full: give {role} a Redis with \
+             maxmemory-policy noeviction (the cache may stay on an evicting one)"
+        ),
+        Err(error) => tracing::info!(
+            role,
+            variable,
+            error = format!("{error:#}"),
+            "could not read the Redis eviction policy; make sure it is noeviction"
+        ),
+    }
+}
+
+/// The dead letters of the event bus, for `emporium events dead|replay`.
+pub async fn dead_letters(config: &Config) -> anyhow::Result<DeadLetters> {
+    let url = config.bus_redis_url.as_deref().context(
+        "EMPORIUM_BUS_REDIS_URL (or EMPORIUM_REDIS_URL): the events travel in process; there \
+         are no dead letters to show",
+    )?;
+    let options = RedisStreamsOptions {
+        prefix: config.redis_prefix.clone(),
+        ..RedisStreamsOptions::default()
+    };
+    let bus = RedisStreamsEventBus::connect_with(url, options)
+        .await
+        .with_context(|| {
+            format!(
+                "EMPORIUM_BUS_REDIS_URL: cannot reach Redis at {}",
+                redact_url(url)
+            )
+        })?;
+    Ok(bus.dead_letters())
 }
 
 /// The product cache: Redis when `EMPORIUM_REDIS_URL` is set (an optional
@@ -325,14 +483,17 @@ async fn product_cache(
     let Some(url) = &config.redis_url else {
         return Ok(Arc::new(MokaCache::new(MOKA_CAPACITY)));
     };
-    let redis = RedisCache::connect(url).await.with_context(|| {
-        format!(
-            "EMPORIUM_REDIS_URL: cannot use Redis at {}",
-            redact_url(url)
-        )
-    })?;
+    let redis = RedisCache::connect(url)
+        .await
+        .with_context(|| {
+            format!(
+                "EMPORIUM_REDIS_URL: cannot use Redis at {}",
+                redact_url(url)
+            )
+        })?
+        .with_prefix(format!("{}cache:", config.redis_prefix));
     let probe = redis.clone();
-    dependencies.push(Dependency::new("redis", false, move || {
+    dependencies.push(Dependency::new("redis-cache", false, move || {
         let redis = probe.clone();
         async move { Ok(redis.ping().await?) }.boxed()
     }));

@@ -60,6 +60,10 @@ pub const DEFAULT_MAX_PENDING_ORDERS: u32 = 3;
 pub const DEFAULT_ORDER_ATTEMPT_TIMEOUT: u64 = 60;
 /// Seconds sent outbox rows and processed-event records are kept (7 days).
 pub const DEFAULT_EVENT_RETENTION: u64 = 7 * 24 * 60 * 60;
+/// The prefix of every key Emporium keeps in Redis.
+pub const DEFAULT_REDIS_PREFIX: &str = "emporium:";
+/// Failures of one consumer on one event before it goes to the dead letters.
+pub const DEFAULT_BUS_MAX_FAILURES: u32 = 10;
 
 /// Which services one process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -75,6 +79,9 @@ pub enum ServiceSet {
     /// Accounts: registration, sessions and users (the only service that issues
     /// tokens; every service checks them).
     Users,
+    /// The purchase flow: carts, orders, payments and shipments (asks products for
+    /// names and prices and inventory for reservations over HTTP).
+    Orders,
 }
 
 impl ServiceSet {
@@ -83,9 +90,9 @@ impl ServiceSet {
         matches!(self, Self::All | Self::Products)
     }
 
-    /// Whether the purchase flow (carts, for now) runs here.
+    /// Whether the purchase flow (carts, orders, payments, shipments) runs here.
     pub fn has_orders(self) -> bool {
-        matches!(self, Self::All)
+        matches!(self, Self::All | Self::Orders)
     }
 
     /// Whether inventory runs here.
@@ -110,6 +117,7 @@ impl ServiceSet {
             Self::Products => "products",
             Self::Inventory => "inventory",
             Self::Users => "users",
+            Self::Orders => "orders",
         }
     }
 }
@@ -200,6 +208,29 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// The event bus of the split deployment (Redis Streams, `EMPORIUM_BUS_REDIS_URL`).
+    Events {
+        /// What to do.
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+}
+
+/// `emporium events …`.
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Lists the dead letters: events a consumer group failed on too often.
+    Dead {
+        /// The most to list, oldest first.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        limit: u32,
+    },
+    /// Publishes a dead letter's event again (every group receives it; those that
+    /// applied it already recognise it) and removes it from the dead letters.
+    Replay {
+        /// The dead letter's id, as `events dead` shows it.
+        id: String,
+    },
 }
 
 /// `emporium users …`.
@@ -243,6 +274,21 @@ pub struct Settings {
     /// process and in the SQL database).
     #[arg(long, env = "EMPORIUM_REDIS_URL", global = true, hide_env_values = true, value_parser = redis_url)]
     pub redis_url: Option<String>,
+    /// Redis URL for the carts, which must never be evicted [default: EMPORIUM_REDIS_URL].
+    #[arg(long, env = "EMPORIUM_CART_REDIS_URL", global = true, hide_env_values = true, value_parser = redis_url)]
+    pub cart_redis_url: Option<String>,
+    /// Redis URL for the event bus (Redis Streams), which must never be evicted
+    /// [default: EMPORIUM_REDIS_URL; unset: events stay in process].
+    #[arg(long, env = "EMPORIUM_BUS_REDIS_URL", global = true, hide_env_values = true, value_parser = redis_url)]
+    pub bus_redis_url: Option<String>,
+    /// The prefix of every key in Redis (cache, carts, event streams); deployments
+    /// sharing one Redis need different prefixes.
+    #[arg(long, env = "EMPORIUM_REDIS_PREFIX", global = true, default_value = DEFAULT_REDIS_PREFIX, value_parser = redis_prefix)]
+    pub redis_prefix: Option<String>,
+    /// Failures of a consumer group on one event (other than a dependency that is
+    /// down) before the event goes to the dead letters.
+    #[arg(long, env = "EMPORIUM_BUS_MAX_FAILURES", global = true, default_value_t = DEFAULT_BUS_MAX_FAILURES, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub bus_max_failures: u32,
     /// The shop currency, an ISO 4217 code. Recorded in the database at first start;
     /// a different value later is refused rather than re-labelling every price.
     #[arg(long, env = "EMPORIUM_CURRENCY", global = true, default_value = "EUR", value_parser = currency)]
@@ -340,6 +386,10 @@ impl Default for Settings {
             mongo_url: None,
             mongo_database: None,
             redis_url: None,
+            cart_redis_url: None,
+            bus_redis_url: None,
+            redis_prefix: None,
+            bus_max_failures: DEFAULT_BUS_MAX_FAILURES,
             currency: None,
             api_key: None,
             products_url: None,
@@ -404,8 +454,17 @@ pub struct Config {
     pub mongo_url: Option<String>,
     /// MongoDB database name.
     pub mongo_database: String,
-    /// Product cache and carts on Redis when set; in-process and SQL otherwise.
+    /// The product cache on Redis when set; in process otherwise.
     pub redis_url: Option<String>,
+    /// Carts on Redis when set (defaults to `redis_url`); in the SQL database otherwise.
+    pub cart_redis_url: Option<String>,
+    /// The event bus on Redis Streams when set (defaults to `redis_url`); in process
+    /// otherwise.
+    pub bus_redis_url: Option<String>,
+    /// The prefix of every Redis key.
+    pub redis_prefix: String,
+    /// Failures of a consumer on one event before it is dead-lettered.
+    pub bus_max_failures: u32,
     /// The shop currency.
     pub currency: Currency,
     /// The service API key. `None` in embedded mode means "generate one in the data
@@ -456,6 +515,16 @@ impl fmt::Debug for Config {
             .field("mongo_url", &self.mongo_url.as_deref().map(redact_url))
             .field("mongo_database", &self.mongo_database)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field(
+                "cart_redis_url",
+                &self.cart_redis_url.as_deref().map(redact_url),
+            )
+            .field(
+                "bus_redis_url",
+                &self.bus_redis_url.as_deref().map(redact_url),
+            )
+            .field("redis_prefix", &self.redis_prefix)
+            .field("bus_max_failures", &self.bus_max_failures)
             .field("currency", &self.currency)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("products_url", &self.products_url)
@@ -539,7 +608,17 @@ impl Config {
             data_dir,
             mongo_url: settings.mongo_url,
             mongo_database,
+            cart_redis_url: settings
+                .cart_redis_url
+                .or_else(|| settings.redis_url.clone()),
+            bus_redis_url: settings
+                .bus_redis_url
+                .or_else(|| settings.redis_url.clone()),
             redis_url: settings.redis_url,
+            redis_prefix: settings
+                .redis_prefix
+                .unwrap_or_else(|| DEFAULT_REDIS_PREFIX.to_owned()),
+            bus_max_failures: settings.bus_max_failures.max(1),
             currency: settings.currency.unwrap_or_default(),
             api_key: settings.api_key,
             products_url: settings.products_url,
@@ -582,6 +661,22 @@ impl Config {
                 "--products-url",
                 "`serve inventory` runs without a products database, so it must ask a products \
                  service whether products exist: set the products service's base URL",
+            ));
+        }
+        if services == ServiceSet::Orders && self.products_url.is_none() {
+            return Err(ConfigError::new(
+                "EMPORIUM_PRODUCTS_URL",
+                "--products-url",
+                "`serve orders` asks the products service for names and prices: set the products \
+                 service's base URL",
+            ));
+        }
+        if services == ServiceSet::Orders && self.inventory_url.is_none() {
+            return Err(ConfigError::new(
+                "EMPORIUM_INVENTORY_URL",
+                "--inventory-url",
+                "`serve orders` reserves stock in the inventory service: set the inventory \
+                 service's base URL",
             ));
         }
         if services == ServiceSet::Products && self.inventory_url.is_none() {
@@ -695,6 +790,16 @@ fn mongo_url(url: &str) -> Result<String, String> {
         &["mongodb://", "mongodb+srv://"],
         "a mongodb:// or mongodb+srv:// URL",
     )
+}
+
+/// A Redis key prefix: 1 to 64 visible ASCII characters.
+fn redis_prefix(prefix: &str) -> Result<String, String> {
+    if prefix.is_empty() || prefix.len() > 64 || !prefix.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(
+            "a key prefix of 1 to 64 visible ASCII characters, e.g. `emporium:`".to_owned(),
+        );
+    }
+    Ok(prefix.to_owned())
 }
 
 fn redis_url(url: &str) -> Result<String, String> {

@@ -1,11 +1,12 @@
-//! `emporium [serve [all|products|inventory|users]] | emporium migrate [SERVICES] |
-//! emporium users create-admin --email E [--name N]` (password at a prompt or on stdin).
+//! `emporium [serve [all|products|inventory|users|orders]] | emporium migrate [SERVICES] |
+//! emporium users create-admin --email E [--name N]` (password at a prompt or on stdin) |
+//! `emporium events dead [--limit N] | emporium events replay ID`.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use emporium::config::{Cli, Command, Config, ServiceSet, UsersCommand};
+use emporium::config::{Cli, Command, Config, EventsCommand, ServiceSet, UsersCommand};
 use emporium::{composition, server, telemetry};
 
 fn main() -> ExitCode {
@@ -54,6 +55,7 @@ async fn run() -> ExitCode {
         Command::Users {
             command: UsersCommand::CreateAdmin { email, name },
         } => create_admin(&config, &email, &name).await,
+        Command::Events { command } => events(&config, command).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -73,6 +75,41 @@ async fn create_admin(config: &Config, email: &str, name: &str) -> anyhow::Resul
     composition::create_admin(config, input).await?;
     eprintln!("emporium: administrator {email} created");
     Ok(())
+}
+
+/// `emporium events dead`: one JSON object per line on stdout (id, group, entry,
+/// failures, error, at, event), oldest first. `emporium events replay ID`.
+async fn events(config: &Config, command: EventsCommand) -> anyhow::Result<()> {
+    let dead = composition::dead_letters(config).await?;
+    match command {
+        EventsCommand::Dead { limit } => {
+            let letters = dead.list(limit as usize).await?;
+            for letter in &letters {
+                let event: serde_json::Value = serde_json::from_str(&letter.event)
+                    .unwrap_or_else(|_| serde_json::Value::String(letter.event.clone()));
+                let line = serde_json::json!({
+                    "id": letter.id,
+                    "group": letter.group,
+                    "entry": letter.entry,
+                    "failures": letter.failures,
+                    "error": letter.error,
+                    "at": letter.at,
+                    "event": event,
+                });
+                println!("{line}");
+            }
+            eprintln!("emporium: {} dead letter(s)", letters.len());
+            Ok(())
+        }
+        EventsCommand::Replay { id } => {
+            anyhow::ensure!(
+                dead.replay(&id).await?,
+                "events replay: no dead letter {id} (see `emporium events dead`)"
+            );
+            eprintln!("emporium: dead letter {id} published again and removed");
+            Ok(())
+        }
+    }
 }
 
 /// At a terminal: asks twice without echo (a typo would lock the admin out). From a

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::acceptor::GuardedAcceptor;
-use emporium_adapters::sql::WalCheckpointer;
+use emporium_adapters::sql::{OutboxRelayElection, WalCheckpointer};
 
 use crate::background::BackgroundTasks;
 use crate::config::{Config, ServiceSet};
@@ -97,7 +97,7 @@ pub async fn spawn(
             "no EMPORIUM_JWT_SECRET given: signing tokens with the generated secret kept in this file"
         );
     }
-    let state = composition::build(&config, services).await?;
+    let composition::Built { state, event_bus } = composition::build(&config, services).await?;
     composition::bootstrap_admin(&state, &config).await?;
     let endpoint = http::endpoint(&state);
 
@@ -132,8 +132,15 @@ pub async fn spawn(
     } else {
         None
     };
+    let election = if state.orders.is_some() {
+        OutboxRelayElection::open(&config.database_url)
+            .await
+            .context("EMPORIUM_DATABASE_URL: opening the outbox relay election's session")?
+    } else {
+        None
+    };
     let background = (state.orders.is_some() || wal.is_some())
-        .then(|| BackgroundTasks::start(state.orders.clone(), wal));
+        .then(|| BackgroundTasks::start(state.orders.clone(), wal, election, event_bus));
     tracing::info!(addr = %local, services = %services, "listening");
     Ok(RunningServer {
         addr: local,

@@ -86,6 +86,16 @@ impl Actor {
         }
     }
 
+    /// Service-to-service operations (an order's stock reservation): the service
+    /// API key only, never a user, however privileged.
+    pub fn ensure_service(&self) -> Result<(), AccessDenied> {
+        match self {
+            Actor::Service => Ok(()),
+            Actor::User { .. } | Actor::Callback => Err(AccessDenied::Forbidden),
+            Actor::Anonymous => Err(AccessDenied::Unauthenticated),
+        }
+    }
+
     /// User administration: admins only (services do not manage accounts).
     pub fn ensure_admin(&self) -> Result<UserId, AccessDenied> {
         match self {

@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
-use emporium_domain::{Cache, CacheError};
+use emporium_domain::{Cache, CacheError, Unavailable};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::capped_ttl;
+use crate::store_error::StoreError;
 
 /// How a [`RedisCache`] connects and how long it waits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +168,61 @@ pub(crate) async fn connect_redis(
     })?
     .with_context(|| format!("cannot connect to Redis at {address}"))?;
     Ok((connection, address))
+}
+
+/// The `maxmemory-policy` of the Redis behind `connection` (`CONFIG GET`, which a
+/// managed Redis may refuse: then an error).
+pub(crate) async fn eviction_policy(
+    connection: &ConnectionManager,
+    address: &str,
+    timeout: Duration,
+) -> anyhow::Result<String> {
+    let mut connection = connection.clone();
+    let reply: Vec<String> = run_classified(
+        address,
+        timeout,
+        "CONFIG GET maxmemory-policy".to_owned(),
+        redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("maxmemory-policy")
+            .query_async(&mut connection),
+    )
+    .await
+    .map_err(|error| anyhow!(error))?;
+    reply
+        .get(1)
+        .cloned()
+        .ok_or_else(|| anyhow!("CONFIG GET maxmemory-policy answered nothing on {address}"))
+}
+
+/// Runs `operation` on the Redis at `address`, bounded by `timeout`: a connection
+/// failure, a dropped connection or a timeout is [`StoreError::Unavailable`],
+/// anything else unexpected; `what` names the operation in messages. Shared by the
+/// adapters whose callers must tell "down" from "wrong" (carts, the event bus).
+pub(crate) async fn run_classified<T>(
+    address: &str,
+    timeout: Duration,
+    what: String,
+    operation: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(timeout, operation).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(StoreError::classify(
+            error,
+            "Redis",
+            |error| {
+                error.is_io_error()
+                    || error.is_connection_refusal()
+                    || error.is_connection_dropped()
+                    || error.is_timeout()
+            },
+            format!("{what} on Redis at {address}"),
+        )),
+        Err(_) => Err(StoreError::Unavailable(Unavailable::new(
+            "Redis",
+            anyhow!("{what} on Redis at {address} timed out after {timeout:?}"),
+        ))),
+    }
 }
 
 impl std::fmt::Debug for RedisCache {

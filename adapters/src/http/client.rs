@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, anyhow, bail};
 use backon::{ExponentialBuilder, Retryable};
-use reqwest::header::{ACCEPT, HeaderName, HeaderValue};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -105,13 +105,31 @@ impl ServiceClient {
         path: &str,
         expected: &[StatusCode],
     ) -> anyhow::Result<(StatusCode, Vec<u8>)> {
+        self.send(method, path, None, expected).await
+    }
+
+    /// Like [`call`](Self::call), with `body` (a JSON:API document) sent on every
+    /// attempt. Only for calls that are idempotent: a retried attempt may repeat one
+    /// whose answer was lost.
+    pub(super) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        expected: &[StatusCode],
+    ) -> anyhow::Result<(StatusCode, Vec<u8>)> {
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .context("encoding the request body")?;
         let url = Url::parse(&format!("{}{path}", self.base_url))
             .with_context(|| format!("building the URL for {path}"))?;
         let request_id = request_id_header();
         let attempts = AtomicU32::new(0);
         let outcome = (|| async {
             attempts.fetch_add(1, Ordering::Relaxed);
-            self.attempt(&method, &url, &request_id, expected).await
+            self.attempt(&method, &url, &request_id, body.as_deref(), expected)
+                .await
         })
         .retry(self.backoff)
         .sleep(tokio::time::sleep)
@@ -144,14 +162,21 @@ impl ServiceClient {
         method: &Method,
         url: &Url,
         request_id: &HeaderValue,
+        body: Option<&[u8]>,
         expected: &[StatusCode],
     ) -> Result<(StatusCode, Vec<u8>), AttemptError> {
-        let response = self
+        let mut request = self
             .http
             .request(method.clone(), url.clone())
             .header(ACCEPT, HeaderValue::from_static(JSON_API))
             .header(&X_API_KEY, self.api_key.clone())
-            .header(&X_REQUEST_ID, request_id.clone())
+            .header(&X_REQUEST_ID, request_id.clone());
+        if let Some(body) = body {
+            request = request
+                .header(CONTENT_TYPE, HeaderValue::from_static(JSON_API))
+                .body(body.to_vec());
+        }
+        let response = request
             .send()
             .await
             .map_err(|error| AttemptError::transport(error, "sending the request"))?;

@@ -1,6 +1,7 @@
 //! HTTP clients for lookups between Emporium services: the catalog lookup inventory
-//! makes ([`HttpProductCatalog`]) and the stock removal the catalog asks for when it
-//! deletes a product ([`HttpProductStock`]).
+//! makes ([`HttpProductCatalog`]), the stock removal the catalog asks for when it
+//! deletes a product ([`HttpProductStock`]), and the orders service's stock
+//! reservations ([`HttpStockReservations`]).
 //!
 //! Every call sends `Accept: application/vnd.api+json`, the service API key as
 //! `X-API-Key`, and `X-Request-ID`: the id of the request being served
@@ -17,9 +18,11 @@ use std::time::Duration;
 
 mod catalog;
 mod client;
+mod reservations;
 mod stock;
 
 pub use catalog::HttpProductCatalog;
+pub use reservations::HttpStockReservations;
 pub use stock::HttpProductStock;
 
 /// Where a service lives and how patiently to call it.

@@ -35,6 +35,8 @@ mod order;
 mod payment;
 mod product;
 mod refresh_token;
+#[cfg(feature = "postgres")]
+mod relay_election;
 mod reservation;
 mod settings;
 mod shipment;
@@ -63,6 +65,8 @@ pub use inventory::SqlInventoryRepository;
 pub use order::SqlOrderRepository;
 pub use product::SqlProductRepository;
 pub use refresh_token::SqlRefreshTokenRepository;
+#[cfg(feature = "postgres")]
+pub use relay_election::OutboxRelayElection;
 pub use reservation::SqlStockReservations;
 pub use sea_orm::DatabaseConnection;
 pub use settings::record_currency;

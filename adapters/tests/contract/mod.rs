@@ -13,9 +13,10 @@ use emporium_adapters::sql::{
     self, SqlCartStore, SqlCategoryRepository, SqlInventoryRepository, SqlProductRepository,
     SqlStockReservations,
 };
+use emporium_adapters::testing::stock_reservations::ReservationStore;
 use emporium_adapters::testing::{self, TempDir};
 use emporium_domain::catalog::{CategoryRepository, ProductRepository};
-use emporium_domain::inventory::{InventoryRepository, StockReservations};
+use emporium_domain::inventory::InventoryRepository;
 use sea_orm::DatabaseConnection;
 
 /// Instantiates a suite for one adapter: for each listed name, a `#[tokio::test]` that
@@ -129,33 +130,24 @@ pub async fn mongo_inventory() -> Option<InventoryStore> {
     })
 }
 
-/// Stock reservations and the inventory whose records they hold.
-pub struct ReservationStore {
-    /// Stock records (to create them and read what is held).
-    pub inventory: Arc<dyn InventoryRepository>,
-    /// The port under test.
-    pub reservations: Arc<dyn StockReservations>,
-    _guard: Guard,
-}
-
 /// Reservations on SQLite.
 pub async fn sqlite_reservations() -> Option<ReservationStore> {
     let (dir, db) = sqlite_db().await;
-    Some(ReservationStore {
-        inventory: Arc::new(SqlInventoryRepository::new(db.clone())),
-        reservations: Arc::new(SqlStockReservations::new(db)),
-        _guard: Some(dir),
-    })
+    Some(ReservationStore::new(
+        Arc::new(SqlInventoryRepository::new(db.clone())),
+        Arc::new(SqlStockReservations::new(db)),
+        dir,
+    ))
 }
 
 /// Reservations on PostgreSQL.
 pub async fn postgres_reservations() -> Option<ReservationStore> {
     let db = postgres_db().await?;
-    Some(ReservationStore {
-        inventory: Arc::new(SqlInventoryRepository::new(db.clone())),
-        reservations: Arc::new(SqlStockReservations::new(db)),
-        _guard: None,
-    })
+    Some(ReservationStore::new(
+        Arc::new(SqlInventoryRepository::new(db.clone())),
+        Arc::new(SqlStockReservations::new(db)),
+        (),
+    ))
 }
 
 /// Reservations on MongoDB (or the wire-compatible test server), in a fresh database.
@@ -168,11 +160,11 @@ pub async fn mongo_reservations() -> Option<ReservationStore> {
     let reservations = MongoStockReservations::with_database(inventory.database())
         .await
         .expect("prepare the reservations collection");
-    Some(ReservationStore {
-        inventory: Arc::new(inventory),
-        reservations: Arc::new(reservations),
-        _guard: None,
-    })
+    Some(ReservationStore::new(
+        Arc::new(inventory),
+        Arc::new(reservations),
+        (),
+    ))
 }
 
 /// A cart store.

@@ -6,18 +6,20 @@ mod create_inventory;
 mod delete_inventory;
 mod get_inventory;
 mod list_inventory;
+mod reservations;
 
 use std::sync::Arc;
 
 use emporium_domain::Clock;
 use emporium_domain::catalog::ProductCatalog;
-use emporium_domain::inventory::InventoryRepository;
+use emporium_domain::inventory::{InventoryRepository, StockReservations};
 
 pub use adjust_inventory::{AdjustInventory, AdjustInventoryError};
 pub use create_inventory::{CreateInventory, CreateInventoryError};
 pub use delete_inventory::{DeleteInventory, DeleteInventoryError};
 pub use get_inventory::{GetInventory, GetInventoryError, InventoryView};
 pub use list_inventory::{ListInventory, ListInventoryError};
+pub use reservations::{OrderReservationError, OrderReservations, Reserved};
 
 #[cfg(test)]
 mod test_support;
@@ -29,6 +31,8 @@ pub struct InventoryPorts {
     pub inventory: Arc<dyn InventoryRepository>,
     /// The catalog, asked whether products exist (and for `include=product`).
     pub catalog: Arc<dyn ProductCatalog>,
+    /// Orders' stock reservations.
+    pub reservations: Arc<dyn StockReservations>,
     /// The time.
     pub clock: Arc<dyn Clock>,
 }
@@ -45,6 +49,8 @@ pub struct Inventory {
     pub adjust: AdjustInventory,
     /// Removes a stock record that has nothing reserved.
     pub delete: DeleteInventory,
+    /// Orders' stock reservations, for the orders service.
+    pub reservations: OrderReservations,
 }
 
 impl Inventory {
@@ -53,14 +59,16 @@ impl Inventory {
         let InventoryPorts {
             inventory,
             catalog,
+            reservations,
             clock,
         } = ports;
         Self {
             create: CreateInventory::new(inventory.clone(), catalog.clone(), clock.clone()),
             get: GetInventory::new(inventory.clone(), catalog),
             list: ListInventory::new(inventory.clone()),
-            adjust: AdjustInventory::new(inventory.clone(), clock),
+            adjust: AdjustInventory::new(inventory.clone(), clock.clone()),
             delete: DeleteInventory::new(inventory),
+            reservations: OrderReservations::new(reservations, clock),
         }
     }
 }

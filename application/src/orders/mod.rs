@@ -97,8 +97,10 @@ pub struct OrderPorts {
     pub catalog: Arc<dyn ProductCatalog>,
     /// Carts (ordering from the cart empties it).
     pub carts: Arc<dyn CartStore>,
-    /// Accounts: the buyer's email is snapshotted on the order.
-    pub users: Arc<dyn UserRepository>,
+    /// Accounts, where they run in this process: the buyer's email is snapshotted on
+    /// the order from the access token, or read here for a token that lacks it. A
+    /// split orders service has none.
+    pub users: Option<Arc<dyn UserRepository>>,
     /// Where events go.
     pub bus: Arc<dyn EventBus>,
     /// The time.

@@ -242,8 +242,13 @@ impl PlaceOrder {
         let email = match &input.buyer_email {
             Some(email) => email.clone(),
             None => {
-                ports
-                    .users
+                let users = ports.users.as_ref().ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "the access token of buyer {buyer} names no email and no account store \
+                         is at hand; the buyer must sign in again"
+                    )
+                })?;
+                users
                     .get(buyer)
                     .await
                     .map_err(|error| unexpected(error, "reading the buyer's account"))?

@@ -32,7 +32,7 @@ pub fn mock_ports() -> OrderPorts {
         reservations: Arc::new(MockStockReservations::new()),
         catalog: Arc::new(MockProductCatalog::new()),
         carts: Arc::new(MockCartStore::new()),
-        users: Arc::new(MockUserRepository::new()),
+        users: Some(Arc::new(MockUserRepository::new())),
         bus: Arc::new(MockEventBus::new()),
         clock: clock(),
         ids: Arc::new(ids),

@@ -6,6 +6,7 @@
 //! | `/v1/products`, `/v1/products/{id}` | GET, POST / GET, PATCH, DELETE |
 //! | `/v1/categories`, `/v1/categories/{id}` | GET, POST / GET, PATCH, DELETE |
 //! | `/v1/inventory`, `/v1/inventory/{product_id}` | GET, POST / GET, PATCH, DELETE |
+//! | `/v1/inventory/reservations`, `/{order_id}`, `/{order_id}/commit\|release\|restock`, `/processed-events/{consumer}/{event_id}` | POST / GET / POST / GET (service API key only) |
 //! | `/v1/auth/register`, `/v1/auth/login`, `/v1/auth/refresh`, `/v1/auth/logout` | POST (`serve all`, `serve users`) |
 //! | `/v1/users/me`, `/v1/users`, `/v1/users/{id}` | GET / GET / GET, PATCH (`serve all`, `serve users`) |
 //! | `/v1/cart`, `/v1/cart/items`, `/v1/cart/items/{product_id}` | GET, DELETE / POST / PATCH, DELETE |
@@ -51,6 +52,7 @@ use self::carts::CartsApi;
 use self::categories::CategoriesApi;
 use self::health::{Dependency, HealthApi};
 use self::inventory::InventoryApi;
+use self::inventory::reservations::ReservationsApi;
 use self::middleware::auth::ApiKeyAuth;
 use self::middleware::edge::Edge;
 use self::openapi::{AllowedMethods, ApiGroup, merged_document, router, swagger_ui_html};
@@ -123,6 +125,7 @@ pub fn endpoint(state: &HttpState) -> HttpApp {
     }
     if let Some(inventory) = &state.inventory {
         groups.push(ApiGroup::new(InventoryApi::new(inventory.clone())));
+        groups.push(ApiGroup::new(ReservationsApi::new(inventory.clone())));
     }
     if let Some(carts) = &state.carts {
         groups.push(ApiGroup::new(CartsApi::new(carts.clone())));
@@ -231,6 +234,9 @@ mod tests {
 
     use super::accounts::{Credentials, LogIn, Refresh, Register, Tokens, UpdateUser, Users};
     use super::categories::{Categories, CreateCategory, UpdateCategory};
+    use super::inventory::reservations::{
+        ProcessedEvents, ReservationActionDocument, Reservations, ReserveDocument,
+    };
     use super::inventory::{AdjustStock, CreateStockRecord, StockRecords};
     use super::jsonapi::body::RequestDocument;
     use super::jsonapi::schema::SchemaDef;
@@ -258,6 +264,10 @@ mod tests {
         attributes_agree::<Categories>();
         attributes_agree::<Products>();
         attributes_agree::<StockRecords>();
+        attributes_agree::<Reservations>();
+        attributes_agree::<ProcessedEvents>();
+        request_schema_builds::<ReserveDocument>();
+        request_schema_builds::<ReservationActionDocument>();
         attributes_agree::<Users>();
         attributes_agree::<Credentials>();
         attributes_agree::<Tokens>();

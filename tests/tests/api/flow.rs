@@ -31,7 +31,11 @@ async fn postgres_redis_server_runs_the_whole_flow() {
     };
     let app = TestApp::spawn(config, ServiceSet::All).await;
     catalog_and_inventory_flow(&app).await;
-    operations(&app, &["database", "redis"]).await;
+    operations(
+        &app,
+        &["database", "redis-cache", "redis-carts", "redis-bus"],
+    )
+    .await;
     shutdown_closes_the_listener(app).await;
 }
 
@@ -43,7 +47,17 @@ async fn postgres_mongodb_redis_server_runs_the_whole_flow() {
     };
     let app = TestApp::spawn(config, ServiceSet::All).await;
     catalog_and_inventory_flow(&app).await;
-    operations(&app, &["database", "mongodb", "redis"]).await;
+    operations(
+        &app,
+        &[
+            "database",
+            "mongodb",
+            "redis-cache",
+            "redis-carts",
+            "redis-bus",
+        ],
+    )
+    .await;
     shutdown_closes_the_listener(app).await;
 }
 

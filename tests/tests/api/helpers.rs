@@ -148,14 +148,19 @@ pub fn embedded_config(dir: &TempDir) -> Config {
     Config::embedded(dir.path().to_path_buf())
 }
 
-/// PostgreSQL (a fresh database, also holding inventory) and Redis for the cache.
+/// PostgreSQL (a fresh database, also holding inventory) and Redis for the cache, the
+/// carts and the event bus (under a key prefix of its own).
 /// `None` (after a SKIP line) when a server is not configured.
 pub async fn postgres_redis_config(dir: &TempDir) -> Option<Config> {
     let database_url = testing::postgres_database().await?;
     let redis_url = testing::redis_url()?;
     Some(Config {
         database_url,
-        redis_url: Some(redis_url),
+        redis_url: Some(redis_url.clone()),
+        cart_redis_url: Some(redis_url.clone()),
+        bus_redis_url: Some(redis_url),
+        // Tests share one Redis: each server's streams are its own.
+        redis_prefix: testing::unique_prefix(),
         ..embedded_config(dir)
     })
 }

@@ -18,4 +18,5 @@ mod helpers;
 mod orders;
 mod payments;
 mod services;
+mod split_orders;
 mod unavailable;

@@ -107,7 +107,12 @@ async fn without_redis_the_server_reads_from_the_database_quickly() {
     }
     let ready = app.get("/ready").await;
     ready.expect_status(200);
-    assert_eq!(check(&ready, "redis")["status"], "up", "{}", ready.text);
+    assert_eq!(
+        check(&ready, "redis-cache")["status"],
+        "up",
+        "{}",
+        ready.text
+    );
 
     proxy.cut();
     let started = Instant::now();
@@ -126,7 +131,7 @@ async fn without_redis_the_server_reads_from_the_database_quickly() {
     let ready = app.get("/ready").await;
     ready.expect_status(200);
     assert_eq!(ready.body["meta"]["status"], "degraded", "{}", ready.text);
-    let redis = check(&ready, "redis");
+    let redis = check(&ready, "redis-cache");
     assert_eq!(redis["status"], "down", "{}", ready.text);
     assert_eq!(redis["required"], false, "{}", ready.text);
     assert_eq!(check(&ready, "database")["status"], "up", "{}", ready.text);

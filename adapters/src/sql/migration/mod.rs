@@ -12,6 +12,7 @@ mod m20261130_000004_orders;
 mod m20261130_000005_payments;
 mod m20261130_000006_shipment_actors;
 mod m20261201_000001_write_checks;
+mod m20261201_000002_outbox_notify;
 
 pub(crate) use m20260101_000001_catalog_and_inventory::names;
 pub(crate) use m20260102_000001_accounts::names as account_names;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_payments::Migration),
             Box::new(m20261130_000006_shipment_actors::Migration),
             Box::new(m20261201_000001_write_checks::Migration),
+            Box::new(m20261201_000002_outbox_notify::Migration),
         ]
     }
 }

@@ -1,5 +1,8 @@
 //! `/v1/inventory`: list, create, read (with `include=product`), adjust, delete.
-//! A stock record's id is its product's id.
+//! A stock record's id is its product's id. The orders service's reservation routes
+//! are in [`reservations`].
+
+pub mod reservations;
 
 use std::sync::Arc;
 

@@ -107,8 +107,20 @@ pub struct ErrorObjectSchema {
     pub detail: String,
     /// Where in the request the problem is.
     pub source: Option<ErrorSourceSchema>,
-    /// On server-side failures: the request id.
-    pub meta: Option<RequestIdMetaSchema>,
+    /// The request id of a server-side failure, or the resource at fault when no
+    /// input member names it.
+    pub meta: Option<ErrorObjectMetaSchema>,
+}
+
+/// `meta` of an error object: each member only where it applies.
+#[derive(Object)]
+#[oai(rename = "ErrorObjectMeta", rename_all = "camelCase")]
+pub struct ErrorObjectMetaSchema {
+    /// On server-side failures: the `X-Request-ID` of the failed request.
+    pub request_id: Option<String>,
+    /// The product at fault (`insufficient_stock` for an order placed from the cart
+    /// or a reservation, `unknown_product`).
+    pub product_id: Option<String>,
 }
 
 /// Where a problem is: one of the members is present.

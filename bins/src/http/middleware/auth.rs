@@ -255,6 +255,18 @@ impl Admits for ManagesCatalog {
     }
 }
 
+/// Service-to-service operations: the service API key only.
+#[derive(Debug)]
+pub struct ServiceOnly;
+
+impl Admits for ServiceOnly {
+    const SCHEMES: &'static [&'static str] = &[SCHEME];
+
+    fn check(actor: &Actor) -> Result<(), AccessDenied> {
+        actor.ensure_service()
+    }
+}
+
 /// User administration: admins.
 #[derive(Debug)]
 pub struct AdministersUsers;
@@ -303,6 +315,8 @@ pub type SignedInOrCallback = Allowed<UserOrCallback>;
 
 /// The actor of a catalog or inventory write.
 pub type CatalogManager = Allowed<ManagesCatalog>;
+/// Another Emporium service (the API key).
+pub type Service = Allowed<ServiceOnly>;
 /// The actor of a user administration request.
 pub type UserAdmin = Allowed<AdministersUsers>;
 /// A signed-in user.
