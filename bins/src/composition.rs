@@ -355,7 +355,12 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
         orders,
         dependencies: dependencies.into(),
         services: services.name(),
-        api_key: config.api_key.clone(),
+        api_keys: config
+            .api_key
+            .iter()
+            .chain(&config.api_keys)
+            .cloned()
+            .collect(),
         callback_key: config.callback_key.clone(),
         authenticate: Arc::new(authenticate),
         auth_rate_per_minute: config.auth_rate_per_minute,

@@ -297,6 +297,10 @@ pub struct Settings {
     /// into <data dir>/api-key by the all-in-one server].
     #[arg(long, env = "EMPORIUM_API_KEY", global = true, hide_env_values = true, value_parser = api_key)]
     pub api_key: Option<String>,
+    /// More API keys accepted from callers besides EMPORIUM_API_KEY, comma-separated
+    /// (to rotate the key without downtime) [default: none].
+    #[arg(long, env = "EMPORIUM_API_KEYS", global = true, hide_env_values = true, value_delimiter = ',', value_parser = api_key)]
+    pub api_keys: Vec<String>,
     /// Base URL of a remote products service (inventory asks it about products).
     #[arg(long, env = "EMPORIUM_PRODUCTS_URL", global = true, value_parser = service_url)]
     pub products_url: Option<String>,
@@ -392,6 +396,7 @@ impl Default for Settings {
             bus_max_failures: DEFAULT_BUS_MAX_FAILURES,
             currency: None,
             api_key: None,
+            api_keys: Vec::new(),
             products_url: None,
             inventory_url: None,
             jwt_secret: None,
@@ -470,6 +475,8 @@ pub struct Config {
     /// The service API key. `None` in embedded mode means "generate one in the data
     /// directory at start".
     pub api_key: Option<String>,
+    /// Keys accepted from callers besides `api_key` (a rotation in progress).
+    pub api_keys: Vec<String>,
     /// Remote products service for inventory's product checks.
     pub products_url: Option<String>,
     /// Remote inventory service for the catalog's delete check.
@@ -527,6 +534,7 @@ impl fmt::Debug for Config {
             .field("bus_max_failures", &self.bus_max_failures)
             .field("currency", &self.currency)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("api_keys", &self.api_keys.len())
             .field("products_url", &self.products_url)
             .field("inventory_url", &self.inventory_url)
             .field(
@@ -621,6 +629,7 @@ impl Config {
             bus_max_failures: settings.bus_max_failures.max(1),
             currency: settings.currency.unwrap_or_default(),
             api_key: settings.api_key,
+            api_keys: settings.api_keys,
             products_url: settings.products_url,
             inventory_url: settings.inventory_url,
             jwt_secret: settings.jwt_secret,

@@ -100,8 +100,9 @@ pub struct HttpState {
     pub dependencies: Arc<[Dependency]>,
     /// Which services run here, for `/health`.
     pub services: &'static str,
-    /// The service API key.
-    pub api_key: Option<String>,
+    /// The service API keys callers may send: the one this service sends, and those
+    /// of a rotation in progress.
+    pub api_keys: Vec<String>,
     /// The key of the payment provider's and carrier's callbacks.
     pub callback_key: Option<String>,
     /// Bearer access token → actor.
@@ -161,7 +162,7 @@ pub fn endpoint(state: &HttpState) -> HttpApp {
             "/docs",
             make_sync(move |_| Html(docs.clone()).with_header(header::X_FRAME_OPTIONS, "DENY")),
         );
-    let auth = ApiKeyAuth::new(state.api_key.as_deref())
+    let auth = ApiKeyAuth::new(&state.api_keys)
         .with_tokens(state.authenticate.clone())
         .with_callback_key(state.callback_key.as_deref());
     let app = Arc::new(routes.with(Edge::new(auth, allowed)).boxed());

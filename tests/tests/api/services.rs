@@ -280,3 +280,41 @@ async fn products_alone_ask_remote_inventory_before_delete() {
     );
     app.shutdown().await;
 }
+
+/// During a key rotation a service accepts its own key and the keys of
+/// `EMPORIUM_API_KEYS`, and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_being_rotated_out_and_its_successor_both_work() {
+    let dir = TempDir::new();
+    let (old, new) = (generate_api_key(), generate_api_key());
+    let app = TestApp::spawn(
+        Config {
+            api_key: Some(new.clone()),
+            api_keys: vec![old.clone()],
+            ..embedded_config(&dir)
+        },
+        ServiceSet::All,
+    )
+    .await;
+    for (n, key) in [&old, &new].into_iter().enumerate() {
+        let document =
+            json!({"data": {"type": "categories", "attributes": {"name": format!("Cups {n}")}}});
+        app.raw(
+            reqwest::Method::POST,
+            "/v1/categories",
+            Some((crate::helpers::JSON_API, document.to_string().into_bytes())),
+            Some(key),
+        )
+        .await
+        .expect_status(201);
+    }
+    let document = json!({"data": {"type": "categories", "attributes": {"name": "Pots"}}});
+    app.raw(
+        reqwest::Method::POST,
+        "/v1/categories",
+        Some((crate::helpers::JSON_API, document.to_string().into_bytes())),
+        Some(&generate_api_key()),
+    )
+    .await
+    .expect_error(401, None);
+}

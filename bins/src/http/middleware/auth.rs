@@ -48,16 +48,17 @@ const BEARER_SCHEME: &str = "Bearer";
 /// accounts are wired, bearer access tokens.
 #[derive(Clone)]
 pub struct ApiKeyAuth {
-    key: Option<Arc<[u8]>>,
+    keys: Arc<[Box<[u8]>]>,
     callback_key: Option<Arc<[u8]>>,
     tokens: Option<Arc<Authenticate>>,
 }
 
 impl ApiKeyAuth {
-    /// Accepts `key`; with `None`, every key is wrong (only anonymous calls pass).
-    pub fn new(key: Option<&str>) -> Self {
+    /// Accepts any of `keys` (several during a rotation); with none, every key is
+    /// wrong (only anonymous calls pass).
+    pub fn new(keys: &[String]) -> Self {
         Self {
-            key: key.map(|key| Arc::from(key.as_bytes())),
+            keys: keys.iter().map(|key| Box::from(key.as_bytes())).collect(),
             callback_key: None,
             tokens: None,
         }
@@ -118,7 +119,7 @@ impl ApiKeyAuth {
             }
             (None, None) => Actor::Anonymous,
             (None, Some(given)) => {
-                if !matches(self.key.as_deref(), given.as_bytes()) {
+                if !matches_any(&self.keys, given.as_bytes()) {
                     return Err(ApiError::unauthenticated("The X-API-Key is not valid."));
                 }
                 Actor::Service
@@ -133,6 +134,16 @@ impl ApiKeyAuth {
 /// constant time. No key configured: nothing matches.
 fn matches(key: Option<&[u8]>, given: &[u8]) -> bool {
     key.is_some_and(|key| bool::from(given.ct_eq(key)))
+}
+
+/// Whether `given` is one of `keys`, comparing with every key (no early exit that
+/// would tell which one it was close to).
+fn matches_any(keys: &[Box<[u8]>], given: &[u8]) -> bool {
+    keys.iter()
+        .fold(subtle::Choice::from(0), |found, key| {
+            found | given.ct_eq(key)
+        })
+        .into()
 }
 
 impl ApiKeyAuth {
