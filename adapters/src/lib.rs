@@ -7,6 +7,7 @@
 //! | [`sql`] | `sqlite`, `postgres` | catalog, inventory, stock reservation, account and cart stores on sea-orm, plus migrations |
 //! | [`mongo`] | `mongodb` | inventory repository and stock reservations on MongoDB |
 //! | [`carts`] | `redis` | the cart store on Redis |
+//! | [`account_changes`] | `redis` | account changes followed by every service, on a Redis stream |
 //! | [`redis_streams`] | `redis` | the event bus on Redis Streams, with its dead letters |
 //! | [`cache`] | `in-process`, `redis` | the cache port on moka and on Redis |
 //! | [`in_process`] | `in-process` | clock, id generator, in-process catalog and stock lookups |
@@ -16,6 +17,8 @@
 //! Every adapter passes the contract suite of its port (`adapters/tests/`), run
 //! unchanged against each implementation on its real server.
 
+#[cfg(feature = "redis")]
+pub mod account_changes;
 #[cfg(any(feature = "in-process", feature = "redis"))]
 pub mod cache;
 #[cfg(any(feature = "sea-orm", feature = "redis"))]

@@ -7,7 +7,9 @@
 use std::fmt::Display;
 
 use emporium_domain::Unavailable;
-use emporium_domain::accounts::{RefreshTokenRepositoryError, UserRepositoryError};
+use emporium_domain::accounts::{
+    AccountChangesError, RefreshTokenRepositoryError, UserRepositoryError,
+};
 use emporium_domain::catalog::{CategoryRepositoryError, ProductRepositoryError};
 use emporium_domain::inventory::{InventoryRepositoryError, ReservationError};
 use emporium_domain::orders::{
@@ -84,4 +86,5 @@ into_port_error!(
     ShipmentRepositoryError,
     IdempotencyStoreError,
     EventDeliveryError,
+    AccountChangesError,
 );

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::TimeDelta;
+use emporium_adapters::account_changes::RedisAccountChanges;
 use emporium_adapters::cache::{MokaCache, RedisCache, ResilientCache};
 use emporium_adapters::carts::RedisCartStore;
 use emporium_adapters::http::{
@@ -34,7 +35,7 @@ use emporium_application::catalog::{Catalog, CatalogPorts};
 use emporium_application::inventory::{Inventory, InventoryPorts};
 use emporium_application::orders::{OrderPorts, OrderSettings, Orders};
 use emporium_domain::accounts::{
-    DisplayName, Email, NewUser, Password, TokenIssuer, UserRepository,
+    AccountChanges, DisplayName, Email, NewUser, Password, TokenIssuer, UserRepository,
 };
 use emporium_domain::catalog::{ProductCatalog, ProductRepository, ProductStock};
 use emporium_domain::inventory::{InventoryRepository, StockReservations};
@@ -329,7 +330,16 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
         _ => (None, None),
     };
 
-    // Where the account store is at hand, tokens are checked against it too.
+    // Role and active-flag changes travel from the users service to the others over
+    // the bus's Redis, in a split deployment.
+    let changes = match &config.bus_redis_url {
+        Some(url) if services.is_split() => {
+            Some(account_changes(config, url, &mut dependencies).await?)
+        }
+        _ => None,
+    };
+    // Where the account store is at hand, tokens are checked against it too; else
+    // against the published account changes.
     let (accounts, authenticate) = match (&db, users) {
         (Some(db), Some(users)) => {
             let accounts = Accounts::new(AccountsPorts {
@@ -339,13 +349,28 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
                 tokens: tokens.clone(),
                 ids,
                 clock,
+                changes: changes.map(|changes| changes as Arc<dyn AccountChanges>),
             });
             (
                 Some(Arc::new(accounts)),
                 Authenticate::new(tokens).with_users(users),
             )
         }
-        _ => (None, Authenticate::new(tokens)),
+        _ => match changes {
+            Some(changes) => (
+                None,
+                Authenticate::new(tokens).with_account_changes(changes),
+            ),
+            None => {
+                if services.is_split() {
+                    tracing::warn!(
+                        "no EMPORIUM_BUS_REDIS_URL: role and active-flag changes reach this \
+                         service only when the access tokens issued before them expire"
+                    );
+                }
+                (None, Authenticate::new(tokens))
+            }
+        },
     };
     let state = HttpState {
         catalog,
@@ -431,6 +456,33 @@ async fn redis_event_bus(
         async move { bus.ping().await }.boxed()
     }));
     Ok(bus)
+}
+
+/// The account changes on Redis (a required dependency: `account-changes`).
+async fn account_changes(
+    config: &Config,
+    url: &str,
+    dependencies: &mut Vec<Dependency>,
+) -> anyhow::Result<Arc<RedisAccountChanges>> {
+    let changes = RedisAccountChanges::connect(
+        url,
+        &config.redis_prefix,
+        Duration::from_secs(config.access_token_ttl),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "EMPORIUM_BUS_REDIS_URL: cannot follow account changes on Redis at {}",
+            redact_url(url)
+        )
+    })?;
+    let changes = Arc::new(changes);
+    let probe = changes.clone();
+    dependencies.push(Dependency::new("account-changes", true, move || {
+        let result = probe.ping();
+        async move { result }.boxed()
+    }));
+    Ok(changes)
 }
 
 /// Warns at start-up when the Redis holding `role` may evict it.

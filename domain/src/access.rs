@@ -34,6 +34,13 @@ impl Role {
             Role::Admin => "admin",
         }
     }
+
+    /// The role named `text` (`customer`, `admin`), if any.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Role::Customer, Role::Admin]
+            .into_iter()
+            .find(|role| role.as_str() == text)
+    }
 }
 
 impl std::fmt::Display for Role {

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use emporium_domain::Actor;
-use emporium_domain::accounts::{Email, TokenError, TokenIssuer, UserRepository};
+use emporium_domain::accounts::{AccountChanges, Email, TokenError, TokenIssuer, UserRepository};
 
 use crate::failure::{Failure, FailureKind, UseCaseError};
 
@@ -12,10 +12,14 @@ use crate::failure::{Failure, FailureKind, UseCaseError};
 /// all-in-one server, `serve users`), the actor is then taken from the account **as
 /// stored now**: a deactivated or deleted account's tokens stop working at once, and
 /// a demoted admin's token carries the customer role at once — whatever the token
-/// still says. Services without the store trust the token's role until it expires.
+/// still says. Services without the store check the token against the account
+/// changes the users service published ([`AccountChanges`], within seconds of the
+/// change): a token whose role is no longer the account's, or of a deactivated
+/// account, is refused, and its owner signs in again.
 pub struct Authenticate {
     tokens: Arc<dyn TokenIssuer>,
     users: Option<Arc<dyn UserRepository>>,
+    changes: Option<Arc<dyn AccountChanges>>,
 }
 
 /// Failures of [`Authenticate`].
@@ -27,6 +31,9 @@ pub enum AuthenticateError {
     /// The token's account no longer exists or is deactivated.
     #[error("The account of this access token is deactivated or no longer exists.")]
     AccountGone,
+    /// The account's role changed after the token was issued.
+    #[error("The role of this account changed; sign in again.")]
+    RoleChanged,
     /// The account store failed.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -35,7 +42,7 @@ pub enum AuthenticateError {
 impl UseCaseError for AuthenticateError {
     fn failure(&self) -> Failure {
         match self {
-            Self::Token(_) | Self::AccountGone => {
+            Self::Token(_) | Self::AccountGone | Self::RoleChanged => {
                 Failure::new(FailureKind::Rejected, "invalid_token")
             }
             Self::Unexpected(cause) => Failure::internal(cause),
@@ -49,7 +56,15 @@ impl Authenticate {
         Self {
             tokens,
             users: None,
+            changes: None,
         }
+    }
+
+    /// Also checks tokens against the account changes the users service published
+    /// (services without the account store).
+    pub fn with_account_changes(mut self, changes: Arc<dyn AccountChanges>) -> Self {
+        self.changes = Some(changes);
+        self
     }
 
     /// Also checks the account as stored now (where the account store is at hand).
@@ -72,6 +87,19 @@ impl Authenticate {
     ) -> Result<(Actor, Option<Email>), AuthenticateError> {
         let claims = self.tokens.verify_access(access_token)?;
         let Some(users) = &self.users else {
+            if let Some(changes) = &self.changes
+                && let Some(standing) = changes
+                    .standing(claims.user_id)
+                    .await
+                    .map_err(|e| anyhow::Error::new(e).context("reading the account's changes"))?
+            {
+                if !standing.active {
+                    return Err(AuthenticateError::AccountGone);
+                }
+                if standing.role != claims.role {
+                    return Err(AuthenticateError::RoleChanged);
+                }
+            }
             let actor = Actor::User {
                 id: claims.user_id,
                 role: claims.role,
@@ -146,6 +174,35 @@ mod tests {
                     "{result:?}"
                 ),
                 None => assert!(matches!(result, Err(AuthenticateError::AccountGone))),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn without_the_store_published_changes_decide() {
+        use emporium_domain::accounts::{AccountStanding, MockAccountChanges};
+        let standing = |role, active| Some(AccountStanding { role, active });
+        for (published, expected) in [
+            (None, Ok(Role::Admin)),
+            (standing(Role::Admin, true), Ok(Role::Admin)),
+            (standing(Role::Customer, true), Err("role changed")),
+            (standing(Role::Admin, false), Err("gone")),
+        ] {
+            let mut changes = MockAccountChanges::new();
+            changes.expect_standing().returning(move |_| Ok(published));
+            let result = Authenticate::new(tokens(Role::Admin))
+                .with_account_changes(Arc::new(changes))
+                .execute("t")
+                .await;
+            match expected {
+                Ok(role) => assert!(
+                    matches!(result, Ok(Actor::User { role: r, .. }) if r == role),
+                    "{result:?}"
+                ),
+                Err("role changed") => {
+                    assert!(matches!(result, Err(AuthenticateError::RoleChanged)))
+                }
+                Err(_) => assert!(matches!(result, Err(AuthenticateError::AccountGone))),
             }
         }
     }

@@ -17,7 +17,7 @@ mod update_user;
 use std::sync::Arc;
 
 use emporium_domain::accounts::{
-    PasswordHasher, RefreshTokenRepository, TokenIssuer, UserRepository,
+    AccountChanges, PasswordHasher, RefreshTokenRepository, TokenIssuer, UserRepository,
 };
 use emporium_domain::{Clock, IdGenerator};
 
@@ -51,6 +51,10 @@ pub struct AccountsPorts {
     pub ids: Arc<dyn IdGenerator>,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Where role and active-flag changes are published for the services without
+    /// the account store (`serve users` of a split deployment; `None` in one
+    /// process).
+    pub changes: Option<Arc<dyn AccountChanges>>,
 }
 
 /// Every account use case, over one set of ports.
@@ -87,6 +91,7 @@ impl Accounts {
             tokens,
             ids,
             clock,
+            changes,
         } = ports;
         let sessions = SessionIssuer::new(
             tokens.clone(),
@@ -102,7 +107,8 @@ impl Accounts {
             current_user: GetCurrentUser::new(users.clone()),
             get_user: GetUser::new(users.clone()),
             list_users: ListUsers::new(users.clone()),
-            update_user: UpdateUser::new(users.clone(), refresh_tokens, clock.clone()),
+            update_user: UpdateUser::new(users.clone(), refresh_tokens, clock.clone())
+                .with_account_changes(changes),
             create_admin: CreateAdmin::new(users.clone(), hasher, ids, clock),
             authenticate: Authenticate::new(tokens).with_users(users),
         }

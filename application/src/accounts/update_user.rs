@@ -1,7 +1,8 @@
 use std::sync::Arc;
 
 use emporium_domain::accounts::{
-    RefreshTokenRepository, User, UserChanges, UserRepository, UserRepositoryError,
+    AccountChanges, AccountStanding, RefreshTokenRepository, User, UserChanges, UserRepository,
+    UserRepositoryError,
 };
 use emporium_domain::{AccessDenied, Actor, Clock, Role, UserId};
 
@@ -11,10 +12,16 @@ use crate::failure::{Failure, UseCaseError};
 /// account revokes all its sessions, so it can neither log in nor refresh; its
 /// current access token lapses within its (short) lifetime. Admins cannot demote or
 /// deactivate themselves, so the shop always keeps the admin making the change.
+///
+/// In a split deployment the change is also published ([`AccountChanges`]), so the
+/// other services refuse the account's older tokens within seconds. The account is
+/// stored first: if publishing fails the request fails (503) and repeating it
+/// publishes the standing again, changed or not.
 pub struct UpdateUser {
     users: Arc<dyn UserRepository>,
     refresh_tokens: Arc<dyn RefreshTokenRepository>,
     clock: Arc<dyn Clock>,
+    changes: Option<Arc<dyn AccountChanges>>,
 }
 
 /// Failures of [`UpdateUser`].
@@ -56,7 +63,14 @@ impl UpdateUser {
             users,
             refresh_tokens,
             clock,
+            changes: None,
         }
+    }
+
+    /// Also publishes role and active-flag changes to `changes`, when given.
+    pub fn with_account_changes(mut self, changes: Option<Arc<dyn AccountChanges>>) -> Self {
+        self.changes = changes;
+        self
     }
 
     /// Applies `changes` to account `id` and returns it.
@@ -96,6 +110,17 @@ impl UpdateUser {
                 .await
                 .map_err(|e| anyhow::Error::new(e).context("revoking the account's sessions"))?;
         }
+        if let Some(published) = &self.changes
+            && (changes.role.is_some() || changes.active.is_some())
+        {
+            let standing = AccountStanding {
+                role: user.role,
+                active: user.active,
+            };
+            published.publish(id, standing).await.map_err(|e| {
+                anyhow::Error::new(e).context("publishing the account change to the other services")
+            })?;
+        }
         tracing::info!(role = %user.role, active = user.active, "account updated");
         Ok(user)
     }
@@ -113,6 +138,47 @@ mod tests {
             id: UserId(Uuid::from_u128(id)),
             role: Role::Admin,
         }
+    }
+
+    #[tokio::test]
+    async fn a_role_change_is_published_for_the_other_services() {
+        use emporium_domain::accounts::MockAccountChanges;
+        let mut users = MockUserRepository::new();
+        users
+            .expect_get()
+            .returning(|_| Ok(Some(user(2, Role::Admin, true))));
+        users.expect_update().times(1).returning(|_| Ok(()));
+        let mut changes = MockAccountChanges::new();
+        changes
+            .expect_publish()
+            .withf(|id, standing| {
+                id.0 == Uuid::from_u128(2)
+                    && *standing
+                        == AccountStanding {
+                            role: Role::Customer,
+                            active: true,
+                        }
+            })
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let uc = UpdateUser::new(
+            Arc::new(users),
+            Arc::new(MockRefreshTokenRepository::new()),
+            clock(),
+        )
+        .with_account_changes(Some(Arc::new(changes)));
+        let updated = uc
+            .execute(
+                &admin(1),
+                UserId(Uuid::from_u128(2)),
+                UserChanges {
+                    role: Some(Role::Customer),
+                    active: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(updated.role, Role::Customer);
     }
 
     #[tokio::test]

@@ -7,13 +7,14 @@ mod user;
 mod values;
 
 pub use ports::{
-    AccessClaims, IssuedToken, PasswordHasher, PasswordHasherError, RefreshClaims,
-    RefreshTokenRepository, RefreshTokenRepositoryError, TokenError, TokenIssuer, UserRepository,
-    UserRepositoryError,
+    AccessClaims, AccountChanges, AccountChangesError, AccountStanding, IssuedToken,
+    PasswordHasher, PasswordHasherError, RefreshClaims, RefreshTokenRepository,
+    RefreshTokenRepositoryError, TokenError, TokenIssuer, UserRepository, UserRepositoryError,
 };
 #[cfg(feature = "mocks")]
 pub use ports::{
-    MockPasswordHasher, MockRefreshTokenRepository, MockTokenIssuer, MockUserRepository,
+    MockAccountChanges, MockPasswordHasher, MockRefreshTokenRepository, MockTokenIssuer,
+    MockUserRepository,
 };
 pub use session::{RefreshTokenHash, RefreshTokenRecord};
 pub use user::{NewUser, User, UserChanges};

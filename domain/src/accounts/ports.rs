@@ -192,3 +192,43 @@ pub trait TokenIssuer: Send + Sync {
     /// The claims of a valid refresh token.
     fn verify_refresh(&self, token: &str) -> Result<RefreshClaims, TokenError>;
 }
+
+/// An account's role and active flag as they are now: what the services without the
+/// account store check access tokens against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountStanding {
+    /// The role now.
+    pub role: Role,
+    /// Whether the account may still sign in.
+    pub active: bool,
+}
+
+/// Failures of [`AccountChanges`].
+#[derive(Debug, thiserror::Error)]
+pub enum AccountChangesError {
+    /// The store cannot be reached now.
+    #[error("the account changes cannot be reached")]
+    Unavailable(#[from] crate::Unavailable),
+    /// It failed.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Carries role and active-flag changes from the users service to every other
+/// service within seconds, so a token issued before a change stops speaking for
+/// the account everywhere, not only where the account store is at hand.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait AccountChanges: Send + Sync {
+    /// Tells every service that `user` now stands as `standing`. Errors:
+    /// `Unavailable`, `Unexpected`.
+    async fn publish(
+        &self,
+        user: UserId,
+        standing: AccountStanding,
+    ) -> Result<(), AccountChangesError>;
+    /// How `user` stands, if their role or active flag changed within the lifetime
+    /// of an access token (`None`: no change a live token could predate). Errors:
+    /// `Unavailable`, `Unexpected`.
+    async fn standing(&self, user: UserId) -> Result<Option<AccountStanding>, AccountChangesError>;
+}

@@ -107,6 +107,8 @@ impl Deployment {
                 products_url: Some(format!("http://{products_addr}")),
                 inventory_url: Some(format!("http://{inventory_addr}")),
                 redis_prefix: prefix.clone(),
+                // Every service follows the account changes on the bus's Redis.
+                bus_redis_url: Some(redis_url.clone()),
                 payment_provider: Some(PaymentProviderKind::Mock),
                 ..embedded_config(&dir)
             };
@@ -130,7 +132,6 @@ impl Deployment {
             database_url: testing::postgres_database().await?,
             redis_url: Some(redis_url.clone()),
             cart_redis_url: Some(redis_url.clone()),
-            bus_redis_url: Some(redis_url),
             callback_key: Some(CALLBACK_KEY.to_owned()),
             ..base()
         };
@@ -340,4 +341,114 @@ async fn the_purchase_flow_runs_as_services() {
     deployment.users.shutdown().await;
     deployment.products.shutdown().await;
     deployment.inventory.shutdown().await;
+}
+
+/// `PATCH /v1/users/{id}` by `admin` with `attributes`.
+async fn change_user(users: &TestApp, admin: &str, id: &str, attributes: Value) {
+    users
+        .bearer(
+            Method::PATCH,
+            &format!("/v1/users/{id}"),
+            admin,
+            Some(&json!({"data": {"type": "users", "id": id, "attributes": attributes}})),
+        )
+        .await
+        .expect_status(200);
+}
+
+/// Waits (5 s at most, the promise) until `check` answers `status`; how long it took.
+async fn within_five_seconds(
+    what: &str,
+    status: u16,
+    mut check: impl AsyncFnMut() -> u16,
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        if check().await == status {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{what}: still not {status} after 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_demoted_admin_is_refused_by_every_service_within_seconds() {
+    let Some(deployment) = Deployment::start().await else {
+        return;
+    };
+    let users = &deployment.users;
+    let head = users.signed_in(Role::Admin).await;
+    // A second admin, made by the first.
+    let email = format!("deputy-{}@example.com", uuid::Uuid::now_v7().simple());
+    let registered = users.register(&email, "a deputy password").await;
+    registered.expect_status(201);
+    let deputy_id = registered.id();
+    change_user(users, &head, &deputy_id, json!({"role": "admin"})).await;
+    let deputy = crate::helpers::access_token_of(&users.log_in(&email, "a deputy password").await);
+    let category =
+        |name: String| json!({"data": {"type": "categories", "attributes": {"name": name}}});
+    deployment
+        .products
+        .bearer(
+            Method::POST,
+            "/v1/categories",
+            &deputy,
+            Some(&category("Cups".into())),
+        )
+        .await
+        .expect_status(201);
+
+    // Demoted: the products service, which has no account store, refuses the token
+    // that still says admin.
+    change_user(users, &head, &deputy_id, json!({"role": "customer"})).await;
+    let mut n = 0;
+    let took = within_five_seconds("products refusing the demoted admin", 401, async || {
+        n += 1;
+        deployment
+            .products
+            .bearer(
+                Method::POST,
+                "/v1/categories",
+                &deputy,
+                Some(&category(format!("Pots {n}"))),
+            )
+            .await
+            .status
+            .as_u16()
+    })
+    .await;
+    eprintln!("the demotion reached the products service in {took:?}");
+    // Signed in again, the deputy is a customer everywhere: refused the write (403).
+    let again = crate::helpers::access_token_of(&users.log_in(&email, "a deputy password").await);
+    deployment
+        .products
+        .bearer(
+            Method::POST,
+            "/v1/categories",
+            &again,
+            Some(&category("Jugs".into())),
+        )
+        .await
+        .expect_error(403, None);
+
+    // Deactivated: the orders service refuses even the fresh customer token.
+    deployment
+        .orders
+        .bearer(Method::GET, "/v1/orders", &again, None)
+        .await
+        .expect_status(200);
+    change_user(users, &head, &deputy_id, json!({"active": false})).await;
+    within_five_seconds("orders refusing the deactivated account", 401, async || {
+        deployment
+            .orders
+            .bearer(Method::GET, "/v1/orders", &again, None)
+            .await
+            .status
+            .as_u16()
+    })
+    .await;
 }

@@ -171,6 +171,10 @@ impl ApiKeyAuth {
             AuthenticateError::AccountGone => ApiError::invalid_token(
                 "The account of this access token is deactivated or no longer exists.",
             ),
+            AuthenticateError::RoleChanged => ApiError::invalid_token(
+                "The role of this account changed after the access token was issued; sign in \
+                 again.",
+            ),
             error @ AuthenticateError::Unexpected(_) => error.into(),
         })
     }
