@@ -8,6 +8,7 @@
 //! | [`mongo`] | `mongodb` | inventory repository and stock reservations on MongoDB |
 //! | [`carts`] | `redis` | the cart store on Redis |
 //! | [`account_changes`] | `redis` | account changes followed by every service, on a Redis stream |
+//! | [`rate_limits`] | `redis` | GCRA rate limits shared by replicas, one Lua script per decision |
 //! | [`redis_streams`] | `redis` | the event bus on Redis Streams, with its dead letters |
 //! | [`cache`] | `in-process`, `redis` | the cache port on moka and on Redis |
 //! | [`in_process`] | `in-process` | clock, id generator, in-process catalog and stock lookups |
@@ -31,6 +32,8 @@ pub mod http;
 pub mod in_process;
 #[cfg(feature = "mongodb")]
 pub mod mongo;
+#[cfg(feature = "redis")]
+pub mod rate_limits;
 #[cfg(feature = "redis")]
 pub mod redis_streams;
 pub mod request_context;

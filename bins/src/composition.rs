@@ -20,6 +20,7 @@ use emporium_adapters::in_process::{
     SystemClock, UuidV7Generator,
 };
 use emporium_adapters::mongo::{MongoInventoryRepository, MongoStockReservations};
+use emporium_adapters::rate_limits::RedisRateLimits;
 use emporium_adapters::redis_streams::{DeadLetters, RedisStreamsEventBus, RedisStreamsOptions};
 use emporium_adapters::security::{Argon2PasswordHasher, JwtSettings, JwtTokenIssuer};
 use emporium_adapters::sql::DatabaseConnection;
@@ -46,6 +47,7 @@ use futures::FutureExt;
 use crate::config::{Config, PaymentProviderKind, ServiceSet, redact_url};
 use crate::http::HttpState;
 use crate::http::health::Dependency;
+use crate::http::middleware::client_address::TrustedProxies;
 
 /// Entries the in-process product cache holds at most.
 const MOKA_CAPACITY: u64 = 10_000;
@@ -372,6 +374,11 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
             }
         },
     };
+    // The auth limits, shared by the replicas through Redis when it is configured.
+    let rate_limits = match (&config.redis_url, &accounts) {
+        (Some(url), Some(_)) => Some(shared_rate_limits(config, url, &mut dependencies).await?),
+        _ => None,
+    };
     let state = HttpState {
         catalog,
         inventory,
@@ -389,6 +396,8 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
         callback_key: config.callback_key.clone(),
         authenticate: Arc::new(authenticate),
         auth_rate_per_minute: config.auth_rate_per_minute,
+        rate_limits,
+        trusted_proxies: TrustedProxies::new(config.trusted_proxies.clone()),
         cors_origins: config.cors_origins.clone(),
     };
     Ok(Built { state, event_bus })
@@ -456,6 +465,29 @@ async fn redis_event_bus(
         async move { bus.ping().await }.boxed()
     }));
     Ok(bus)
+}
+
+/// The auth rate limits in Redis (an optional dependency: `redis-rate-limits`; when
+/// it is down each replica limits on its own).
+async fn shared_rate_limits(
+    config: &Config,
+    url: &str,
+    dependencies: &mut Vec<Dependency>,
+) -> anyhow::Result<RedisRateLimits> {
+    let limits = RedisRateLimits::connect(url, &config.redis_prefix)
+        .await
+        .with_context(|| {
+            format!(
+                "EMPORIUM_REDIS_URL: cannot share the rate limits in Redis at {}",
+                redact_url(url)
+            )
+        })?;
+    let probe = limits.clone();
+    dependencies.push(Dependency::new("redis-rate-limits", false, move || {
+        let limits = probe.clone();
+        async move { limits.ping().await }.boxed()
+    }));
+    Ok(limits)
 }
 
 /// The account changes on Redis (a required dependency: `account-changes`).

@@ -297,6 +297,11 @@ pub struct Settings {
     /// into <data dir>/api-key by the all-in-one server].
     #[arg(long, env = "EMPORIUM_API_KEY", global = true, hide_env_values = true, value_parser = api_key)]
     pub api_key: Option<String>,
+    /// Proxies (addresses or networks, comma-separated, e.g. the gateway's
+    /// `10.0.0.0/8`) whose `X-Forwarded-For` names the client for the rate limits
+    /// [default: none: the connection's peer is the client].
+    #[arg(long, env = "EMPORIUM_TRUSTED_PROXIES", global = true, value_delimiter = ',', value_parser = crate::http::middleware::client_address::parse_network)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// More API keys accepted from callers besides EMPORIUM_API_KEY, comma-separated
     /// (to rotate the key without downtime) [default: none].
     #[arg(long, env = "EMPORIUM_API_KEYS", global = true, hide_env_values = true, value_delimiter = ',', value_parser = api_key)]
@@ -397,6 +402,7 @@ impl Default for Settings {
             currency: None,
             api_key: None,
             api_keys: Vec::new(),
+            trusted_proxies: Vec::new(),
             products_url: None,
             inventory_url: None,
             jwt_secret: None,
@@ -477,6 +483,8 @@ pub struct Config {
     pub api_key: Option<String>,
     /// Keys accepted from callers besides `api_key` (a rotation in progress).
     pub api_keys: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Remote products service for inventory's product checks.
     pub products_url: Option<String>,
     /// Remote inventory service for the catalog's delete check.
@@ -535,6 +543,7 @@ impl fmt::Debug for Config {
             .field("currency", &self.currency)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("api_keys", &self.api_keys.len())
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("products_url", &self.products_url)
             .field("inventory_url", &self.inventory_url)
             .field(
@@ -630,6 +639,7 @@ impl Config {
             currency: settings.currency.unwrap_or_default(),
             api_key: settings.api_key,
             api_keys: settings.api_keys,
+            trusted_proxies: settings.trusted_proxies,
             products_url: settings.products_url,
             inventory_url: settings.inventory_url,
             jwt_secret: settings.jwt_secret,

@@ -48,18 +48,21 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Response};
 use poem_openapi::Tags;
 
 use self::accounts::AccountsApi;
+use self::accounts::rate_limit::AuthRateLimit;
 use self::carts::CartsApi;
 use self::categories::CategoriesApi;
 use self::health::{Dependency, HealthApi};
 use self::inventory::InventoryApi;
 use self::inventory::reservations::ReservationsApi;
 use self::middleware::auth::ApiKeyAuth;
+use self::middleware::client_address::TrustedProxies;
 use self::middleware::edge::Edge;
 use self::openapi::{AllowedMethods, ApiGroup, merged_document, router, swagger_ui_html};
 use self::orders::OrdersApi;
 use self::payments::{MockPaymentsApi, PaymentsApi};
 use self::products::ProductsApi;
 use self::shipments::ShipmentsApi;
+use emporium_adapters::rate_limits::RedisRateLimits;
 
 /// The whole HTTP application (see [`endpoint`]).
 pub type HttpApp = CorsForOrigins;
@@ -109,6 +112,10 @@ pub struct HttpState {
     pub authenticate: Arc<Authenticate>,
     /// Attempts per minute per client address at the auth routes.
     pub auth_rate_per_minute: NonZeroU32,
+    /// The auth limits shared by the replicas in Redis, when configured.
+    pub rate_limits: Option<RedisRateLimits>,
+    /// The proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
     /// Origins whose browsers may call the API (CORS); none when empty.
     pub cors_origins: Vec<String>,
 }
@@ -140,10 +147,10 @@ pub fn endpoint(state: &HttpState) -> HttpApp {
         }
     }
     if let Some(accounts) = &state.accounts {
-        groups.push(ApiGroup::new(AccountsApi::new(
-            accounts.clone(),
-            state.auth_rate_per_minute,
-        )));
+        let limit = AuthRateLimit::new(state.auth_rate_per_minute)
+            .shared(state.rate_limits.clone())
+            .behind(state.trusted_proxies.clone());
+        groups.push(ApiGroup::new(AccountsApi::new(accounts.clone(), limit)));
     }
     let document =
         serde_json::to_string_pretty(&merged_document(&groups)).unwrap_or_else(|_| "{}".to_owned());

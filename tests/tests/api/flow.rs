@@ -33,7 +33,13 @@ async fn postgres_redis_server_runs_the_whole_flow() {
     catalog_and_inventory_flow(&app).await;
     operations(
         &app,
-        &["database", "redis-cache", "redis-carts", "redis-bus"],
+        &[
+            "database",
+            "redis-cache",
+            "redis-carts",
+            "redis-bus",
+            "redis-rate-limits",
+        ],
     )
     .await;
     shutdown_closes_the_listener(app).await;

@@ -17,6 +17,7 @@ mod flow;
 mod helpers;
 mod orders;
 mod payments;
+mod rate_limits;
 mod services;
 mod split_orders;
 mod unavailable;

@@ -4,7 +4,6 @@
 pub mod rate_limit;
 
 use std::convert::Infallible;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use emporium_application::accounts::{Accounts, LogInError, Session};
@@ -238,10 +237,10 @@ pub struct AccountsApi {
 
 impl AccountsApi {
     /// Routes over the account use cases; see [`AuthRateLimit`] for the limits.
-    pub fn new(accounts: Arc<Accounts>, attempts_per_minute: NonZeroU32) -> Self {
+    pub fn new(accounts: Arc<Accounts>, limit: AuthRateLimit) -> Self {
         Self {
             accounts,
-            limit: Arc::new(AuthRateLimit::new(attempts_per_minute)),
+            limit: Arc::new(limit),
         }
     }
 }
@@ -276,7 +275,7 @@ impl AccountsApi {
         body: JsonApiBody<Register>,
     ) -> Result<Created<SingleDocument<Users>>, ApiError> {
         let input = body.new_user()?;
-        self.limit.check_attempt(request)?;
+        self.limit.check_attempt(request).await?;
         let user = self.accounts.register.execute(input).await?;
         Created::new(Users::object(user, Fields::ALL))
     }
@@ -293,12 +292,12 @@ impl AccountsApi {
         body: JsonApiBody<LogIn>,
     ) -> Result<JsonApi<SingleDocument<Tokens>>, ApiError> {
         let (email, password) = body.credentials()?;
-        self.limit.check_attempt(request)?;
-        self.limit.check_failures(&email)?;
+        self.limit.check_attempt(request).await?;
+        self.limit.check_failures(&email).await?;
         match self.accounts.log_in.execute(&email, &password).await {
             Ok(session) => JsonApi::single(Tokens::object(session, Fields::ALL)),
             Err(error @ LogInError::InvalidCredentials) => {
-                self.limit.count_failure(&email);
+                self.limit.count_failure(&email).await;
                 Err(error.into())
             }
             Err(error) => Err(error.into()),
@@ -320,7 +319,7 @@ impl AccountsApi {
         body: JsonApiBody<Refresh>,
     ) -> Result<JsonApi<SingleDocument<Tokens>>, ApiError> {
         let token = body.refresh_token()?;
-        self.limit.check_attempt(request)?;
+        self.limit.check_attempt(request).await?;
         let session = self.accounts.refresh.execute(&token).await?;
         JsonApi::single(Tokens::object(session, Fields::ALL))
     }
@@ -335,7 +334,7 @@ impl AccountsApi {
         body: JsonApiBody<Refresh>,
     ) -> Result<NoContent, ApiError> {
         let token = body.refresh_token()?;
-        self.limit.check_attempt(request)?;
+        self.limit.check_attempt(request).await?;
         self.accounts.log_out.execute(&token).await?;
         Ok(NoContent)
     }

@@ -13,6 +13,7 @@
 //! [`JsonApiBody`](super::jsonapi::JsonApiBody).
 
 pub mod auth;
+pub mod client_address;
 pub mod edge;
 pub mod media_type;
 pub mod request_id;
