@@ -14,6 +14,7 @@ mod concurrency;
 mod conformance;
 mod edge;
 mod flow;
+mod gateway;
 mod helpers;
 mod orders;
 mod payments;

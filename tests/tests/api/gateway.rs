@@ -1,0 +1,560 @@
+//! The split deployment behind the repository's nginx gateway
+//! (`deploy/nginx/nginx.conf.template`, rendered here with the ports the test
+//! picked): users, products, inventory (MongoDB) and orders with two replicas each,
+//! on PostgreSQL and Redis, driven through the gateway only.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use emporium::config::{Config, PaymentProviderKind, ServiceSet, generate_api_key};
+use emporium_adapters::testing::{self, TempDir};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    JSON_API, Reply, TestApp, client, embedded_config, free_port, send, with_admin,
+};
+use crate::orders::{address, order_document};
+
+const TEMPLATE: &str = include_str!("../../../deploy/nginx/nginx.conf.template");
+const ERRORS: &str = include_str!("../../../deploy/nginx/errors.conf");
+
+/// The nginx to run: `EMPORIUM_TEST_NGINX`, else `nginx` on the `PATH` or in
+/// `/usr/sbin`. `None` (after a SKIP line) when there is none, a failure when
+/// servers are required.
+fn nginx_binary() -> Option<PathBuf> {
+    let candidates = std::env::var_os("EMPORIUM_TEST_NGINX")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(std::env::var_os("PATH").into_iter().flat_map(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("nginx"))
+                .collect::<Vec<_>>()
+        }))
+        .chain([PathBuf::from("/usr/sbin/nginx")]);
+    for candidate in candidates {
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+    }
+    assert!(
+        !testing::services_required(),
+        "nginx is not installed but EMPORIUM_REQUIRE_SERVICES=1: run the tests with scripts/test"
+    );
+    eprintln!("SKIP: no nginx; run scripts/test to test the gateway");
+    None
+}
+
+/// A running gateway.
+pub struct Gateway {
+    /// The public entry point, `http://127.0.0.1:<port>`.
+    pub base: String,
+    child: Child,
+    _dir: TempDir,
+}
+
+/// `server host:port;` for each address.
+fn servers(addresses: &[SocketAddr]) -> String {
+    addresses
+        .iter()
+        .map(|address| format!("server {address} max_fails=1 fail_timeout=2s;"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Gateway {
+    /// Renders the repository's configuration and starts nginx on `public` and
+    /// `internal` (ports picked by the caller, who gave them to the services).
+    pub fn start(
+        public: SocketAddr,
+        internal: SocketAddr,
+        upstreams: [(&str, &[SocketAddr]); 4],
+    ) -> Option<Self> {
+        let nginx = nginx_binary()?;
+        let dir = TempDir::new();
+        let run_dir = dir.path().to_path_buf();
+        // nginx's workers may run as another user: let them in.
+        std::fs::set_permissions(
+            &run_dir,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("opening the gateway's directory");
+        let mut config = TEMPLATE
+            .replace("${EMPORIUM_GATEWAY_LISTEN}", &public.to_string())
+            .replace("${EMPORIUM_GATEWAY_INTERNAL_LISTEN}", &internal.to_string())
+            .replace(
+                "${EMPORIUM_GATEWAY_RUN_DIR}",
+                &run_dir.display().to_string(),
+            );
+        for (name, addresses) in upstreams {
+            config = config.replace(
+                &format!("${{EMPORIUM_{name}_SERVERS}}"),
+                &servers(addresses),
+            );
+        }
+        assert!(
+            !config.contains("${EMPORIUM_"),
+            "a placeholder was left: {config}"
+        );
+        std::fs::write(run_dir.join("nginx.conf"), config).expect("writing nginx.conf");
+        std::fs::write(run_dir.join("errors.conf"), ERRORS).expect("writing errors.conf");
+        let log = std::fs::File::create(run_dir.join("nginx.log")).expect("the nginx log");
+        let child = Command::new(nginx)
+            .arg("-p")
+            .arg(&run_dir)
+            .arg("-c")
+            .arg(run_dir.join("nginx.conf"))
+            // One process, so stopping the child stops the gateway.
+            .args(["-g", "daemon off; master_process off;"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("starting nginx");
+        let started = Instant::now();
+        while TcpStream::connect(public).is_err() || TcpStream::connect(internal).is_err() {
+            let log = std::fs::read_to_string(run_dir.join("nginx.log")).unwrap_or_default();
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "nginx did not start: {log}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(Self {
+            base: format!("http://{public}"),
+            child,
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The callback key of the orders service.
+const CALLBACK_KEY: &str = "gateway-callback-key-0123456789";
+
+/// Two replicas of each service behind the gateway.
+struct Deployment {
+    gateway: Gateway,
+    users: Vec<TestApp>,
+    products: Vec<TestApp>,
+    inventory: Vec<TestApp>,
+    orders: Vec<TestApp>,
+    admin: (String, String),
+    _dirs: Vec<TempDir>,
+}
+
+async fn replicas(config: &Config, services: ServiceSet) -> (Vec<TestApp>, Vec<SocketAddr>) {
+    let mut apps = Vec::new();
+    for _ in 0..2 {
+        apps.push(TestApp::spawn(config.clone(), services).await);
+    }
+    let addresses = apps
+        .iter()
+        .map(|app| app.base.trim_start_matches("http://").parse().unwrap())
+        .collect();
+    (apps, addresses)
+}
+
+impl Deployment {
+    async fn start() -> Option<Self> {
+        let redis_url = testing::redis_url()?;
+        let (mongo_url, mongo_database) = testing::mongo_database()?;
+        let public: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().ok()?;
+        let internal: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().ok()?;
+        let key = generate_api_key();
+        let secret = emporium_adapters::security::generate_secret();
+        let prefix = testing::unique_prefix();
+        let dir = TempDir::new();
+        let base = Config {
+            api_key: Some(key),
+            jwt_secret: Some(secret),
+            products_url: Some(format!("http://{internal}")),
+            inventory_url: Some(format!("http://{internal}")),
+            redis_prefix: prefix,
+            redis_url: Some(redis_url.clone()),
+            cart_redis_url: Some(redis_url.clone()),
+            bus_redis_url: Some(redis_url),
+            payment_provider: Some(PaymentProviderKind::Mock),
+            trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+            max_pending_orders: 1000,
+            auth_rate_per_minute: std::num::NonZeroU32::new(10_000).unwrap(),
+            ..embedded_config(&dir)
+        };
+        let users_config = with_admin(Config {
+            database_url: testing::postgres_database().await?,
+            ..base.clone()
+        });
+        let admin = users_config.bootstrap_admin.clone()?;
+        let (users, users_at) = replicas(&users_config, ServiceSet::Users).await;
+        let products_config = Config {
+            database_url: testing::postgres_database().await?,
+            ..base.clone()
+        };
+        let (products, products_at) = replicas(&products_config, ServiceSet::Products).await;
+        let inventory_config = Config {
+            mongo_url: Some(mongo_url),
+            mongo_database,
+            ..base.clone()
+        };
+        let (inventory, inventory_at) = replicas(&inventory_config, ServiceSet::Inventory).await;
+        let orders_config = Config {
+            database_url: testing::postgres_database().await?,
+            callback_key: Some(CALLBACK_KEY.to_owned()),
+            ..base
+        };
+        let (orders, orders_at) = replicas(&orders_config, ServiceSet::Orders).await;
+        let gateway = Gateway::start(
+            public,
+            internal,
+            [
+                ("USERS", &users_at),
+                ("PRODUCTS", &products_at),
+                ("INVENTORY", &inventory_at),
+                ("ORDERS", &orders_at),
+            ],
+        )?;
+        Some(Self {
+            gateway,
+            users,
+            products,
+            inventory,
+            orders,
+            admin,
+            _dirs: vec![dir],
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.gateway.base)
+    }
+
+    /// A request through the gateway, as `token` when given, with `document`.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        document: Option<&Value>,
+    ) -> Reply {
+        let mut request = client()
+            .request(method, self.url(path))
+            .header("Accept", JSON_API);
+        if let Some(token) = token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        if let Some(document) = document {
+            request = request
+                .header("Content-Type", JSON_API)
+                .body(document.to_string());
+        }
+        send(request).await
+    }
+
+    async fn sign_in(&self, email: &str, password: &str) -> String {
+        let logged_in = self
+            .call(
+                Method::POST,
+                "/v1/auth/login",
+                None,
+                Some(&crate::helpers::credentials(email, password)),
+            )
+            .await;
+        crate::helpers::access_token_of(&logged_in)
+    }
+
+    async fn customer(&self) -> String {
+        let email = format!("customer-{}@example.com", uuid::Uuid::now_v7().simple());
+        self.call(
+            Method::POST,
+            "/v1/auth/register",
+            None,
+            Some(&crate::helpers::register_document(
+                &email,
+                "a customer password",
+            )),
+        )
+        .await
+        .expect_status(201);
+        self.sign_in(&email, "a customer password").await
+    }
+
+    /// (on hand, reserved) of `product`, through the gateway.
+    async fn stock(&self, product: &str) -> (i64, i64) {
+        let record = self
+            .call(Method::GET, &format!("/v1/inventory/{product}"), None, None)
+            .await;
+        record.expect_status(200);
+        let attributes = record.attributes();
+        (
+            attributes["onHand"].as_i64().unwrap(),
+            attributes["reserved"].as_i64().unwrap(),
+        )
+    }
+
+    async fn wait_for_order(&self, token: &str, order: &str, status: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let read = self
+                .call(
+                    Method::GET,
+                    &format!("/v1/orders/{order}"),
+                    Some(token),
+                    None,
+                )
+                .await;
+            read.expect_status(200);
+            if read.attributes()["status"] == status {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "order {order} stayed {}",
+                read.attributes()["status"]
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_whole_purchase_flow_runs_through_the_gateway() {
+    let Some(mut deployment) = Deployment::start().await else {
+        return;
+    };
+    let d = &deployment;
+    assert_eq!(
+        d.call(Method::GET, "/health", None, None).await.body["meta"]["services"],
+        "gateway"
+    );
+    let admin = d.sign_in(&d.admin.0, &d.admin.1).await;
+    let customer = d.customer().await;
+
+    // The catalog and its stock, by the admin.
+    let product = d
+        .call(
+            Method::POST,
+            "/v1/products",
+            Some(&admin),
+            Some(&crate::helpers::product_document("Moka pot", "40.00", None)),
+        )
+        .await;
+    product.expect_status(201);
+    let product = product.id();
+    d.call(
+        Method::POST,
+        "/v1/inventory",
+        Some(&admin),
+        Some(&crate::helpers::inventory_document(&product, 10)),
+    )
+    .await
+    .expect_status(201);
+
+    // The cart, then an order of it.
+    d.call(
+        Method::POST,
+        "/v1/cart/items",
+        Some(&customer),
+        Some(
+            &json!({"data": {"type": "cart-items", "attributes": {"quantity": 2},
+            "relationships": {"product": {"data": {"type": "products", "id": product}}}}}),
+        ),
+    )
+    .await
+    .expect_status(201);
+    let placed = d
+        .call(
+            Method::POST,
+            "/v1/orders",
+            Some(&customer),
+            Some(&order_document(None)),
+        )
+        .await;
+    placed.expect_status(201);
+    let order = placed.id();
+    assert_eq!(placed.attributes()["total"], "80.00");
+    assert_eq!(d.stock(&product).await, (10, 2));
+
+    // Paid (the mock provider), shipped and delivered by the admin.
+    let payment = d
+        .call(
+            Method::POST,
+            "/v1/payments",
+            Some(&customer),
+            Some(&json!({"data": {"type": "payments", "relationships": {
+                "order": {"data": {"type": "orders", "id": order}}}}})),
+        )
+        .await;
+    payment.expect_status(201);
+    d.call(
+        Method::POST,
+        &format!("/v1/payments/{}/succeed", payment.id()),
+        Some(&customer),
+        None,
+    )
+    .await
+    .expect_status(200);
+    d.wait_for_order(&customer, &order, "paid").await;
+    let read = d
+        .call(
+            Method::GET,
+            &format!("/v1/orders/{order}?include=shipment"),
+            Some(&customer),
+            None,
+        )
+        .await;
+    let shipment = read.body["data"]["relationships"]["shipment"]["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    d.call(
+        Method::POST,
+        &format!("/v1/shipments/{shipment}/dispatch"),
+        Some(&admin),
+        Some(&json!({"data": {"type": "shipments", "id": shipment,
+            "attributes": {"carrier": "DHL", "trackingNumber": "JD0001"}}})),
+    )
+    .await
+    .expect_status(200);
+    d.wait_for_order(&customer, &order, "shipped").await;
+    d.call(
+        Method::POST,
+        &format!("/v1/shipments/{shipment}/deliver"),
+        Some(&admin),
+        None,
+    )
+    .await
+    .expect_status(200);
+    d.wait_for_order(&customer, &order, "delivered").await;
+    assert_eq!(d.stock(&product).await, (8, 0));
+
+    // The gateway's own answers are JSON:API: the reservations are not exposed, an
+    // unknown path is 404, a body over 1 MiB is 413.
+    for path in [
+        "/v1/inventory/reservations",
+        &format!("/v1/inventory/reservations/{order}"),
+    ] {
+        let hidden = d.call(Method::GET, path, Some(&admin), None).await;
+        hidden.expect_error(404, Some("not_found"));
+        assert_eq!(hidden.content_type(), Some(JSON_API));
+    }
+    d.call(Method::GET, "/elsewhere", None, None)
+        .await
+        .expect_error(404, Some("not_found"));
+    let huge = send(
+        client()
+            .request(Method::POST, d.url("/v1/orders"))
+            .header("Content-Type", JSON_API)
+            .body(vec![b' '; 2 * 1024 * 1024]),
+    )
+    .await;
+    huge.expect_error(413, Some("payload_too_large"));
+    // A request id is passed on (the services echo it) or made up.
+    let with_id = send(
+        client()
+            .request(Method::GET, d.url("/v1/products"))
+            .header("X-Request-ID", "trace-me-42"),
+    )
+    .await;
+    assert_eq!(with_id.header("x-request-id"), Some("trace-me-42"));
+    let without = send(client().request(Method::GET, d.url("/v1/products"))).await;
+    assert!(
+        without
+            .header("x-request-id")
+            .is_some_and(|id| id.len() >= 16)
+    );
+
+    // Both products replicas gone: 502, as JSON:API with Retry-After.
+    for replica in &mut deployment.products {
+        replica.shutdown().await;
+    }
+    let gone = deployment
+        .call(Method::GET, "/v1/products", None, None)
+        .await;
+    gone.expect_error(502, Some("bad_gateway"));
+    assert!(gone.header("retry-after").is_some());
+    let _ = (&deployment.users, &deployment.inventory, &deployment.orders);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_orders_over_two_replicas_sell_exactly_the_stock() {
+    let Some(deployment) = Deployment::start().await else {
+        return;
+    };
+    let deployment = Arc::new(deployment);
+    let admin = deployment
+        .sign_in(&deployment.admin.0, &deployment.admin.1)
+        .await;
+    let product = deployment
+        .call(
+            Method::POST,
+            "/v1/products",
+            Some(&admin),
+            Some(&crate::helpers::product_document("Last cups", "9.00", None)),
+        )
+        .await
+        .id();
+    deployment
+        .call(
+            Method::POST,
+            "/v1/inventory",
+            Some(&admin),
+            Some(&crate::helpers::inventory_document(&product, 100)),
+        )
+        .await
+        .expect_status(201);
+    let mut customers = Vec::new();
+    for _ in 0..30 {
+        customers.push(deployment.customer().await);
+    }
+    // 300 one-unit orders at once, ten per customer, over both orders replicas.
+    let barrier = Arc::new(tokio::sync::Barrier::new(300));
+    let tasks: Vec<_> = (0..300)
+        .map(|n| {
+            let deployment = deployment.clone();
+            let token = customers[n % 30].clone();
+            let barrier = barrier.clone();
+            let document = json!({"data": {"type": "orders", "attributes": {
+                "lines": [{"productId": product, "quantity": 1}], "shippingAddress": address()}}});
+            tokio::spawn(async move {
+                barrier.wait().await;
+                deployment
+                    .call(Method::POST, "/v1/orders", Some(&token), Some(&document))
+                    .await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    let mut refused = 0;
+    for task in tasks {
+        let reply = task.await.unwrap();
+        match reply.status.as_u16() {
+            201 => created += 1,
+            422 => {
+                reply.expect_error(422, Some("insufficient_stock"));
+                refused += 1;
+            }
+            other => panic!("an order answered {other}: {}", reply.text),
+        }
+    }
+    assert_eq!((created, refused), (100, 200));
+    assert_eq!(deployment.stock(&product).await, (100, 100));
+    // Every order is there, once, whichever replica placed it.
+    let mut listed = 0;
+    for token in &customers {
+        let mine = deployment
+            .call(Method::GET, "/v1/orders?page[size]=100", Some(token), None)
+            .await;
+        mine.expect_status(200);
+        listed += mine.body["meta"]["total"].as_i64().unwrap();
+    }
+    assert_eq!(listed, 100);
+}
