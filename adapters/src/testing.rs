@@ -17,6 +17,7 @@
 //! [`Proxy`] stands between a store and its real server so that a test can cut the
 //! connection ([`Proxy::cut`]).
 
+pub mod gateway;
 mod proxy;
 pub mod stock_reservations;
 

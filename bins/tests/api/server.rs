@@ -62,6 +62,12 @@ impl ServerProcess {
         server
     }
 
+    /// `kill -9`, and waits until it is gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

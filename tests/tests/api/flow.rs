@@ -61,6 +61,7 @@ async fn postgres_mongodb_redis_server_runs_the_whole_flow() {
             "redis-cache",
             "redis-carts",
             "redis-bus",
+            "redis-rate-limits",
         ],
     )
     .await;
