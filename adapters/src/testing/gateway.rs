@@ -113,11 +113,40 @@ impl Gateway {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+        // Its own health answer, read back: the gateway serves, not just listens.
+        let mut stream = TcpStream::connect(public).expect("connecting to the gateway");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("a read timeout");
+        std::io::Write::write_all(
+            &mut stream,
+            b"GET /health HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n",
+        )
+        .expect("asking the gateway");
+        let mut answer = String::new();
+        let _ = std::io::Read::read_to_string(&mut stream, &mut answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "the gateway answered {answer:?}; its log: {}",
+            std::fs::read_to_string(run_dir.join("nginx.log")).unwrap_or_default()
+        );
         Some(Self {
             base: format!("http://{public}"),
             child,
             _dir: dir,
         })
+    }
+}
+
+impl Gateway {
+    /// What nginx logged (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("nginx.log")).unwrap_or_default()
+    }
+
+    /// Whether nginx is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 }
 

@@ -1,6 +1,6 @@
 //! The command line: `emporium users create-admin` (password from stdin, or typed
 //! twice at a terminal), and `serve users` refusing to start without the shared
-//! token signing secret.
+//! token signing secret; `emporium events dead` and `events replay`.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -161,4 +161,103 @@ fn the_users_service_refuses_to_start_without_the_shared_secret() {
         !dir.path().join("jwt-secret").exists(),
         "no secret of its own is generated"
     );
+}
+
+/// `emporium events dead` lists the dead letters of the bus as JSON lines and
+/// `emporium events replay ID` publishes one again and removes it (on a real Redis).
+#[tokio::test]
+async fn events_commands_list_and_replay_dead_letters() {
+    use emporium_adapters::redis_streams::{RedisStreamsEventBus, RedisStreamsOptions};
+    use emporium_adapters::testing;
+    use emporium_domain::orders::{DomainEvent, EventBus, EventHandler};
+
+    struct Refuses;
+    #[async_trait::async_trait]
+    impl EventHandler for Refuses {
+        async fn handle(&self, _event: &DomainEvent) -> Result<(), anyhow::Error> {
+            anyhow::bail!("refused by the test")
+        }
+    }
+
+    let Some(url) = testing::redis_url() else {
+        return;
+    };
+    let prefix = testing::unique_prefix();
+    let bus = RedisStreamsEventBus::connect_with(
+        &url,
+        RedisStreamsOptions {
+            prefix: prefix.clone(),
+            max_failures: 1,
+            block: Duration::from_millis(200),
+            stop_grace: Duration::from_millis(100),
+            ..RedisStreamsOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    bus.subscribe("mailer", Arc::new(Refuses));
+    let event: DomainEvent = serde_json::from_value(serde_json::json!({
+        "id": uuid::Uuid::now_v7(), "type": "order.created", "timestamp": "2026-12-01T08:00:00Z",
+        "data": {"orderId": uuid::Uuid::now_v7(), "userId": uuid::Uuid::now_v7(),
+            "email": "ada@example.com", "status": "pending", "lines": [], "total": "0.00",
+            "currency": "EUR"}}))
+    .unwrap();
+    bus.publish(&event).await.unwrap();
+    let dead = bus.dead_letters();
+    let started = Instant::now();
+    while dead.list(10).await.unwrap().is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(5), "no dead letter");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bus.stop().await;
+
+    let events = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_emporium"))
+            .arg("events")
+            .args(args)
+            .env_clear()
+            .env("EMPORIUM_BUS_REDIS_URL", &url)
+            .env("EMPORIUM_REDIS_PREFIX", &prefix)
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (ok, listed, said) = events(&["dead"]);
+    assert!(ok, "{said}");
+    let letters: Vec<serde_json::Value> = listed
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(letters.len(), 1, "{listed}");
+    assert_eq!(letters[0]["group"], "mailer");
+    assert_eq!(letters[0]["event"]["id"], event.id.0.to_string());
+    assert!(
+        letters[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("refused by the test")
+    );
+    let id = letters[0]["id"].as_str().unwrap().to_owned();
+
+    let (ok, _, said) = events(&["replay", &id]);
+    assert!(ok, "{said}");
+    let (ok, listed, _) = events(&["dead"]);
+    assert!(ok);
+    assert!(listed.trim().is_empty(), "{listed}");
+    // Again: no such dead letter any more, a failure that says so.
+    let (ok, _, said) = events(&["replay", &id]);
+    assert!(!ok);
+    assert!(said.contains("no dead letter"), "{said}");
+    // Without a bus on Redis there is nothing to list.
+    let output = Command::new(env!("CARGO_BIN_EXE_emporium"))
+        .args(["events", "dead"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("EMPORIUM_BUS_REDIS_URL"));
 }

@@ -280,7 +280,7 @@ async fn killing_a_replica_of_orders_and_of_inventory_loses_nothing() {
             upstreams[n].push(addr);
         }
     }
-    let Some(_gateway) = Gateway::start(
+    let Some(mut gateway) = Gateway::start(
         public,
         internal,
         [
@@ -378,7 +378,14 @@ async fn killing_a_replica_of_orders_and_of_inventory_loses_nothing() {
     let mut placed = HashSet::new();
     let mut refused = 0;
     for task in tasks {
-        let (status, body) = task.await.unwrap();
+        let (status, body) = match task.await {
+            Ok(answer) => answer,
+            Err(error) => panic!(
+                "{error}; the gateway is {}running; its log:\n{}",
+                if gateway.running() { "" } else { "not " },
+                gateway.log()
+            ),
+        };
         match status {
             201 => {
                 let id = body["data"]["id"].as_str().unwrap().to_owned();

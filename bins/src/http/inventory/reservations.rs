@@ -21,9 +21,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::http::ApiTags;
-use crate::http::jsonapi::body::{Invalid, ObjectReader, integer, list};
+use crate::http::jsonapi::body::{Invalid, ObjectReader, integer, list, uuid_id};
 use crate::http::jsonapi::resource::uuid_schema;
-use crate::http::jsonapi::schema::{array, object};
+use crate::http::jsonapi::schema::{object, product_lines};
 use crate::http::jsonapi::{
     ApiError, ClientId, Created, ErrorObject, Fields, JsonApi, JsonApiBody, Member, OptionalBody,
     QuerySpec, Resource, Saved, SingleDocument, Timestamp, Write, path_id,
@@ -151,21 +151,11 @@ impl Write for ReservationActionDocument {
 }
 
 fn reservation_lines_schema() -> MetaSchemaRef {
-    let quantity = MetaSchemaRef::Inline(Box::new(MetaSchema {
-        minimum: Some(1.0),
-        maximum: Some(Quantity::MAX as f64),
-        ..MetaSchema::new_with_format("integer", "int64")
-    }));
-    let line = MetaSchemaRef::Inline(Box::new(object(
-        vec![("productId", uuid_schema()), ("quantity", quantity)],
-        vec!["productId", "quantity"],
-    )));
-    let MetaSchemaRef::Inline(mut lines) = array(line) else {
-        unreachable!("array() is inline");
-    };
-    lines.min_items = Some(1);
-    lines.max_items = Some(emporium_domain::inventory::MAX_RESERVATION_LINES);
-    MetaSchemaRef::Inline(lines)
+    product_lines(
+        Quantity::MAX,
+        emporium_domain::inventory::MAX_RESERVATION_LINES,
+        Some("The order's lines; lines of one product are summed."),
+    )
 }
 
 fn event_schema() -> MetaSchemaRef {
@@ -405,12 +395,7 @@ fn consumer_name(text: &str) -> Result<String, Invalid> {
 /// One line: `{"productId": "…", "quantity": 2}`.
 fn reservation_line(value: &Value) -> Result<ReservationLine, Invalid> {
     let mut line = ObjectReader::new(value)?;
-    let product_id = line.required("productId", |value| match value {
-        Value::String(text) => Uuid::parse_str(text)
-            .map(ProductId)
-            .map_err(|_| Invalid::Value(format!("{text:?} is not a product id (a UUID)."))),
-        _ => Err(Invalid::Type("a string")),
-    });
+    let product_id = line.required("productId", uuid_id("a product id", ProductId));
     let quantity = line.required("quantity", integer(Quantity::new));
     line.finish(|| {
         Some(ReservationLine {
@@ -433,12 +418,7 @@ fn processed_event(value: &Value) -> Result<ProcessedEvent, Invalid> {
         Value::String(text) => consumer_name(text),
         _ => Err(Invalid::Type("a string")),
     });
-    let id = event.required("id", |value| match value {
-        Value::String(text) => Uuid::parse_str(text)
-            .map(EventId)
-            .map_err(|_| Invalid::Value(format!("{text:?} is not an event id (a UUID)."))),
-        _ => Err(Invalid::Type("a string")),
-    });
+    let id = event.required("id", uuid_id("an event id", EventId));
     event.finish(|| {
         Some(ProcessedEvent {
             consumer: consumer?,

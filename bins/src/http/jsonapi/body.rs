@@ -689,6 +689,20 @@ pub fn text<T, E: std::fmt::Display>(
     }
 }
 
+/// A UUID string (an id given in an attribute, e.g. a line's `productId`), wrapped by
+/// `make`; `what` names it in the message.
+pub fn uuid_id<T>(
+    what: &'static str,
+    make: impl Fn(uuid::Uuid) -> T,
+) -> impl Fn(&Value) -> Result<T, Invalid> {
+    move |value| match value {
+        Value::String(text) => uuid::Uuid::parse_str(text)
+            .map(&make)
+            .map_err(|_| Invalid::Value(format!("{text:?} is not {what} (a UUID)."))),
+        _ => Err(Invalid::Type("a string")),
+    }
+}
+
 /// `true` or `false`.
 pub fn boolean(value: &Value) -> Result<bool, Invalid> {
     value.as_bool().ok_or(Invalid::Type("true or false"))

@@ -83,6 +83,34 @@ pub fn registered<T: Type>(registry: &mut Registry) -> MetaSchemaRef {
     T::schema_ref()
 }
 
+/// An array of 1 to `max_items` lines `{"productId": …, "quantity": …}`, each of 1 to
+/// `max_quantity` units.
+pub fn product_lines(
+    max_quantity: i64,
+    max_items: usize,
+    description: Option<&'static str>,
+) -> MetaSchemaRef {
+    let quantity = MetaSchemaRef::Inline(Box::new(MetaSchema {
+        minimum: Some(1.0),
+        maximum: Some(max_quantity as f64),
+        ..MetaSchema::new_with_format("integer", "int64")
+    }));
+    let line = MetaSchemaRef::Inline(Box::new(object(
+        vec![
+            ("productId", super::resource::uuid_schema()),
+            ("quantity", quantity),
+        ],
+        vec!["productId", "quantity"],
+    )));
+    let MetaSchemaRef::Inline(mut lines) = array(line) else {
+        unreachable!("array() is inline");
+    };
+    lines.min_items = Some(1);
+    lines.max_items = Some(max_items);
+    lines.description = description;
+    MetaSchemaRef::Inline(lines)
+}
+
 /// A JSON:API error document.
 #[derive(Object)]
 #[oai(rename = "ErrorDocument")]

@@ -23,9 +23,9 @@ use uuid::Uuid;
 
 use super::ApiTags;
 use super::carts::PricedLineAttributes;
-use super::jsonapi::body::{Invalid, ObjectReader, integer, list, text};
+use super::jsonapi::body::{Invalid, ObjectReader, integer, list, text, uuid_id};
 use super::jsonapi::resource::uuid_schema;
-use super::jsonapi::schema::{array, object, string_enum};
+use super::jsonapi::schema::{product_lines, string_enum};
 use super::jsonapi::{
     Amount, ApiError, ClientId, Created, ErrorObject, FieldSet, Fields, Filter, IncludedEither,
     JsonApi, JsonApiBody, Linkage, ListDocument, Member, OptionalBody, ParsedQuery, QuerySpec,
@@ -255,23 +255,11 @@ impl Write for CancelOrderDocument {
 
 /// 1 to 50 lines of a product and 1 to 99 units.
 fn lines_schema() -> MetaSchemaRef {
-    let quantity = MetaSchemaRef::Inline(Box::new(MetaSchema {
-        minimum: Some(1.0),
-        maximum: Some(LineQuantity::MAX as f64),
-        ..MetaSchema::new_with_format("integer", "int64")
-    }));
-    let line = MetaSchemaRef::Inline(Box::new(object(
-        vec![("productId", uuid_schema()), ("quantity", quantity)],
-        vec!["productId", "quantity"],
-    )));
-    let MetaSchemaRef::Inline(mut lines) = array(line) else {
-        unreachable!("array() is inline");
-    };
-    lines.min_items = Some(1);
-    lines.max_items = Some(MAX_LINES);
-    lines.description =
-        Some("What to order; leave out to order the cart. Prices come from the catalog.");
-    MetaSchemaRef::Inline(lines)
+    product_lines(
+        LineQuantity::MAX,
+        MAX_LINES,
+        Some("What to order; leave out to order the cart. Prices come from the catalog."),
+    )
 }
 
 /// Why: 1 to 200 characters.
@@ -546,12 +534,7 @@ impl OrdersApi {
 /// One requested line: `{"productId": "…", "quantity": 2}`.
 fn requested_line(value: &Value) -> Result<RequestedLine, Invalid> {
     let mut line = ObjectReader::new(value)?;
-    let product_id = line.required("productId", |value| match value {
-        Value::String(text) => Uuid::parse_str(text)
-            .map(ProductId)
-            .map_err(|_| Invalid::Value(format!("{text:?} is not a product id (a UUID)."))),
-        _ => Err(Invalid::Type("a string")),
-    });
+    let product_id = line.required("productId", uuid_id("a product id", ProductId));
     let quantity = line.required("quantity", integer(LineQuantity::new));
     line.finish(|| {
         Some(RequestedLine {
