@@ -293,6 +293,16 @@ mod redis_streams {
     }
 
     #[tokio::test]
+    async fn the_eviction_policy_is_read_from_redis() {
+        let Some(bus) = replica(&testing::unique_prefix()).await else {
+            return;
+        };
+        // The test Redis runs with the default policy.
+        assert_eq!(bus.eviction_policy().await.unwrap(), "noeviction");
+        bus.stop().await;
+    }
+
+    #[tokio::test]
     async fn consumers_of_one_group_share_its_events() {
         let prefix = testing::unique_prefix();
         let (Some(first), Some(second)) = (replica(&prefix).await, replica(&prefix).await) else {

@@ -422,7 +422,7 @@ async fn cart_store(
         "carts",
         "EMPORIUM_CART_REDIS_URL",
         store.eviction_policy().await,
-        |policy| policy == "noeviction",
+        keeps_expiring_keys,
     );
     let probe = store.clone();
     dependencies.push(Dependency::new("redis-carts", true, move || {
@@ -451,12 +451,11 @@ async fn redis_event_bus(
                 redact_url(url)
             )
         })?;
-    // Streams have no expiry: a volatile-* policy spares them.
     warn_if_evicting(
         "the event bus",
         "EMPORIUM_BUS_REDIS_URL",
         bus.eviction_policy().await,
-        |policy| policy == "noeviction" || policy.starts_with("volatile-"),
+        keeps_lasting_keys,
     );
     let bus = Arc::new(bus);
     let probe = bus.clone();
@@ -515,6 +514,18 @@ async fn account_changes(
         async move { result }.boxed()
     }));
     Ok(changes)
+}
+
+/// Whether a Redis with `policy` keeps keys that expire (carts have a time to live):
+/// only `noeviction` does.
+fn keeps_expiring_keys(policy: &str) -> bool {
+    policy == "noeviction"
+}
+
+/// Whether a Redis with `policy` keeps keys without expiry (the streams): a
+/// `volatile-*` policy evicts only keys that expire.
+fn keeps_lasting_keys(policy: &str) -> bool {
+    policy == "noeviction" || policy.starts_with("volatile-")
 }
 
 /// Warns at start-up when the Redis holding `role` may evict it.
@@ -689,4 +700,26 @@ fn remote_service(name: &'static str, base_url: &str) -> anyhow::Result<Dependen
         }
         .boxed()
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carts_and_streams_are_kept_only_by_policies_that_spare_them() {
+        assert!(keeps_expiring_keys("noeviction") && keeps_lasting_keys("noeviction"));
+        for policy in [
+            "volatile-lru",
+            "volatile-lfu",
+            "volatile-ttl",
+            "volatile-random",
+        ] {
+            assert!(!keeps_expiring_keys(policy), "{policy} evicts carts");
+            assert!(keeps_lasting_keys(policy), "{policy} spares the streams");
+        }
+        for policy in ["allkeys-lru", "allkeys-lfu", "allkeys-random"] {
+            assert!(!keeps_expiring_keys(policy) && !keeps_lasting_keys(policy));
+        }
+    }
 }
