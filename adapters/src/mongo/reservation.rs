@@ -59,6 +59,9 @@ use crate::store_error::StoreError;
 /// How many completed (and restocked) order ids each stock document keeps.
 pub const COMPLETED_KEPT: i32 = 1000;
 
+/// How many times a reservation starts over when overlapping calls undo it.
+const RESERVE_ROUNDS: usize = 5;
+
 /// A reservation as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ReservationDocument {
@@ -280,6 +283,48 @@ impl MongoStockReservations {
         .await
     }
 
+    /// One round of [`StockReservations::reserve`]: `None` when an overlapping call
+    /// for the same order forgot the reservation meanwhile (go again).
+    async fn reserve_once(
+        &self,
+        order_id: OrderId,
+        lines: &ReservationLines,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Reservation>, ReservationError> {
+        let document = ReservationDocument::new(order_id, lines, at);
+        let order = document.order_id.clone();
+        let stored_at = document.updated_at.clone();
+        match self.reservations.insert_one(&document).await {
+            Ok(_) => {}
+            Err(err) if is_duplicate_key(&err) => {
+                let Some(existing) = self.find(order_id).await? else {
+                    return Ok(None);
+                };
+                if existing.lines != *lines {
+                    return Err(ReservationError::LinesDiffer(order_id));
+                }
+                if existing.status != ReservationStatus::Reserved {
+                    return Ok(Some(existing));
+                }
+                // Reserved: a retry finishes holding whatever a crash left undone.
+            }
+            Err(err) => {
+                return Err(store_error(
+                    err,
+                    format!("recording the stock reservation of order {order_id}"),
+                )
+                .into());
+            }
+        }
+        for line in lines.lines() {
+            if let Err(refusal) = self.hold(&order, line, &stored_at).await? {
+                self.undo(&order, lines).await?;
+                return Err(refusal);
+            }
+        }
+        Ok(self.find(order_id).await?)
+    }
+
     /// Undoes the holds of a reservation that could not be completed, and forgets it,
     /// so the same order may try again later.
     async fn undo(&self, order: &str, lines: &ReservationLines) -> Result<(), StoreError> {
@@ -309,42 +354,19 @@ impl StockReservations for MongoStockReservations {
         lines: &ReservationLines,
         at: DateTime<Utc>,
     ) -> Result<Reservation, ReservationError> {
-        let document = ReservationDocument::new(order_id, lines, at);
-        let order = document.order_id.clone();
-        let stored_at = document.updated_at.clone();
-        match self.reservations.insert_one(&document).await {
-            Ok(_) => {}
-            Err(err) if is_duplicate_key(&err) => {
-                let existing = self
-                    .find(order_id)
-                    .await?
-                    .with_context(|| format!("the reservation of order {order_id} vanished"))?;
-                if existing.lines != *lines {
-                    return Err(ReservationError::LinesDiffer(order_id));
-                }
-                if existing.status != ReservationStatus::Reserved {
-                    return Ok(existing);
-                }
-                // Reserved: a retry finishes holding whatever a crash left undone.
-            }
-            Err(err) => {
-                return Err(store_error(
-                    err,
-                    format!("recording the stock reservation of order {order_id}"),
-                )
-                .into());
+        // Two calls for one order may overlap (a client retrying after a timeout,
+        // through another replica): one refused for stock undoes the holds of both
+        // and forgets the reservation, and the other finds it gone. That one then
+        // starts over, and ends as the stock allows now.
+        for _ in 0..RESERVE_ROUNDS {
+            if let Some(reservation) = self.reserve_once(order_id, lines, at).await? {
+                return Ok(reservation);
             }
         }
-        for line in lines.lines() {
-            if let Err(refusal) = self.hold(&order, line, &stored_at).await? {
-                self.undo(&order, lines).await?;
-                return Err(refusal);
-            }
-        }
-        Ok(self
-            .find(order_id)
-            .await?
-            .with_context(|| format!("the reservation of order {order_id} vanished"))?)
+        Err(anyhow::anyhow!(
+            "the reservation of order {order_id} kept being undone by overlapping calls"
+        )
+        .into())
     }
 
     async fn apply(

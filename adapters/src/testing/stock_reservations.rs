@@ -426,6 +426,32 @@ pub async fn concurrent_retries_of_one_reservation_hold_once(store: &Reservation
     assert_eq!(held(store, cups).await, (10, 3));
 }
 
+/// Overlapping retries of one reservation that the stock refuses (a client retrying
+/// after a timeout, through another replica) all answer the refusal, and nothing
+/// stays held: one call undoing the holds never leaves another with a reservation
+/// that vanished under it.
+pub async fn concurrent_retries_of_a_refused_reservation_all_refuse(store: &ReservationStore) {
+    let (cups, pots) = (stock(store, 10).await, stock(store, 1).await);
+    let id = order();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let reservations = Arc::clone(&store.reservations);
+            let wanted = lines(&[(cups, 3), (pots, 2)]);
+            tokio::spawn(async move { reservations.reserve(id, &wanted, at(i)).await })
+        })
+        .collect();
+    for task in tasks {
+        match task.await.unwrap() {
+            Err(ReservationError::InsufficientStock { product_id, .. }) => {
+                assert_eq!(product_id, pots);
+            }
+            other => panic!("a refused reservation answered {other:?}"),
+        }
+    }
+    assert_eq!(held(store, cups).await, (10, 0));
+    assert_eq!(held(store, pots).await, (1, 0));
+}
+
 /// A record holding units for orders cannot be deleted, so a committed order's
 /// units always have somewhere to come back to until then.
 pub async fn reserved_stock_cannot_be_deleted(store: &ReservationStore) {

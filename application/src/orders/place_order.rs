@@ -286,11 +286,18 @@ impl PlaceOrder {
             .await
         {
             Ok(reserved) if reserved.status == ReservationStatus::Reserved => {}
+            // The recovery task gave this attempt up as abandoned (it ran longer
+            // than the attempt timeout) and released its stock: nothing is held,
+            // and the client may try again (503).
             Ok(ended) => {
-                return Err(anyhow::anyhow!(
-                    "the reservation of order {order_id} is already {}: the attempt was abandoned",
-                    ended.status
-                )
+                return Err(anyhow::Error::new(emporium_domain::Unavailable::new(
+                    "the order attempt",
+                    anyhow::anyhow!(
+                        "the reservation of order {order_id} is already {}: the attempt took \
+                         longer than the attempt timeout and was abandoned",
+                        ended.status
+                    ),
+                ))
                 .into());
             }
             Err(refusal) => {
@@ -679,6 +686,28 @@ mod tests {
             *calls.lock().unwrap(),
             ["record_attempt", "place", "abandon_attempt"]
         );
+    }
+
+    /// The attempt ran past the attempt timeout and the recovery task released its
+    /// stock: the caller may retry (503), nothing is placed.
+    #[tokio::test]
+    async fn an_attempt_given_up_meanwhile_is_retryable() {
+        let calls = Calls::default();
+        let mut reservations = MockStockReservations::new();
+        reservations.expect_reserve().returning(|id, _, _| {
+            Ok(Reservation {
+                status: ReservationStatus::Released,
+                ..reserved(id)
+            })
+        });
+        let uc = PlaceOrder::new(ports(reservations, || Ok(()), || Ok(()), &calls));
+        let error = uc.execute(&customer(), input()).await.unwrap_err();
+        assert_eq!(
+            crate::failure::UseCaseError::failure(&error).kind,
+            crate::failure::FailureKind::Unavailable,
+            "{error:?}"
+        );
+        assert_eq!(*calls.lock().unwrap(), ["record_attempt"]);
     }
 
     /// The store failed, maybe after committing: releasing now could free the stock

@@ -72,6 +72,7 @@ http_contract!(
     concurrent_releases_free_the_units_once,
     commit_racing_release_has_one_winner,
     concurrent_retries_of_one_reservation_hold_once,
+    concurrent_retries_of_a_refused_reservation_all_refuse,
     reserved_stock_cannot_be_deleted,
 );
 
