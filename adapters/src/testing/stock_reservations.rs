@@ -442,8 +442,10 @@ pub async fn concurrent_retries_of_a_refused_reservation_all_refuse(store: &Rese
         .collect();
     for task in tasks {
         match task.await.unwrap() {
+            // (Which product a refusal names may differ while calls overlap: on
+            // MongoDB a call may find the other product's hold undone under it.)
             Err(ReservationError::InsufficientStock { product_id, .. }) => {
-                assert_eq!(product_id, pots);
+                assert!(product_id == pots || product_id == cups, "{product_id}");
             }
             other => panic!("a refused reservation answered {other:?}"),
         }
