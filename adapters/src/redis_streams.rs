@@ -150,6 +150,37 @@ impl Shared {
         .await
     }
 
+    async fn ping(&self) -> anyhow::Result<()> {
+        let mut connection = self.connection.clone();
+        let _: String = self
+            .run(
+                "PING".to_owned(),
+                redis::cmd("PING").query_async(&mut connection),
+            )
+            .await
+            .map_err(|error| anyhow!(error))?;
+        Ok(())
+    }
+
+    /// `XADD` of `event` (its JSON `envelope`) to the stream, capped at about
+    /// [`RedisStreamsOptions::max_len`] entries: how every event enters the stream,
+    /// published or replayed.
+    fn add_event(&self, event: &DomainEvent, envelope: &str) -> redis::Cmd {
+        redis::cmd("XADD")
+            .arg(&self.stream)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(self.options.max_len)
+            .arg("*")
+            .arg("id")
+            .arg(event.id.0.to_string())
+            .arg("type")
+            .arg(event.event_type.as_str())
+            .arg("event")
+            .arg(envelope)
+            .to_owned()
+    }
+
     /// A connection of its own for a consumer's blocking reads: its response timeout
     /// is the block time plus the operation timeout.
     async fn blocking_connection(&self) -> anyhow::Result<ConnectionManager> {
@@ -189,14 +220,9 @@ impl RedisStreamsEventBus {
             options,
             connection,
         });
-        let mut ping = shared.connection.clone();
         shared
-            .run(
-                "PING".to_owned(),
-                redis::cmd("PING").query_async::<String>(&mut ping),
-            )
+            .ping()
             .await
-            .map_err(|error| anyhow!(error))
             .context("Redis accepted the connection but did not answer PING")?;
         let (stop, stopped) = watch::channel(false);
         let trimmer = tokio::spawn(trim_loop(shared.clone(), stopped));
@@ -216,15 +242,7 @@ impl RedisStreamsEventBus {
 
     /// Answers whether Redis answers `PING`.
     pub async fn ping(&self) -> anyhow::Result<()> {
-        let mut connection = self.shared.connection.clone();
-        self.shared
-            .run(
-                "PING".to_owned(),
-                redis::cmd("PING").query_async::<String>(&mut connection),
-            )
-            .await
-            .map_err(|error| anyhow!(error))?;
-        Ok(())
+        self.shared.ping().await
     }
 
     /// Redis's `maxmemory-policy`: the streams are lost unless it is `noeviction`
@@ -284,19 +302,7 @@ impl EventBus for RedisStreamsEventBus {
         let envelope =
             serde_json::to_string(event).with_context(|| format!("encoding event {}", event.id))?;
         let mut connection = self.shared.connection.clone();
-        let command = redis::cmd("XADD")
-            .arg(&self.shared.stream)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(self.shared.options.max_len)
-            .arg("*")
-            .arg("id")
-            .arg(event.id.0.to_string())
-            .arg("type")
-            .arg(event.event_type.as_str())
-            .arg("event")
-            .arg(envelope)
-            .to_owned();
+        let command = self.shared.add_event(event, &envelope);
         let _: String = self
             .shared
             .run(
@@ -907,15 +913,7 @@ impl DeadLetters {
         let mut pipeline = redis::pipe();
         pipeline
             .atomic()
-            .cmd("XADD")
-            .arg(&self.shared.stream)
-            .arg("*")
-            .arg("id")
-            .arg(event.id.0.to_string())
-            .arg("type")
-            .arg(event.event_type.as_str())
-            .arg("event")
-            .arg(&letter.event)
+            .add_command(self.shared.add_event(&event, &letter.event))
             .ignore()
             .cmd("XDEL")
             .arg(&self.shared.dead)

@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use emporium_adapters::sql;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::client::Client;
 use super::server::{BINARY, ServerProcess, free_addr};
 
-const JSON_API: &str = "application/vnd.api+json";
 const ADMIN_EMAIL: &str = "admin@crash.test";
 const ADMIN_PASSWORD: &str = "a crash test admin password";
 const CALLBACK_KEY: &str = "crash-test-callback-key";
@@ -43,80 +43,6 @@ fn start(dir: &Path, addr: SocketAddr) -> ServerProcess {
         .env("EMPORIUM_AUTH_RATE_PER_MINUTE", "100000")
         .env("EMPORIUM_ORDER_ATTEMPT_TIMEOUT", "1");
     ServerProcess::start(command, addr, dir)
-}
-
-struct Client {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Client {
-    fn new(addr: SocketAddr) -> Self {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        Self {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap(),
-            base: format!("http://{addr}"),
-        }
-    }
-
-    /// `(status, body)`, or `None` when the server did not answer (killed).
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Option<(u16, Value)> {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header("Accept", JSON_API);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(body) = body {
-            request = request
-                .header("Content-Type", JSON_API)
-                .body(body.to_string());
-        }
-        let response = request.send().await.ok()?;
-        let status = response.status().as_u16();
-        let text = response.text().await.ok()?;
-        Some((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
-    }
-
-    async fn bearer(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: &str,
-        body: Option<&Value>,
-    ) -> Option<(u16, Value)> {
-        let authorization = format!("Bearer {token}");
-        self.send(method, path, &[("Authorization", &authorization)], body)
-            .await
-    }
-
-    async fn log_in(&self, email: &str, password: &str) -> String {
-        let (status, body) = self
-            .send(
-                reqwest::Method::POST,
-                "/v1/auth/login",
-                &[],
-                Some(&json!({"data": {"type": "credentials",
-                    "attributes": {"email": email, "password": password}}})),
-            )
-            .await
-            .expect("log in");
-        assert_eq!(status, 200, "{body}");
-        body["data"]["attributes"]["accessToken"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
 }
 
 /// What the burst was told.
@@ -216,7 +142,7 @@ async fn a_kill_9_during_a_burst_of_orders_loses_nothing_and_doubles_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let addr = free_addr();
     let server = start(dir.path(), addr);
-    let client = Arc::new(Client::new(addr));
+    let client = Arc::new(Client::new(addr, Duration::from_secs(10)));
     let key = std::fs::read_to_string(dir.path().join("api-key"))
         .unwrap()
         .trim()

@@ -5,6 +5,7 @@
 //! `emporium-e2e` package (`tests/`), on one harness.
 
 mod cli;
+mod client;
 mod crash;
 mod helpers;
 mod readme;

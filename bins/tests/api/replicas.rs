@@ -19,9 +19,9 @@ use emporium_adapters::testing::{self, TempDir};
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use serde_json::{Value, json};
 
+use super::client::Client;
 use super::server::{BINARY, ServerProcess, free_addr};
 
-const JSON_API: &str = "application/vnd.api+json";
 const ADMIN_EMAIL: &str = "admin@replicas.test";
 const ADMIN_PASSWORD: &str = "a replicas test admin password";
 const STOCK: i64 = 100;
@@ -76,54 +76,7 @@ impl Settings {
     }
 }
 
-struct Client {
-    http: reqwest::Client,
-    base: String,
-}
-
 impl Client {
-    /// `(status, body)`, or `None` when no answer came.
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Option<(u16, Value)> {
-        match self.try_send(method, path, headers, body).await {
-            Ok(answer) => Some(answer),
-            Err(error) => {
-                eprintln!("{path}: no answer: {error}");
-                None
-            }
-        }
-    }
-
-    async fn try_send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Result<(u16, Value), reqwest::Error> {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header("Accept", JSON_API);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(body) = body {
-            request = request
-                .header("Content-Type", JSON_API)
-                .body(body.to_string());
-        }
-        let response = request.send().await?;
-        let status = response.status().as_u16();
-        let text = response.text().await?;
-        Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
-    }
-
     async fn must(
         &self,
         method: reqwest::Method,
@@ -147,23 +100,6 @@ impl Client {
             answer.unwrap_or_else(|error| panic!("no answer to {path}: {error:?}"));
         assert_eq!(status, expected, "{path}: {body}");
         body
-    }
-
-    async fn log_in(&self, email: &str, password: &str) -> String {
-        let body = self
-            .must(
-                reqwest::Method::POST,
-                "/v1/auth/login",
-                None,
-                Some(&json!({"data": {"type": "credentials",
-                    "attributes": {"email": email, "password": password}}})),
-                200,
-            )
-            .await;
-        body["data"]["attributes"]["accessToken"]
-            .as_str()
-            .unwrap()
-            .to_owned()
     }
 
     /// Places one order, retrying a failed or interrupted attempt with the same
@@ -292,14 +228,7 @@ async fn killing_a_replica_of_orders_and_of_inventory_loses_nothing() {
     ) else {
         return;
     };
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = Arc::new(Client {
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap(),
-        base: format!("http://{public}"),
-    });
+    let client = Arc::new(Client::new(public, Duration::from_secs(60)));
 
     let admin = client.log_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let sku = format!("KILL-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]).to_uppercase();

@@ -39,7 +39,7 @@ async fn callback(app: &TestApp, path: &str) -> Reply {
 }
 
 /// Waits (at most 10 s) until order `id` has `status`.
-async fn wait_for_order(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
+pub async fn wait_for_order(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let order = app

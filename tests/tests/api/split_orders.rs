@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, embedded_config, free_port, with_admin};
 use crate::orders::{order_document, place};
+use crate::payments::wait_for_order;
 
 /// An inventory service on PostgreSQL, and the reservations adapter calling it.
 async fn http_reservations() -> Option<ReservationStore> {
@@ -199,26 +200,6 @@ impl Deployment {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-}
-
-/// Waits (10 s at most) until order `id` has `status`.
-async fn wait_for_order(app: &TestApp, token: &str, id: &str, status: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let order = app
-            .bearer(Method::GET, &format!("/v1/orders/{id}"), token, None)
-            .await;
-        order.expect_status(200);
-        if order.body["data"]["attributes"]["status"] == status {
-            return order.body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "order {id} stayed {}",
-            order.body["data"]["attributes"]["status"]
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
