@@ -4,7 +4,7 @@
 //!
 //! | module | feature | implements |
 //! |---|---|---|
-//! | [`sql`] | `sqlite`, `postgres` | catalog, inventory, stock reservation, account and cart stores on sea-orm, plus migrations |
+//! | [`sql`] | `sqlite`, `postgres` | catalog, inventory, stock reservation, account, cart, order and notification stores on sea-orm, plus migrations |
 //! | [`mongo`] | `mongodb` | inventory repository and stock reservations on MongoDB |
 //! | [`carts`] | `redis` | the cart store on Redis |
 //! | [`account_changes`] | `redis` | account changes followed by every service, on a Redis stream |
@@ -12,6 +12,7 @@
 //! | [`redis_streams`] | `redis` | the event bus on Redis Streams, with its dead letters |
 //! | [`cache`] | `in-process`, `redis` | the cache port on moka and on Redis |
 //! | [`in_process`] | `in-process` | clock, id generator, in-process catalog and stock lookups |
+//! | [`mail`] | `mail` | the mailer on SMTP (lettre) and the local mailbox; mail templates on minijinja |
 //! | [`http`] | `http` | catalog and stock lookups over HTTP between services |
 //! | [`security`] | `argon2`, `jwt` | password hashing (argon2id) and token issuing (JWT HS256) |
 //!
@@ -30,6 +31,8 @@ pub mod carts;
 pub mod http;
 #[cfg(feature = "in-process")]
 pub mod in_process;
+#[cfg(feature = "mail")]
+pub mod mail;
 #[cfg(feature = "mongodb")]
 pub mod mongo;
 #[cfg(feature = "redis")]

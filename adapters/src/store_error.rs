@@ -12,6 +12,7 @@ use emporium_domain::accounts::{
 };
 use emporium_domain::catalog::{CategoryRepositoryError, ProductRepositoryError};
 use emporium_domain::inventory::{InventoryRepositoryError, ReservationError};
+use emporium_domain::notifications::NotificationRepositoryError;
 use emporium_domain::orders::{
     CartStoreError, EventDeliveryError, IdempotencyStoreError, OrderRepositoryError,
     PaymentRepositoryError, ShipmentRepositoryError,
@@ -87,4 +88,5 @@ into_port_error!(
     IdempotencyStoreError,
     EventDeliveryError,
     AccountChangesError,
+    NotificationRepositoryError,
 );

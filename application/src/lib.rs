@@ -14,4 +14,5 @@ pub mod carts;
 pub mod catalog;
 pub mod failure;
 pub mod inventory;
+pub mod notifications;
 pub mod orders;

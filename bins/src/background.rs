@@ -1,4 +1,5 @@
-//! A server's background work: for the purchase flow, the outbox relay, the expiry
+//! A server's background work: for notifications, the delivery of due retries and
+//! pruning; for the purchase flow, the outbox relay, the expiry
 //! of unpaid orders, the recovery of abandoned order attempts and pruning; for the
 //! embedded SQLite database, the checkpoint that keeps its write-ahead log bounded.
 //! Each loop calls one step at a time; on shutdown every loop finishes its current
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use emporium_adapters::redis_streams::RedisStreamsEventBus;
 use emporium_adapters::sql::{OutboxRelayElection, WalCheckpointer};
+use emporium_application::notifications::Notifications;
 use emporium_application::orders::Orders;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -31,6 +33,8 @@ const RECOVERY_INTERVAL: Duration = Duration::from_secs(10);
 const PRUNE_INTERVAL: Duration = Duration::from_secs(600);
 /// How often the SQLite WAL's size is looked at.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+/// How often due notifications (retries) are looked for.
+const DELIVERY_INTERVAL: Duration = Duration::from_secs(1);
 /// Orders expired or attempts recovered per step.
 const STEP_LIMIT: u32 = 100;
 /// How long a failing step waits before the next try, at most.
@@ -50,6 +54,7 @@ impl BackgroundTasks {
     /// stopped with them.
     pub fn start(
         orders: Option<Arc<Orders>>,
+        notifications: Option<Arc<Notifications>>,
         wal: Option<WalCheckpointer>,
         election: Option<OutboxRelayElection>,
         event_bus: Option<Arc<RedisStreamsEventBus>>,
@@ -58,6 +63,9 @@ impl BackgroundTasks {
         let mut loops = Vec::new();
         if let Some(wal) = wal {
             loops.push(checkpoint(wal, stopped.clone()));
+        }
+        if let Some(notifications) = notifications {
+            loops.extend(Self::notifications(notifications, stopped.clone()));
         }
         if let Some(orders) = orders {
             loops.extend(Self::purchase_flow(orders, election, stopped));
@@ -113,6 +121,36 @@ impl BackgroundTasks {
             }
         });
         vec![relay, expiry, recovery, prune]
+    }
+
+    /// Retries of notifications that are due, and the pruning of old ones.
+    fn notifications(
+        notifications: Arc<Notifications>,
+        stopped: watch::Receiver<bool>,
+    ) -> Vec<JoinHandle<()>> {
+        let delivery = {
+            let notifications = notifications.clone();
+            every(
+                "notification delivery",
+                DELIVERY_INTERVAL,
+                stopped.clone(),
+                move || {
+                    let notifications = notifications.clone();
+                    async move { notifications.deliver.run_due(STEP_LIMIT).await.map(drop) }
+                },
+            )
+        };
+        let prune = every("notification pruning", PRUNE_INTERVAL, stopped, move || {
+            let notifications = notifications.clone();
+            async move {
+                let removed = notifications.prune.execute().await?;
+                if removed > 0 {
+                    tracing::info!(removed, "pruned old notifications");
+                }
+                Ok(())
+            }
+        });
+        vec![delivery, prune]
     }
 
     /// Lets every loop finish its current step, then returns.

@@ -19,14 +19,16 @@ use emporium_adapters::in_process::{
     InProcessEventBus, InProcessProductCatalog, InProcessProductStock, MockPaymentProvider,
     SystemClock, UuidV7Generator,
 };
+use emporium_adapters::mail::{LocalMailbox, MinijinjaMailTemplates, Sender, SmtpMailer};
 use emporium_adapters::mongo::{MongoInventoryRepository, MongoStockReservations};
 use emporium_adapters::rate_limits::RedisRateLimits;
 use emporium_adapters::redis_streams::{DeadLetters, RedisStreamsEventBus, RedisStreamsOptions};
 use emporium_adapters::security::{Argon2PasswordHasher, JwtSettings, JwtTokenIssuer};
 use emporium_adapters::sql::DatabaseConnection;
 use emporium_adapters::sql::{
-    self, SqlCartStore, SqlCategoryRepository, SqlInventoryRepository, SqlOrderRepository,
-    SqlProductRepository, SqlRefreshTokenRepository, SqlStockReservations, SqlUserRepository,
+    self, SqlCartStore, SqlCategoryRepository, SqlInventoryRepository, SqlNotificationRepository,
+    SqlOrderRepository, SqlProductRepository, SqlRefreshTokenRepository, SqlStockReservations,
+    SqlUserRepository,
 };
 use emporium_application::accounts::{
     Accounts, AccountsPorts, Authenticate, CreateAdmin, CreateAdminError,
@@ -34,12 +36,14 @@ use emporium_application::accounts::{
 use emporium_application::carts::{CartPorts, Carts};
 use emporium_application::catalog::{Catalog, CatalogPorts};
 use emporium_application::inventory::{Inventory, InventoryPorts};
+use emporium_application::notifications::{NotificationPorts, NotificationSettings, Notifications};
 use emporium_application::orders::{OrderPorts, OrderSettings, Orders};
 use emporium_domain::accounts::{
     AccountChanges, DisplayName, Email, NewUser, Password, TokenIssuer, UserRepository,
 };
 use emporium_domain::catalog::{ProductCatalog, ProductRepository, ProductStock};
 use emporium_domain::inventory::{InventoryRepository, StockReservations};
+use emporium_domain::notifications::Mailer;
 use emporium_domain::orders::{CartStore, EventBus, PaymentProvider};
 use emporium_domain::{Cache, Clock, IdGenerator};
 use futures::FutureExt;
@@ -71,6 +75,7 @@ pub fn needs_sql(config: &Config, services: ServiceSet) -> bool {
     services.has_catalog()
         || services.has_accounts()
         || services.has_orders()
+        || services.has_notifications()
         || (services.has_inventory() && config.mongo_url.is_none())
 }
 
@@ -239,6 +244,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
         _ => None,
     };
     let mut event_bus = None;
+    let mut order_bus: Option<Arc<dyn EventBus>> = None;
     let (carts, orders) = match &db {
         Some(db) if services.has_orders() => {
             // Names, prices and stock: in process beside the catalog and inventory,
@@ -281,6 +287,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
                 }
                 None => Arc::new(InProcessEventBus::new()),
             };
+            order_bus = Some(bus.clone());
             let carts = Carts::new(CartPorts {
                 carts: store.clone(),
                 catalog: catalog.clone(),
@@ -330,6 +337,46 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
             (Some(Arc::new(carts)), Some(Arc::new(orders)))
         }
         _ => (None, None),
+    };
+
+    let notifications = match &db {
+        Some(db) if services.has_notifications() => {
+            // Beside the orders, on their bus; alone (`serve notifications`), on the
+            // Redis Streams bus.
+            let bus: Arc<dyn EventBus> = match (order_bus, &config.bus_redis_url) {
+                (Some(bus), _) => bus,
+                (None, Some(url)) => {
+                    let bus = redis_event_bus(config, url, &mut dependencies).await?;
+                    event_bus = Some(bus.clone());
+                    bus
+                }
+                (None, None) => anyhow::bail!(
+                    "EMPORIUM_BUS_REDIS_URL is required: notifications consume the order events"
+                ),
+            };
+            let ports = NotificationPorts {
+                notifications: Arc::new(SqlNotificationRepository::new(db.clone())),
+                mailer: mailer(config, &mut dependencies).await?,
+                templates: Arc::new(
+                    MinijinjaMailTemplates::new().context("compiling the mail templates")?,
+                ),
+                clock: clock.clone(),
+                ids: ids.clone(),
+                settings: NotificationSettings {
+                    retry_delays: config
+                        .mail_retry_delays
+                        .iter()
+                        .map(|&seconds| TimeDelta::seconds(i64::try_from(seconds).unwrap_or(60)))
+                        .collect(),
+                    retention: TimeDelta::seconds(
+                        i64::try_from(config.notification_retention).unwrap_or(i64::MAX),
+                    ),
+                    ..NotificationSettings::default()
+                },
+            };
+            Some(Arc::new(Notifications::new(ports, bus.as_ref())))
+        }
+        _ => None,
     };
 
     // Role and active-flag changes travel from the users service to the others over
@@ -385,6 +432,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
         accounts,
         carts,
         orders,
+        notifications,
         dependencies: dependencies.into(),
         services: services.name(),
         api_keys: config
@@ -401,6 +449,43 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
         cors_origins: config.cors_origins.clone(),
     };
     Ok(Built { state, event_bus })
+}
+
+/// The mailer: SMTP when `EMPORIUM_SMTP_URL` is set (an optional dependency,
+/// `smtp` in `/ready`: mail that cannot go now is retried), else the local mailbox
+/// under the data directory.
+async fn mailer(
+    config: &Config,
+    dependencies: &mut Vec<Dependency>,
+) -> anyhow::Result<Arc<dyn Mailer>> {
+    let sender = Sender::parse(&config.mail_from).context("EMPORIUM_MAIL_FROM")?;
+    match &config.smtp_url {
+        Some(url) => {
+            let mailer = SmtpMailer::new(url, sender).with_context(|| {
+                format!(
+                    "EMPORIUM_SMTP_URL: cannot send mail through {}",
+                    redact_url(url)
+                )
+            })?;
+            let probe = mailer.clone();
+            dependencies.push(Dependency::new("smtp", false, move || {
+                let mailer = probe.clone();
+                async move { mailer.ping().await }.boxed()
+            }));
+            Ok(Arc::new(mailer))
+        }
+        None => {
+            let dir = config.data_dir.join("mail");
+            let mailbox = LocalMailbox::open(&dir, sender).await.with_context(|| {
+                format!("EMPORIUM_DATA_DIR: cannot keep mail in {}", dir.display())
+            })?;
+            tracing::info!(
+                dir = %dir.display(),
+                "no EMPORIUM_SMTP_URL: mail is written to the local mailbox and logged"
+            );
+            Ok(Arc::new(mailbox))
+        }
+    }
 }
 
 /// The cart store on Redis (a required dependency: `redis-carts` in `/ready`).

@@ -64,6 +64,12 @@ pub const DEFAULT_EVENT_RETENTION: u64 = 7 * 24 * 60 * 60;
 pub const DEFAULT_REDIS_PREFIX: &str = "emporium:";
 /// Failures of one consumer on one event before it goes to the dead letters.
 pub const DEFAULT_BUS_MAX_FAILURES: u32 = 10;
+/// The sender of every mail unless `EMPORIUM_MAIL_FROM` says otherwise.
+pub const DEFAULT_MAIL_FROM: &str = "Emporium <shop@emporium.localhost>";
+/// Seconds before the second and third attempt at a notification.
+pub const DEFAULT_MAIL_RETRY_DELAYS: [u64; 2] = [30, 300];
+/// Seconds sent and failed notifications are kept (30 days).
+pub const DEFAULT_NOTIFICATION_RETENTION: u64 = 30 * 24 * 60 * 60;
 
 /// Which services one process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -82,6 +88,9 @@ pub enum ServiceSet {
     /// The purchase flow: carts, orders, payments and shipments (asks products for
     /// names and prices and inventory for reservations over HTTP).
     Orders,
+    /// Notifications: order emails, their records and retries (consumes the order
+    /// events from Redis Streams).
+    Notifications,
 }
 
 impl ServiceSet {
@@ -98,6 +107,11 @@ impl ServiceSet {
     /// Whether inventory runs here.
     pub fn has_inventory(self) -> bool {
         matches!(self, Self::All | Self::Inventory)
+    }
+
+    /// Whether notifications (order emails and their records) run here.
+    pub fn has_notifications(self) -> bool {
+        matches!(self, Self::All | Self::Notifications)
     }
 
     /// Whether accounts (registration, sessions, users) run here.
@@ -118,6 +132,7 @@ impl ServiceSet {
             Self::Inventory => "inventory",
             Self::Users => "users",
             Self::Orders => "orders",
+            Self::Notifications => "notifications",
         }
     }
 }
@@ -371,6 +386,24 @@ pub struct Settings {
     /// database; required on PostgreSQL].
     #[arg(long, env = "EMPORIUM_PAYMENT_PROVIDER", global = true, value_enum)]
     pub payment_provider: Option<PaymentProviderKind>,
+    /// The SMTP server for mail: `smtp://host:587?tls=required` (STARTTLS),
+    /// `smtps://host:465` (TLS), `smtp://host:25` (plain; a local relay or sink);
+    /// `smtp://user:password@host…` to log in [default: none: mail is written to
+    /// <data dir>/mail/ and logged].
+    #[arg(long, env = "EMPORIUM_SMTP_URL", global = true, hide_env_values = true, value_parser = smtp_url)]
+    pub smtp_url: Option<String>,
+    /// The sender of every mail, `address` or `Name <address>`; its domain is also
+    /// the domain of every `Message-ID`.
+    #[arg(long, env = "EMPORIUM_MAIL_FROM", global = true, default_value = DEFAULT_MAIL_FROM, value_parser = mail_from)]
+    pub mail_from: Option<String>,
+    /// Seconds before each retry of a notification that could not be sent,
+    /// comma-separated (three attempts in all; the last delay repeats)
+    /// [default: 30,300].
+    #[arg(long, env = "EMPORIUM_MAIL_RETRY_DELAYS", global = true, value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub mail_retry_delays: Vec<u64>,
+    /// Seconds sent and failed notifications are kept.
+    #[arg(long, env = "EMPORIUM_NOTIFICATION_RETENTION", global = true, default_value_t = DEFAULT_NOTIFICATION_RETENTION, value_parser = clap::value_parser!(u64).range(60..=MAX_TTL))]
+    pub notification_retention: u64,
     /// The key the payment provider's and the carrier's callbacks send in
     /// `X-Callback-Key` (at least 16 visible ASCII characters; not the service API key)
     /// [default: none: callbacks are refused].
@@ -420,6 +453,10 @@ impl Default for Settings {
             order_attempt_timeout: DEFAULT_ORDER_ATTEMPT_TIMEOUT,
             payment_provider: None,
             callback_key: None,
+            smtp_url: None,
+            mail_from: None,
+            mail_retry_delays: Vec::new(),
+            notification_retention: DEFAULT_NOTIFICATION_RETENTION,
         }
     }
 }
@@ -519,6 +556,14 @@ pub struct Config {
     pub payment_provider: Option<PaymentProviderKind>,
     /// The key of the provider's and carrier's callbacks.
     pub callback_key: Option<String>,
+    /// The SMTP server (`None`: the local mailbox under the data directory).
+    pub smtp_url: Option<String>,
+    /// The sender of every mail.
+    pub mail_from: String,
+    /// Seconds before each retry of a notification.
+    pub mail_retry_delays: Vec<u64>,
+    /// Seconds sent and failed notifications are kept.
+    pub notification_retention: u64,
 }
 
 impl fmt::Debug for Config {
@@ -569,6 +614,10 @@ impl fmt::Debug for Config {
                 "callback_key",
                 &self.callback_key.as_ref().map(|_| "<redacted>"),
             )
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
+            .field("mail_retry_delays", &self.mail_retry_delays)
+            .field("notification_retention", &self.notification_retention)
             .finish()
     }
 }
@@ -660,6 +709,16 @@ impl Config {
                 .payment_provider
                 .or(embedded_database.then_some(PaymentProviderKind::Mock)),
             callback_key: settings.callback_key,
+            smtp_url: settings.smtp_url,
+            mail_from: settings
+                .mail_from
+                .unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned()),
+            mail_retry_delays: if settings.mail_retry_delays.is_empty() {
+                DEFAULT_MAIL_RETRY_DELAYS.to_vec()
+            } else {
+                settings.mail_retry_delays
+            },
+            notification_retention: settings.notification_retention.clamp(60, MAX_TTL),
         }
     }
 
@@ -696,6 +755,14 @@ impl Config {
                 "--inventory-url",
                 "`serve orders` reserves stock in the inventory service: set the inventory \
                  service's base URL",
+            ));
+        }
+        if services == ServiceSet::Notifications && self.bus_redis_url.is_none() {
+            return Err(ConfigError::new(
+                "EMPORIUM_BUS_REDIS_URL",
+                "--bus-redis-url",
+                "`serve notifications` consumes the order events from Redis Streams: set the \
+                 Redis URL of the event bus (or EMPORIUM_REDIS_URL)",
             ));
         }
         if services == ServiceSet::Products && self.inventory_url.is_none() {
@@ -793,6 +860,20 @@ fn with_scheme(url: &str, schemes: &[&str], expected: &str) -> Result<String, St
         let scheme = url.split_once(':').map_or("none", |(scheme, _)| scheme);
         Err(format!("expected {expected}; the URL scheme is {scheme:?}"))
     }
+}
+
+fn smtp_url(url: &str) -> Result<String, String> {
+    with_scheme(
+        url,
+        &["smtp://", "smtps://"],
+        "smtp://host:port (plain, or ?tls=required for STARTTLS) or smtps://host:port",
+    )
+}
+
+fn mail_from(from: &str) -> Result<String, String> {
+    emporium_adapters::mail::Sender::parse(from)
+        .map(|_| from.trim().to_owned())
+        .map_err(|error| format!("{error:#}; expected shop@example.com or Shop <shop@example.com>"))
 }
 
 fn database_url(url: &str) -> Result<String, String> {

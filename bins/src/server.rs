@@ -139,8 +139,16 @@ pub async fn spawn(
     } else {
         None
     };
-    let background = (state.orders.is_some() || wal.is_some())
-        .then(|| BackgroundTasks::start(state.orders.clone(), wal, election, event_bus));
+    let background = (state.orders.is_some() || state.notifications.is_some() || wal.is_some())
+        .then(|| {
+            BackgroundTasks::start(
+                state.orders.clone(),
+                state.notifications.clone(),
+                wal,
+                election,
+                event_bus,
+            )
+        });
     tracing::info!(addr = %local, services = %services, "listening");
     Ok(RunningServer {
         addr: local,

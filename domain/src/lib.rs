@@ -25,6 +25,7 @@ pub mod catalog;
 pub mod clock;
 pub mod ids;
 pub mod inventory;
+pub mod notifications;
 pub mod orders;
 pub mod pagination;
 pub mod unavailable;

@@ -31,6 +31,7 @@ mod entities;
 mod errors;
 mod inventory;
 pub mod migration;
+mod notification;
 mod order;
 mod payment;
 mod product;
@@ -62,6 +63,7 @@ pub use category::SqlCategoryRepository;
 #[cfg(feature = "sqlite")]
 pub use checkpoint::{Checkpoint, DEFAULT_WAL_THRESHOLD, WalCheckpointer};
 pub use inventory::SqlInventoryRepository;
+pub use notification::SqlNotificationRepository;
 pub use order::SqlOrderRepository;
 pub use product::SqlProductRepository;
 pub use refresh_token::SqlRefreshTokenRepository;

@@ -11,12 +11,12 @@ mod events;
 mod payment_consumer;
 mod payments;
 mod place_order;
-mod queries;
+pub(crate) mod queries;
 mod shipment_consumer;
 mod shipping;
 mod stock_consumer;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use std::sync::Arc;
 

@@ -13,6 +13,7 @@
 //! | `/v1/orders`, `/v1/orders/{id}`, `/v1/orders/{id}/events`, `/v1/orders/{id}/cancel` | GET, POST / GET / GET / POST |
 //! | `/v1/payments`, `/v1/payments/{id}`, `/v1/payments/{id}/succeed`, `/fail` (mock provider only) | POST / GET / POST |
 //! | `/v1/shipments/{id}`, `/v1/shipments/{id}/dispatch`, `/deliver` | GET / POST |
+//! | `/v1/notifications`, `/v1/notifications/{id}`, `/v1/notifications/{id}/retry` | GET / GET / POST (admins) |
 //! | `/health`, `/ready` | GET |
 //! | `/openapi.json`, `/docs` | GET |
 //!
@@ -26,6 +27,7 @@ pub mod health;
 pub mod inventory;
 pub mod jsonapi;
 pub mod middleware;
+pub mod notifications;
 pub mod openapi;
 pub mod orders;
 pub mod payments;
@@ -39,6 +41,7 @@ use emporium_application::accounts::{Accounts, Authenticate};
 use emporium_application::carts::Carts;
 use emporium_application::catalog::Catalog;
 use emporium_application::inventory::Inventory;
+use emporium_application::notifications::Notifications;
 use emporium_application::orders::Orders;
 use poem::endpoint::make_sync;
 use poem::http::{Method, header};
@@ -57,6 +60,7 @@ use self::inventory::reservations::ReservationsApi;
 use self::middleware::auth::ApiKeyAuth;
 use self::middleware::client_address::TrustedProxies;
 use self::middleware::edge::Edge;
+use self::notifications::NotificationsApi;
 use self::openapi::{AllowedMethods, ApiGroup, merged_document, router, swagger_ui_html};
 use self::orders::OrdersApi;
 use self::payments::{MockPaymentsApi, PaymentsApi};
@@ -82,6 +86,8 @@ pub enum ApiTags {
     Carts,
     /// Orders, their shipments and audit trails.
     Orders,
+    /// What buyers are told of their orders, and how it went.
+    Notifications,
     /// Liveness and readiness.
     Operations,
 }
@@ -99,6 +105,8 @@ pub struct HttpState {
     pub carts: Option<Arc<Carts>>,
     /// The order use cases, when the purchase flow runs here.
     pub orders: Option<Arc<Orders>>,
+    /// The notification use cases, when notifications run here.
+    pub notifications: Option<Arc<Notifications>>,
     /// What `/ready` checks.
     pub dependencies: Arc<[Dependency]>,
     /// Which services run here, for `/health`.
@@ -145,6 +153,9 @@ pub fn endpoint(state: &HttpState) -> HttpApp {
         if orders.payments.provider() == Some("mock") {
             groups.push(ApiGroup::new(MockPaymentsApi::new(orders.clone())));
         }
+    }
+    if let Some(notifications) = &state.notifications {
+        groups.push(ApiGroup::new(NotificationsApi::new(notifications.clone())));
     }
     if let Some(accounts) = &state.accounts {
         let limit = AuthRateLimit::new(state.auth_rate_per_minute)

@@ -13,6 +13,7 @@ mod m20261130_000005_payments;
 mod m20261130_000006_shipment_actors;
 mod m20261201_000001_write_checks;
 mod m20261201_000002_outbox_notify;
+mod m20261201_000003_notifications;
 
 pub(crate) use m20260101_000001_catalog_and_inventory::names;
 pub(crate) use m20260102_000001_accounts::names as account_names;
@@ -23,6 +24,7 @@ pub(crate) use m20261130_000004_orders::{
     IdempotencyKeys, OrderAttempts, OrderEvents, Orders, Outbox, ProcessedEvents, Shipments,
 };
 pub(crate) use m20261130_000005_payments::Payments;
+pub(crate) use m20261201_000003_notifications::Notifications;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
@@ -43,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_shipment_actors::Migration),
             Box::new(m20261201_000001_write_checks::Migration),
             Box::new(m20261201_000002_outbox_notify::Migration),
+            Box::new(m20261201_000003_notifications::Migration),
         ]
     }
 }
