@@ -8,6 +8,7 @@
 //! | `EMPORIUM_TEST_POSTGRES_URL` | `postgres://postgres@127.0.0.1:5432/postgres` |
 //! | `EMPORIUM_TEST_MONGO_URL` | `mongodb://127.0.0.1:27018` |
 //! | `EMPORIUM_TEST_REDIS_URL` | `redis://127.0.0.1:6379` |
+//! | `EMPORIUM_TEST_SMTP_PYTHON` | a Python with `aiosmtpd`, for [`smtp::SmtpSink`] |
 //!
 //! When a variable is missing, the lookup returns `None` and prints a `SKIP` line, so a
 //! plain `cargo test` on a laptop without the servers still runs everything else. With
@@ -19,6 +20,7 @@
 
 pub mod gateway;
 mod proxy;
+pub mod smtp;
 pub mod stock_reservations;
 
 pub use proxy::{Proxy, address_of, through};

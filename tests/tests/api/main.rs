@@ -16,6 +16,7 @@ mod edge;
 mod flow;
 mod gateway;
 mod helpers;
+mod notifications;
 mod orders;
 mod payments;
 mod rate_limits;
