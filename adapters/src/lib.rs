@@ -13,6 +13,7 @@
 //! | [`cache`] | `in-process`, `redis` | the cache port on moka and on Redis |
 //! | [`in_process`] | `in-process` | clock, id generator, in-process catalog and stock lookups |
 //! | [`mail`] | `mail` | the mailer on SMTP (lettre) and the local mailbox; mail templates on minijinja |
+//! | [`webhooks`] | `webhooks` | the webhook sender (Standard Webhooks signatures, SSRF checks) and secret generator |
 //! | [`http`] | `http` | catalog and stock lookups over HTTP between services |
 //! | [`security`] | `argon2`, `jwt` | password hashing (argon2id) and token issuing (JWT HS256) |
 //!
@@ -50,3 +51,5 @@ mod stock_adjustment;
 mod store_error;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "webhooks")]
+pub mod webhooks;

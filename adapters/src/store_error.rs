@@ -17,6 +17,7 @@ use emporium_domain::orders::{
     CartStoreError, EventDeliveryError, IdempotencyStoreError, OrderRepositoryError,
     PaymentRepositoryError, ShipmentRepositoryError,
 };
+use emporium_domain::webhooks::WebhookRepositoryError;
 
 /// A classified storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -89,4 +90,5 @@ into_port_error!(
     EventDeliveryError,
     AccountChangesError,
     NotificationRepositoryError,
+    WebhookRepositoryError,
 );

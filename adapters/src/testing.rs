@@ -9,6 +9,7 @@
 //! | `EMPORIUM_TEST_MONGO_URL` | `mongodb://127.0.0.1:27018` |
 //! | `EMPORIUM_TEST_REDIS_URL` | `redis://127.0.0.1:6379` |
 //! | `EMPORIUM_TEST_SMTP_PYTHON` | a Python with `aiosmtpd`, for [`smtp::SmtpSink`] |
+//! | `EMPORIUM_TEST_WEBHOOK_PYTHON` | a Python with `standardwebhooks`, for [`webhook_receiver::WebhookReceiver`] |
 //!
 //! When a variable is missing, the lookup returns `None` and prints a `SKIP` line, so a
 //! plain `cargo test` on a laptop without the servers still runs everything else. With
@@ -22,6 +23,7 @@ pub mod gateway;
 mod proxy;
 pub mod smtp;
 pub mod stock_reservations;
+pub mod webhook_receiver;
 
 pub use proxy::{Proxy, address_of, through};
 

@@ -16,3 +16,4 @@ pub mod failure;
 pub mod inventory;
 pub mod notifications;
 pub mod orders;
+pub mod webhooks;

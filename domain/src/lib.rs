@@ -29,6 +29,7 @@ pub mod notifications;
 pub mod orders;
 pub mod pagination;
 pub mod unavailable;
+pub mod webhooks;
 
 pub use access::{AccessDenied, Actor, Role, UserId};
 pub use cache::{Cache, CacheError};

@@ -42,6 +42,7 @@ mod reservation;
 mod settings;
 mod shipment;
 mod user;
+mod webhook;
 
 use std::time::Duration;
 
@@ -73,6 +74,7 @@ pub use reservation::SqlStockReservations;
 pub use sea_orm::DatabaseConnection;
 pub use settings::record_currency;
 pub use user::SqlUserRepository;
+pub use webhook::SqlWebhookRepository;
 
 /// The bytes a restarted SQLite WAL keeps on disk at most (`journal_size_limit`).
 const SQLITE_JOURNAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
