@@ -12,6 +12,7 @@ use emporium_adapters::redis_streams::RedisStreamsEventBus;
 use emporium_adapters::sql::{OutboxRelayElection, WalCheckpointer};
 use emporium_application::notifications::Notifications;
 use emporium_application::orders::Orders;
+use emporium_application::webhooks::Webhooks;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -35,6 +36,8 @@ const PRUNE_INTERVAL: Duration = Duration::from_secs(600);
 const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 /// How often due notifications (retries) are looked for.
 const DELIVERY_INTERVAL: Duration = Duration::from_secs(1);
+/// How often due webhook deliveries are looked for.
+const WEBHOOK_INTERVAL: Duration = Duration::from_millis(250);
 /// Orders expired or attempts recovered per step.
 const STEP_LIMIT: u32 = 100;
 /// How long a failing step waits before the next try, at most.
@@ -55,6 +58,7 @@ impl BackgroundTasks {
     pub fn start(
         orders: Option<Arc<Orders>>,
         notifications: Option<Arc<Notifications>>,
+        webhooks: Option<Arc<Webhooks>>,
         wal: Option<WalCheckpointer>,
         election: Option<OutboxRelayElection>,
         event_bus: Option<Arc<RedisStreamsEventBus>>,
@@ -66,6 +70,9 @@ impl BackgroundTasks {
         }
         if let Some(notifications) = notifications {
             loops.extend(Self::notifications(notifications, stopped.clone()));
+        }
+        if let Some(webhooks) = webhooks {
+            loops.extend(Self::webhooks(webhooks, stopped.clone()));
         }
         if let Some(orders) = orders {
             loops.extend(Self::purchase_flow(orders, election, stopped));
@@ -146,6 +153,33 @@ impl BackgroundTasks {
                 let removed = notifications.prune.execute().await?;
                 if removed > 0 {
                     tracing::info!(removed, "pruned old notifications");
+                }
+                Ok(())
+            }
+        });
+        vec![delivery, prune]
+    }
+
+    /// Webhook deliveries that are due (side by side), and the pruning of old ones.
+    fn webhooks(webhooks: Arc<Webhooks>, stopped: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        let delivery = {
+            let webhooks = webhooks.clone();
+            every(
+                "webhook delivery",
+                WEBHOOK_INTERVAL,
+                stopped.clone(),
+                move || {
+                    let webhooks = webhooks.clone();
+                    async move { webhooks.deliver.run_due(STEP_LIMIT).await.map(drop) }
+                },
+            )
+        };
+        let prune = every("webhook pruning", PRUNE_INTERVAL, stopped, move || {
+            let webhooks = webhooks.clone();
+            async move {
+                let removed = webhooks.prune.execute().await?;
+                if removed > 0 {
+                    tracing::info!(removed, "pruned old webhook deliveries");
                 }
                 Ok(())
             }

@@ -28,8 +28,9 @@ use emporium_adapters::sql::DatabaseConnection;
 use emporium_adapters::sql::{
     self, SqlCartStore, SqlCategoryRepository, SqlInventoryRepository, SqlNotificationRepository,
     SqlOrderRepository, SqlProductRepository, SqlRefreshTokenRepository, SqlStockReservations,
-    SqlUserRepository,
+    SqlUserRepository, SqlWebhookRepository,
 };
+use emporium_adapters::webhooks::{HttpWebhookSender, RandomWebhookSecrets};
 use emporium_application::accounts::{
     Accounts, AccountsPorts, Authenticate, CreateAdmin, CreateAdminError,
 };
@@ -38,6 +39,9 @@ use emporium_application::catalog::{Catalog, CatalogPorts};
 use emporium_application::inventory::{Inventory, InventoryPorts};
 use emporium_application::notifications::{NotificationPorts, NotificationSettings, Notifications};
 use emporium_application::orders::{OrderPorts, OrderSettings, Orders};
+use emporium_application::webhooks::{
+    WebhookPorts, WebhookSettings, Webhooks, default_retry_delays,
+};
 use emporium_domain::accounts::{
     AccountChanges, DisplayName, Email, NewUser, Password, TokenIssuer, UserRepository,
 };
@@ -339,7 +343,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
         _ => (None, None),
     };
 
-    let notifications = match &db {
+    let (notifications, webhooks) = match &db {
         Some(db) if services.has_notifications() => {
             // Beside the orders, on their bus; alone (`serve notifications`), on the
             // Redis Streams bus.
@@ -374,9 +378,45 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
                     ..NotificationSettings::default()
                 },
             };
-            Some(Arc::new(Notifications::new(ports, bus.as_ref())))
+            let notifications = Notifications::new(ports, bus.as_ref());
+            if config.webhook_allow_private {
+                tracing::warn!(
+                    "EMPORIUM_WEBHOOK_ALLOW_PRIVATE=true: webhooks may call private, loopback \
+                     and link-local addresses (SSRF); use it only for tests and closed networks"
+                );
+            }
+            let seconds = |seconds: u64| TimeDelta::seconds(i64::try_from(seconds).unwrap_or(60));
+            let webhooks = Webhooks::new(
+                WebhookPorts {
+                    webhooks: Arc::new(SqlWebhookRepository::new(db.clone())),
+                    sender: Arc::new(
+                        HttpWebhookSender::new(config.webhook_allow_private)
+                            .context("building the webhook sender")?,
+                    ),
+                    secrets: Arc::new(RandomWebhookSecrets),
+                    clock: clock.clone(),
+                    ids: ids.clone(),
+                    settings: WebhookSettings {
+                        retry_delays: if config.webhook_retry_delays.is_empty() {
+                            default_retry_delays()
+                        } else {
+                            config
+                                .webhook_retry_delays
+                                .iter()
+                                .copied()
+                                .map(seconds)
+                                .collect()
+                        },
+                        max_consecutive_failures: config.webhook_max_failures,
+                        retention: seconds(config.webhook_retention),
+                        ..WebhookSettings::default()
+                    },
+                },
+                bus.as_ref(),
+            );
+            (Some(Arc::new(notifications)), Some(Arc::new(webhooks)))
         }
-        _ => None,
+        _ => (None, None),
     };
 
     // Role and active-flag changes travel from the users service to the others over
@@ -433,6 +473,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
         carts,
         orders,
         notifications,
+        webhooks,
         dependencies: dependencies.into(),
         services: services.name(),
         api_keys: config

@@ -70,6 +70,10 @@ pub const DEFAULT_MAIL_FROM: &str = "Emporium <shop@emporium.localhost>";
 pub const DEFAULT_MAIL_RETRY_DELAYS: [u64; 2] = [30, 300];
 /// Seconds sent and failed notifications are kept (30 days).
 pub const DEFAULT_NOTIFICATION_RETENTION: u64 = 30 * 24 * 60 * 60;
+/// Failed webhook deliveries in a row that disable a subscription.
+pub const DEFAULT_WEBHOOK_MAX_FAILURES: u32 = 20;
+/// Seconds finished webhook deliveries are kept (30 days).
+pub const DEFAULT_WEBHOOK_RETENTION: u64 = 30 * 24 * 60 * 60;
 
 /// Which services one process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -404,6 +408,21 @@ pub struct Settings {
     /// Seconds sent and failed notifications are kept.
     #[arg(long, env = "EMPORIUM_NOTIFICATION_RETENTION", global = true, default_value_t = DEFAULT_NOTIFICATION_RETENTION, value_parser = clap::value_parser!(u64).range(60..=MAX_TTL))]
     pub notification_retention: u64,
+    /// Lets webhooks target private, loopback and link-local addresses (for tests
+    /// and closed networks only: it opens the server to SSRF).
+    #[arg(long, env = "EMPORIUM_WEBHOOK_ALLOW_PRIVATE", global = true, default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub webhook_allow_private: bool,
+    /// Seconds before each retry of a webhook delivery, comma-separated (attempts
+    /// in all: one more than the delays) [default: 5,300,1800,7200,18000,36000,36000,
+    /// the Standard Webhooks schedule].
+    #[arg(long, env = "EMPORIUM_WEBHOOK_RETRY_DELAYS", global = true, value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub webhook_retry_delays: Vec<u64>,
+    /// Failed deliveries in a row that disable a webhook subscription.
+    #[arg(long, env = "EMPORIUM_WEBHOOK_MAX_FAILURES", global = true, default_value_t = DEFAULT_WEBHOOK_MAX_FAILURES, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub webhook_max_failures: u32,
+    /// Seconds finished webhook deliveries (and their logs) are kept.
+    #[arg(long, env = "EMPORIUM_WEBHOOK_RETENTION", global = true, default_value_t = DEFAULT_WEBHOOK_RETENTION, value_parser = clap::value_parser!(u64).range(60..=MAX_TTL))]
+    pub webhook_retention: u64,
     /// The key the payment provider's and the carrier's callbacks send in
     /// `X-Callback-Key` (at least 16 visible ASCII characters; not the service API key)
     /// [default: none: callbacks are refused].
@@ -457,6 +476,10 @@ impl Default for Settings {
             mail_from: None,
             mail_retry_delays: Vec::new(),
             notification_retention: DEFAULT_NOTIFICATION_RETENTION,
+            webhook_allow_private: false,
+            webhook_retry_delays: Vec::new(),
+            webhook_max_failures: DEFAULT_WEBHOOK_MAX_FAILURES,
+            webhook_retention: DEFAULT_WEBHOOK_RETENTION,
         }
     }
 }
@@ -564,6 +587,14 @@ pub struct Config {
     pub mail_retry_delays: Vec<u64>,
     /// Seconds sent and failed notifications are kept.
     pub notification_retention: u64,
+    /// Whether webhooks may target private addresses.
+    pub webhook_allow_private: bool,
+    /// Seconds before each retry of a webhook delivery (empty: the default schedule).
+    pub webhook_retry_delays: Vec<u64>,
+    /// Failed deliveries in a row that disable a subscription.
+    pub webhook_max_failures: u32,
+    /// Seconds finished webhook deliveries are kept.
+    pub webhook_retention: u64,
 }
 
 impl fmt::Debug for Config {
@@ -618,6 +649,10 @@ impl fmt::Debug for Config {
             .field("mail_from", &self.mail_from)
             .field("mail_retry_delays", &self.mail_retry_delays)
             .field("notification_retention", &self.notification_retention)
+            .field("webhook_allow_private", &self.webhook_allow_private)
+            .field("webhook_retry_delays", &self.webhook_retry_delays)
+            .field("webhook_max_failures", &self.webhook_max_failures)
+            .field("webhook_retention", &self.webhook_retention)
             .finish()
     }
 }
@@ -719,6 +754,10 @@ impl Config {
                 settings.mail_retry_delays
             },
             notification_retention: settings.notification_retention.clamp(60, MAX_TTL),
+            webhook_allow_private: settings.webhook_allow_private,
+            webhook_retry_delays: settings.webhook_retry_delays,
+            webhook_max_failures: settings.webhook_max_failures.max(1),
+            webhook_retention: settings.webhook_retention.clamp(60, MAX_TTL),
         }
     }
 

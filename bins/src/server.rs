@@ -144,6 +144,7 @@ pub async fn spawn(
             BackgroundTasks::start(
                 state.orders.clone(),
                 state.notifications.clone(),
+                state.webhooks.clone(),
                 wal,
                 election,
                 event_bus,

@@ -179,7 +179,7 @@ impl GetWebhook {
 }
 
 impl UpdateWebhook {
-    /// Applies `change` (a new URL is checked first).
+    /// Applies `change` (a new URL is checked first), timed by the clock.
     pub async fn execute(
         &self,
         actor: &Actor,
@@ -187,6 +187,10 @@ impl UpdateWebhook {
         change: WebhookChange,
     ) -> Result<Webhook, WebhookError> {
         actor.ensure_admin()?;
+        let change = WebhookChange {
+            at: self.ports.clock.now(),
+            ..change
+        };
         if let Some(url) = &change.url {
             check_target(&self.ports, url).await?;
         }

@@ -14,6 +14,8 @@
 //! | `/v1/payments`, `/v1/payments/{id}`, `/v1/payments/{id}/succeed`, `/fail` (mock provider only) | POST / GET / POST |
 //! | `/v1/shipments/{id}`, `/v1/shipments/{id}/dispatch`, `/deliver` | GET / POST |
 //! | `/v1/notifications`, `/v1/notifications/{id}`, `/v1/notifications/{id}/retry` | GET / GET / POST (admins) |
+//! | `/v1/webhooks`, `/v1/webhooks/{id}`, `/v1/webhooks/{id}/deliveries`, `/v1/webhooks/{id}/rotate-secret` | GET, POST / GET, PATCH, DELETE / GET / POST (admins) |
+//! | `/v1/webhook-deliveries/{id}`, `/v1/webhook-deliveries/{id}/redeliver` | GET / POST (admins) |
 //! | `/health`, `/ready` | GET |
 //! | `/openapi.json`, `/docs` | GET |
 //!
@@ -33,6 +35,7 @@ pub mod orders;
 pub mod payments;
 pub mod products;
 pub mod shipments;
+pub mod webhooks;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -43,6 +46,7 @@ use emporium_application::catalog::Catalog;
 use emporium_application::inventory::Inventory;
 use emporium_application::notifications::Notifications;
 use emporium_application::orders::Orders;
+use emporium_application::webhooks::Webhooks;
 use poem::endpoint::make_sync;
 use poem::http::{Method, header};
 use poem::middleware::Cors;
@@ -66,6 +70,7 @@ use self::orders::OrdersApi;
 use self::payments::{MockPaymentsApi, PaymentsApi};
 use self::products::ProductsApi;
 use self::shipments::ShipmentsApi;
+use self::webhooks::WebhooksApi;
 use emporium_adapters::rate_limits::RedisRateLimits;
 
 /// The whole HTTP application (see [`endpoint`]).
@@ -88,6 +93,8 @@ pub enum ApiTags {
     Orders,
     /// What buyers are told of their orders, and how it went.
     Notifications,
+    /// Subscriptions of other systems to the order events, and their deliveries.
+    Webhooks,
     /// Liveness and readiness.
     Operations,
 }
@@ -107,6 +114,8 @@ pub struct HttpState {
     pub orders: Option<Arc<Orders>>,
     /// The notification use cases, when notifications run here.
     pub notifications: Option<Arc<Notifications>>,
+    /// The webhook use cases, when notifications run here.
+    pub webhooks: Option<Arc<Webhooks>>,
     /// What `/ready` checks.
     pub dependencies: Arc<[Dependency]>,
     /// Which services run here, for `/health`.
@@ -156,6 +165,9 @@ pub fn endpoint(state: &HttpState) -> HttpApp {
     }
     if let Some(notifications) = &state.notifications {
         groups.push(ApiGroup::new(NotificationsApi::new(notifications.clone())));
+    }
+    if let Some(webhooks) = &state.webhooks {
+        groups.push(ApiGroup::new(WebhooksApi::new(webhooks.clone())));
     }
     if let Some(accounts) = &state.accounts {
         let limit = AuthRateLimit::new(state.auth_rate_per_minute)
@@ -260,7 +272,12 @@ mod tests {
     use super::jsonapi::body::RequestDocument;
     use super::jsonapi::schema::SchemaDef;
     use super::jsonapi::{Fields, Resource, Write};
+    use super::notifications::{Notifications_, RetryNotification};
     use super::products::{CreateProduct, Products, UpdateProduct};
+    use super::webhooks::{
+        CreateWebhook, RedeliverDelivery, RotateSecret, UpdateWebhook, WebhookDeliveries_,
+        Webhooks_,
+    };
 
     /// `R::ATTRIBUTES` lists exactly the properties of `R::Attributes`' schema.
     fn attributes_agree<R: Resource>() {
@@ -300,6 +317,14 @@ mod tests {
         request_schema_builds::<LogIn>();
         request_schema_builds::<Refresh>();
         request_schema_builds::<UpdateUser>();
+        attributes_agree::<Notifications_>();
+        attributes_agree::<Webhooks_>();
+        attributes_agree::<WebhookDeliveries_>();
+        request_schema_builds::<RetryNotification>();
+        request_schema_builds::<CreateWebhook>();
+        request_schema_builds::<UpdateWebhook>();
+        request_schema_builds::<RotateSecret>();
+        request_schema_builds::<RedeliverDelivery>();
     }
 
     fn product(category: Option<uuid::Uuid>) -> emporium_domain::catalog::Product {

@@ -23,3 +23,4 @@ mod rate_limits;
 mod services;
 mod split_orders;
 mod unavailable;
+mod webhooks;

@@ -69,7 +69,7 @@ impl Resource for Notifications_ {
     type Included = ();
     const TYPE: &'static str = "notifications";
     const NAME: &'static str = "Notification";
-    const PATH: Option<&'static str> = None;
+    const PATH: Option<&'static str> = Some("/v1/notifications");
     const ATTRIBUTES: &'static [&'static str] = &[
         "channel",
         "eventType",
