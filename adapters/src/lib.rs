@@ -9,6 +9,7 @@
 //! | [`carts`] | `redis` | the cart store on Redis |
 //! | [`account_changes`] | `redis` | account changes followed by every service, on a Redis stream |
 //! | [`rate_limits`] | `redis` | GCRA rate limits shared by replicas, one Lua script per decision |
+//! | [`live`] | `redis`, `in-process` | live push across replicas (Redis pub/sub) and one-time stream tickets in Redis |
 //! | [`redis_streams`] | `redis` | the event bus on Redis Streams, with its dead letters |
 //! | [`cache`] | `in-process`, `redis` | the cache port on moka and on Redis |
 //! | [`in_process`] | `in-process` | clock, id generator, in-process catalog and stock lookups |
@@ -32,6 +33,8 @@ pub mod carts;
 pub mod http;
 #[cfg(feature = "in-process")]
 pub mod in_process;
+#[cfg(all(feature = "redis", feature = "in-process"))]
+pub mod live;
 #[cfg(feature = "mail")]
 pub mod mail;
 #[cfg(feature = "mongodb")]

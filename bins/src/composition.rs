@@ -16,9 +16,10 @@ use emporium_adapters::http::{
     HttpClientConfig, HttpProductCatalog, HttpProductStock, HttpStockReservations,
 };
 use emporium_adapters::in_process::{
-    InProcessEventBus, InProcessProductCatalog, InProcessProductStock, MockPaymentProvider,
-    SystemClock, UuidV7Generator,
+    InProcessEventBus, InProcessProductCatalog, InProcessProductStock, InProcessStreamTickets,
+    LiveHub, MockPaymentProvider, SystemClock, UuidV7Generator,
 };
+use emporium_adapters::live::{RedisLivePush, RedisStreamTickets};
 use emporium_adapters::mail::{LocalMailbox, MinijinjaMailTemplates, Sender, SmtpMailer};
 use emporium_adapters::mongo::{MongoInventoryRepository, MongoStockReservations};
 use emporium_adapters::rate_limits::RedisRateLimits;
@@ -47,7 +48,7 @@ use emporium_domain::accounts::{
 };
 use emporium_domain::catalog::{ProductCatalog, ProductRepository, ProductStock};
 use emporium_domain::inventory::{InventoryRepository, StockReservations};
-use emporium_domain::notifications::Mailer;
+use emporium_domain::notifications::{LivePush, Mailer, StreamTickets};
 use emporium_domain::orders::{CartStore, EventBus, PaymentProvider};
 use emporium_domain::{Cache, Clock, IdGenerator};
 use futures::FutureExt;
@@ -122,6 +123,8 @@ pub struct Built {
     /// The Redis Streams bus, when events go over Redis: its consumers stop with the
     /// server.
     pub event_bus: Option<Arc<RedisStreamsEventBus>>,
+    /// The task forwarding other replicas' live events to this process's streams.
+    pub live_listener: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Builds the application for `services` from `config` (already checked, with its
@@ -343,6 +346,8 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
         _ => (None, None),
     };
 
+    let hub = LiveHub::new();
+    let mut live_listener = None;
     let (notifications, webhooks) = match &db {
         Some(db) if services.has_notifications() => {
             // Beside the orders, on their bus; alone (`serve notifications`), on the
@@ -358,8 +363,12 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
                     "EMPORIUM_BUS_REDIS_URL is required: notifications consume the order events"
                 ),
             };
+            let (live, tickets) =
+                live_push(config, &hub, &mut dependencies, &mut live_listener).await?;
             let ports = NotificationPorts {
                 notifications: Arc::new(SqlNotificationRepository::new(db.clone())),
+                live,
+                tickets,
                 mailer: mailer(config, &mut dependencies).await?,
                 templates: Arc::new(
                     MinijinjaMailTemplates::new().context("compiling the mail templates")?,
@@ -472,6 +481,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
         accounts,
         carts,
         orders,
+        live: notifications.as_ref().map(|_| hub),
         notifications,
         webhooks,
         dependencies: dependencies.into(),
@@ -489,7 +499,53 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
         trusted_proxies: TrustedProxies::new(config.trusted_proxies.clone()),
         cors_origins: config.cors_origins.clone(),
     };
-    Ok(Built { state, event_bus })
+    Ok(Built {
+        state,
+        event_bus,
+        live_listener,
+    })
+}
+
+/// Live push and stream tickets: over Redis when the bus is there (replicas share
+/// them; `redis-live` in `/ready`, degraded when down), else in this process.
+async fn live_push(
+    config: &Config,
+    hub: &LiveHub,
+    dependencies: &mut Vec<Dependency>,
+    listener: &mut Option<tokio::task::JoinHandle<()>>,
+) -> anyhow::Result<(Arc<dyn LivePush>, Arc<dyn StreamTickets>)> {
+    let Some(url) = &config.bus_redis_url else {
+        return Ok((
+            Arc::new(hub.clone()),
+            Arc::new(InProcessStreamTickets::default()),
+        ));
+    };
+    let context = || {
+        format!(
+            "EMPORIUM_BUS_REDIS_URL: cannot share live push through Redis at {}",
+            redact_url(url)
+        )
+    };
+    let push = RedisLivePush::connect(url, &config.redis_prefix)
+        .await
+        .with_context(context)?;
+    let tickets = RedisStreamTickets::connect(url, &config.redis_prefix)
+        .await
+        .with_context(context)?;
+    *listener = Some(push.listen(hub.clone()));
+    let probe = tickets.clone();
+    dependencies.push(Dependency::new("redis-live", false, move || {
+        let tickets = probe.clone();
+        async move {
+            tickets
+                .redeem("emporium-readiness-probe")
+                .await
+                .map(drop)
+                .map_err(anyhow::Error::new)
+        }
+        .boxed()
+    }));
+    Ok((Arc::new(push), Arc::new(tickets)))
 }
 
 /// The mailer: SMTP when `EMPORIUM_SMTP_URL` is set (an optional dependency,

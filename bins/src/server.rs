@@ -30,6 +30,16 @@ pub struct RunningServer {
     task: JoinHandle<std::io::Result<()>>,
     /// The purchase flow's loops (relay, expiry, recovery, pruning), when it runs here.
     background: Option<BackgroundTasks>,
+    /// The live push listener, when live push goes through Redis.
+    live_listener: Option<JoinHandle<()>>,
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(listener) = self.live_listener.take() {
+            listener.abort();
+        }
+    }
 }
 
 impl std::fmt::Debug for RunningServer {
@@ -97,7 +107,11 @@ pub async fn spawn(
             "no EMPORIUM_JWT_SECRET given: signing tokens with the generated secret kept in this file"
         );
     }
-    let composition::Built { state, event_bus } = composition::build(&config, services).await?;
+    let composition::Built {
+        state,
+        event_bus,
+        live_listener,
+    } = composition::build(&config, services).await?;
     composition::bootstrap_admin(&state, &config).await?;
     let endpoint = http::endpoint(&state);
 
@@ -157,6 +171,7 @@ pub async fn spawn(
         shutdown: Some(signal),
         task,
         background,
+        live_listener,
     })
 }
 

@@ -3,9 +3,11 @@
 //! the all-in-one server.
 
 mod bus;
+mod live;
 mod mock_provider;
 
 pub use bus::InProcessEventBus;
+pub use live::{InProcessStreamTickets, LIVE_BUFFER, LiveHub, new_ticket};
 pub use mock_provider::MockPaymentProvider;
 
 use std::sync::Arc;

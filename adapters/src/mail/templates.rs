@@ -40,6 +40,7 @@ fn mail_name(mail: OrderMail) -> &'static str {
         OrderMail::StatusChanged => "status_changed",
         OrderMail::PaymentFailed => "payment_failed",
         OrderMail::PaymentRefunded => "payment_refunded",
+        OrderMail::PaymentSucceeded => "payment_succeeded",
     }
 }
 

@@ -1,5 +1,7 @@
 //! The consumer group `notifications`: tells the buyer of their order's events as
-//! design §6's table says (see [`who_is_told`]).
+//! design §6's table says (see [`who_is_told`]): an email where the table says so,
+//! and a live push to their open tabs of that email's record, or of a push-only
+//! record for an event no email covers (a payment's success).
 //!
 //! Idempotent by event id: the notification is recorded under a message key derived
 //! from the event and the recipient before anything is sent, so a redelivered event
@@ -8,8 +10,8 @@
 
 use async_trait::async_trait;
 use emporium_domain::notifications::{
-    MailContent, MessageKey, Notification, NotificationId, NotificationStatus, OutgoingMail,
-    who_is_told,
+    Channel, LiveEvent, MailContent, MessageKey, Notification, NotificationId, NotificationStatus,
+    OutgoingMail, who_is_told,
 };
 use emporium_domain::orders::{DomainEvent, EventHandler};
 
@@ -34,38 +36,72 @@ impl NotifyBuyers {
 #[async_trait]
 impl EventHandler for NotifyBuyers {
     async fn handle(&self, event: &DomainEvent) -> Result<(), anyhow::Error> {
-        let Some(mail) = who_is_told::email_for(event.event_type) else {
-            return Ok(());
+        let kind = event.event_type;
+        let (message, channel) = match (who_is_told::email_for(kind), who_is_told::push_only(kind))
+        {
+            (Some(mail), _) => (mail, Channel::Email),
+            (None, Some(push)) => (push, Channel::Push),
+            (None, None) => return Ok(()),
         };
         let ports = &self.ports;
         let data = &event.data;
         let content = ports
             .templates
             .render(&MailContent::Order {
-                mail,
+                mail: message,
                 data: data.clone(),
             })
-            .map_err(|error| {
-                error.context(format!("rendering the mail for {}", event.event_type))
-            })?;
-        let notification = Notification::email(
-            NotificationId(ports.ids.new_id()),
-            data.user_id,
-            data.order_id,
-            event.id,
-            event.event_type,
-            OutgoingMail {
-                key: MessageKey::for_event(event.id, data.user_id),
-                to: data.email.clone(),
-                content,
-            },
-            ports.clock.now(),
-        );
+            .map_err(|error| error.context(format!("rendering the message for {kind}")))?;
+        let id = NotificationId(ports.ids.new_id());
+        let now = ports.clock.now();
+        let notification = match channel {
+            Channel::Email => Notification::email(
+                id,
+                data.user_id,
+                data.order_id,
+                event.id,
+                kind,
+                OutgoingMail {
+                    key: MessageKey::for_event(event.id, data.user_id),
+                    to: data.email.clone(),
+                    content,
+                },
+                now,
+            ),
+            Channel::Push => Notification::push(
+                id,
+                data.user_id,
+                data.order_id,
+                event.id,
+                kind,
+                OutgoingMail {
+                    key: MessageKey::for_push(event.id, data.user_id),
+                    to: data.email.clone(),
+                    content,
+                },
+                now,
+            ),
+        };
         let stored = ports
             .notifications
             .record(&notification)
             .await
             .map_err(|error| anyhow::Error::new(error).context("recording the notification"))?;
+        // A redelivered event found its record: it was pushed then.
+        if stored.id == id && who_is_told::pushed(kind) {
+            let live = LiveEvent {
+                notification_id: stored.id,
+                user_id: stored.user_id,
+            };
+            if let Err(error) = ports.live.publish(live).await {
+                // Live push is best effort: the record stays listable.
+                tracing::warn!(
+                    notification_id = %stored.id,
+                    error = format!("{:#}", anyhow::Error::new(error)),
+                    "live push failed"
+                );
+            }
+        }
         if stored.status == NotificationStatus::Pending {
             // The first attempt now; retries are the delivery task's.
             self.deliver.attempt(stored.id).await?;
@@ -80,7 +116,8 @@ mod tests {
 
     use chrono::TimeDelta;
     use emporium_domain::notifications::{
-        DeliveryOutcome, MockMailTemplates, MockMailer, MockNotificationRepository, RenderedMail,
+        DeliveryOutcome, MockLivePush, MockMailTemplates, MockMailer, MockNotificationRepository,
+        MockStreamTickets, RenderedMail,
     };
     use emporium_domain::orders::{EventData, EventId, EventType, OrderStatus};
     use emporium_domain::{MockIdGenerator, Unavailable};
@@ -158,12 +195,24 @@ mod tests {
     }
 
     fn consumer(store: MockNotificationRepository, mailer: MockMailer) -> NotifyBuyers {
+        let mut live = MockLivePush::new();
+        live.expect_publish().returning(|_| Ok(()));
+        consumer_with(store, mailer, live)
+    }
+
+    fn consumer_with(
+        store: MockNotificationRepository,
+        mailer: MockMailer,
+        live: MockLivePush,
+    ) -> NotifyBuyers {
         let mut ids = MockIdGenerator::new();
         ids.expect_new_id().returning(Uuid::now_v7);
         let ports = NotificationPorts {
             notifications: Arc::new(store),
             mailer: Arc::new(mailer),
             templates: Arc::new(templates()),
+            live: Arc::new(live),
+            tickets: Arc::new(MockStreamTickets::new()),
             clock: clock(),
             ids: Arc::new(ids),
             settings: NotificationSettings::default(),
@@ -200,17 +249,17 @@ mod tests {
         );
     }
 
-    /// Events another mail covers (a shipment's, a payment's success) record and send
-    /// nothing.
+    /// Events another mail covers (a shipment's) record, push and send nothing.
     #[tokio::test]
     async fn events_another_mail_covers_send_nothing() {
         let mut store = MockNotificationRepository::new();
         store.expect_record().never();
         let mut mailer = MockMailer::new();
         mailer.expect_send().never();
-        let consumer = consumer(store, mailer);
+        let mut live = MockLivePush::new();
+        live.expect_publish().never();
+        let consumer = consumer_with(store, mailer, live);
         for kind in [
-            EventType::PaymentSucceeded,
             EventType::ShipmentReady,
             EventType::ShipmentDispatched,
             EventType::ShipmentDelivered,
@@ -218,6 +267,32 @@ mod tests {
         ] {
             consumer.handle(&event(kind)).await.unwrap();
         }
+    }
+
+    /// A payment's success is pushed live once (a push-only record, sent), never
+    /// mailed; a placed order's email record is pushed once too, however often its
+    /// event arrives.
+    #[tokio::test]
+    async fn pushes_go_out_once_per_event() {
+        let pushed: Arc<Mutex<Vec<emporium_domain::notifications::LiveEvent>>> = Arc::default();
+        let mut live = MockLivePush::new();
+        let log = pushed.clone();
+        live.expect_publish().returning(move |event| {
+            log.lock().unwrap().push(event);
+            Ok(())
+        });
+        let mut mailer = MockMailer::new();
+        mailer.expect_send().never();
+        let consumer = consumer_with(store(Arc::default()), mailer, live);
+        let paid = event(EventType::PaymentSucceeded);
+        consumer.handle(&paid).await.unwrap();
+        consumer.handle(&paid).await.unwrap();
+        let pushed = pushed.lock().unwrap();
+        assert_eq!(pushed.len(), 1);
+        assert_eq!(
+            pushed[0].user_id,
+            emporium_domain::UserId(Uuid::from_u128(2))
+        );
     }
 
     /// A mail server that is down: the attempt is recorded with a retry after the

@@ -10,11 +10,14 @@
 mod consumer;
 mod delivery;
 mod queries;
+mod stream;
 
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use emporium_domain::notifications::{MailTemplates, Mailer, NotificationRepository};
+use emporium_domain::notifications::{
+    LivePush, MailTemplates, Mailer, NotificationRepository, StreamTickets,
+};
 use emporium_domain::orders::EventBus;
 use emporium_domain::{Clock, IdGenerator};
 
@@ -23,6 +26,7 @@ pub use delivery::DeliverNotifications;
 pub use queries::{
     GetNotification, ListNotifications, NotificationError, PruneNotifications, RetryNotification,
 };
+pub use stream::{IssueStreamTicket, RedeemStreamTicket, StreamTicket, StreamTicketError};
 
 /// How notifications are delivered and kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +75,10 @@ pub struct NotificationPorts {
     pub mailer: Arc<dyn Mailer>,
     /// Renders email.
     pub templates: Arc<dyn MailTemplates>,
+    /// Tells open browser tabs (on every replica).
+    pub live: Arc<dyn LivePush>,
+    /// One-time tickets for the live stream.
+    pub tickets: Arc<dyn StreamTickets>,
     /// The time.
     pub clock: Arc<dyn Clock>,
     /// Ids of notifications.
@@ -91,6 +99,10 @@ pub struct Notifications {
     pub deliver: DeliverNotifications,
     /// Forgets old records.
     pub prune: PruneNotifications,
+    /// Trades a signed-in user's access token for a stream ticket.
+    pub issue_ticket: IssueStreamTicket,
+    /// Redeems a stream ticket.
+    pub redeem_ticket: RedeemStreamTicket,
 }
 
 impl Notifications {
@@ -106,6 +118,8 @@ impl Notifications {
             get: GetNotification::new(ports.clone()),
             retry: RetryNotification::new(ports.clone(), deliver.clone()),
             deliver,
+            issue_ticket: IssueStreamTicket::new(ports.clone()),
+            redeem_ticket: RedeemStreamTicket::new(ports.clone()),
             prune: PruneNotifications::new(ports),
         }
     }

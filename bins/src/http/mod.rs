@@ -14,6 +14,7 @@
 //! | `/v1/payments`, `/v1/payments/{id}`, `/v1/payments/{id}/succeed`, `/fail` (mock provider only) | POST / GET / POST |
 //! | `/v1/shipments/{id}`, `/v1/shipments/{id}/dispatch`, `/deliver` | GET / POST |
 //! | `/v1/notifications`, `/v1/notifications/{id}`, `/v1/notifications/{id}/retry` | GET / GET / POST (admins) |
+//! | `/v1/notifications/stream-tickets`, `/v1/notifications/stream?ticket=` | POST / GET (WebSocket) |
 //! | `/v1/webhooks`, `/v1/webhooks/{id}`, `/v1/webhooks/{id}/deliveries`, `/v1/webhooks/{id}/rotate-secret` | GET, POST / GET, PATCH, DELETE / GET / POST (admins) |
 //! | `/v1/webhook-deliveries/{id}`, `/v1/webhook-deliveries/{id}/redeliver` | GET / POST (admins) |
 //! | `/health`, `/ready` | GET |
@@ -65,12 +66,14 @@ use self::middleware::auth::ApiKeyAuth;
 use self::middleware::client_address::TrustedProxies;
 use self::middleware::edge::Edge;
 use self::notifications::NotificationsApi;
+use self::notifications::stream::LiveStream;
 use self::openapi::{AllowedMethods, ApiGroup, merged_document, router, swagger_ui_html};
 use self::orders::OrdersApi;
 use self::payments::{MockPaymentsApi, PaymentsApi};
 use self::products::ProductsApi;
 use self::shipments::ShipmentsApi;
 use self::webhooks::WebhooksApi;
+use emporium_adapters::in_process::LiveHub;
 use emporium_adapters::rate_limits::RedisRateLimits;
 
 /// The whole HTTP application (see [`endpoint`]).
@@ -116,6 +119,8 @@ pub struct HttpState {
     pub notifications: Option<Arc<Notifications>>,
     /// The webhook use cases, when notifications run here.
     pub webhooks: Option<Arc<Webhooks>>,
+    /// This process's live streams, when notifications run here.
+    pub live: Option<LiveHub>,
     /// What `/ready` checks.
     pub dependencies: Arc<[Dependency]>,
     /// Which services run here, for `/health`.
@@ -179,7 +184,18 @@ pub fn endpoint(state: &HttpState) -> HttpApp {
         serde_json::to_string_pretty(&merged_document(&groups)).unwrap_or_else(|_| "{}".to_owned());
     let docs = swagger_ui_html(&document);
     let allowed = AllowedMethods::new(&groups);
-    let routes = router(groups)
+    let mut routes = router(groups);
+    if let (Some(notifications), Some(hub)) = (&state.notifications, &state.live) {
+        routes = routes.at(
+            "/v1/notifications/stream",
+            LiveStream::new(
+                notifications.clone(),
+                state.authenticate.clone(),
+                hub.clone(),
+            ),
+        );
+    }
+    let routes = routes
         .at(
             "/openapi.json",
             make_sync(move |_| {

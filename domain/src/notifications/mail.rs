@@ -26,6 +26,11 @@ impl MessageKey {
         Self(format!("{}.{}", event.0, recipient.0))
     }
 
+    /// The key of the live-push-only message telling `recipient` of `event`.
+    pub fn for_push(event: EventId, recipient: UserId) -> Self {
+        Self(format!("{}.{}.push", event.0, recipient.0))
+    }
+
     /// A key read back from storage, checked.
     pub fn parse(text: &str) -> Result<Self, InvalidMessageKey> {
         let valid = !text.is_empty()
@@ -49,7 +54,7 @@ impl MessageKey {
     }
 }
 
-/// Which email about an order (design §6: one per transition).
+/// Which message about an order (design §6: one per transition).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrderMail {
     /// The order was placed.
@@ -60,6 +65,9 @@ pub enum OrderMail {
     PaymentFailed,
     /// Money went back.
     PaymentRefunded,
+    /// A payment succeeded (pushed live, never mailed: the order's status mail tells
+    /// it).
+    PaymentSucceeded,
 }
 
 /// What an email says, before it is rendered.

@@ -8,13 +8,18 @@
 //!   and derives from the event id, so a resend after a crash is the same message.
 //! - [`who_is_told`]: design §6's table of who hears of which event.
 //! - Ports: [`Mailer`] (SMTP, the local mailbox), [`MailTemplates`] (rendering),
-//!   [`NotificationRepository`] (records and their delivery state).
+//!   [`NotificationRepository`] (records and their delivery state), [`LivePush`]
+//!   and [`StreamTickets`] (live push over WebSocket).
 
+mod live;
 mod mail;
 mod notification;
 mod ports;
 pub mod who_is_told;
 
+pub use live::{LiveError, LiveEvent, LivePush, StreamTickets};
+#[cfg(feature = "mocks")]
+pub use live::{MockLivePush, MockStreamTickets};
 pub use mail::{
     MailContent, MailTemplates, Mailer, MailerError, MessageKey, OrderMail, OutgoingMail,
     RenderedMail,

@@ -26,6 +26,8 @@ impl std::fmt::Display for NotificationId {
 pub enum Channel {
     /// An email to the address the order snapshotted.
     Email,
+    /// Live push only (an event no email covers): recorded as sent when published.
+    Push,
 }
 
 impl Channel {
@@ -33,12 +35,17 @@ impl Channel {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Email => "email",
+            Self::Push => "push",
         }
     }
 
     /// The channel spelled `text`, if any.
     pub fn parse(text: &str) -> Option<Self> {
-        (text == "email").then_some(Self::Email)
+        match text {
+            "email" => Some(Self::Email),
+            "push" => Some(Self::Push),
+            _ => None,
+        }
     }
 }
 
@@ -98,6 +105,7 @@ pub struct Notification {
     /// That event's type.
     pub event_type: EventType,
     /// The message (its key is unique: one record per event, recipient and channel).
+    /// For live push only its subject and text are shown.
     pub mail: OutgoingMail,
     /// Delivery state.
     pub status: NotificationStatus,
@@ -142,6 +150,27 @@ impl Notification {
             created_at: now,
             updated_at: now,
             sent_at: None,
+        }
+    }
+}
+
+impl Notification {
+    /// A push-only notification, sent (published) `now`.
+    pub fn push(
+        id: NotificationId,
+        user_id: UserId,
+        order_id: OrderId,
+        event_id: EventId,
+        event_type: EventType,
+        mail: OutgoingMail,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            channel: Channel::Push,
+            status: NotificationStatus::Sent,
+            next_attempt_at: None,
+            sent_at: Some(now),
+            ..Self::email(id, user_id, order_id, event_id, event_type, mail, now)
         }
     }
 }

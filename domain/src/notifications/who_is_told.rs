@@ -20,6 +20,15 @@ pub fn email_for(kind: EventType) -> Option<OrderMail> {
     }
 }
 
+/// The push-only message for an event of `kind` that is pushed live but mailed by
+/// no email of its own.
+pub fn push_only(kind: EventType) -> Option<OrderMail> {
+    match kind {
+        EventType::PaymentSucceeded => Some(OrderMail::PaymentSucceeded),
+        _ => None,
+    }
+}
+
 /// Whether the buyer's open browser tabs hear of an event of `kind` (live push).
 pub fn pushed(kind: EventType) -> bool {
     matches!(
@@ -54,5 +63,11 @@ mod tests {
         );
         assert!(!pushed(EventType::ShipmentDispatched));
         assert!(pushed(EventType::PaymentSucceeded));
+        // Every pushed event has exactly one message: its email or a push-only one.
+        for &kind in EventType::ALL {
+            let messages =
+                usize::from(email_for(kind).is_some()) + usize::from(push_only(kind).is_some());
+            assert_eq!(messages, usize::from(pushed(kind)), "{kind}");
+        }
     }
 }

@@ -16,6 +16,7 @@ mod edge;
 mod flow;
 mod gateway;
 mod helpers;
+mod live;
 mod notifications;
 mod orders;
 mod payments;

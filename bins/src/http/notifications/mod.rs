@@ -1,9 +1,12 @@
 //! `/v1/notifications`: the caller's notifications (admins: everyone's, filtered by
-//! status and recipient), one notification, and an admin's retry of a failed one.
+//! status and recipient), one notification, an admin's retry of a failed one, and
+//! the live stream's tickets (the stream itself: [`stream`]).
+
+pub mod stream;
 
 use std::sync::Arc;
 
-use emporium_application::notifications::Notifications;
+use emporium_application::notifications::{Notifications, StreamTicket};
 use emporium_domain::UserId;
 use emporium_domain::notifications::{
     Notification, NotificationFilter, NotificationId, NotificationStatus,
@@ -114,6 +117,53 @@ impl Resource for Notifications_ {
             sent_at: notification.sent_at.map(Timestamp),
             created_at: notification.created_at.into(),
             updated_at: notification.updated_at.into(),
+        }
+    }
+}
+
+/// The `stream-tickets` resource: a one-time ticket for the live stream.
+pub struct StreamTickets_;
+
+/// A ticket.
+#[derive(Serialize, Object)]
+#[serde(rename_all = "camelCase")]
+#[oai(
+    rename = "StreamTicketAttributes",
+    rename_all = "camelCase",
+    read_only_all
+)]
+pub struct StreamTicketAttributes {
+    /// The ticket: valid once, until `expiresAt`.
+    pub ticket: String,
+    /// When it stops being valid (30 s).
+    pub expires_at: Timestamp,
+    /// The stream's path with the ticket (open it as a WebSocket).
+    pub url: String,
+}
+
+impl Resource for StreamTickets_ {
+    type Model = StreamTicket;
+    type Attributes = StreamTicketAttributes;
+    type Included = ();
+    const TYPE: &'static str = "stream-tickets";
+    const NAME: &'static str = "StreamTicket";
+    const PATH: Option<&'static str> = None;
+    const ATTRIBUTES: &'static [&'static str] = &["ticket", "expiresAt", "url"];
+
+    fn id(_: &StreamTicket) -> Uuid {
+        // Tickets are no stored resources: the id only tells documents apart.
+        Uuid::new_v4()
+    }
+
+    fn linkage(_: &StreamTicket) -> Vec<Linkage> {
+        Vec::new()
+    }
+
+    fn attributes(ticket: StreamTicket) -> StreamTicketAttributes {
+        StreamTicketAttributes {
+            url: format!("/v1/notifications/stream?ticket={}", ticket.ticket),
+            ticket: ticket.ticket,
+            expires_at: Timestamp(ticket.expires_at),
         }
     }
 }
@@ -246,6 +296,37 @@ impl NotificationsApi {
             notification,
             query.fields_of::<Notifications_>(),
         ))
+    }
+
+    /// Get a live stream ticket
+    ///
+    /// A signed-in user trades the bearer token of this request for a one-time
+    /// ticket (valid 30 s), then opens the WebSocket `GET
+    /// /v1/notifications/stream?ticket=…`. Each message on it is a JSON:API
+    /// document holding one `notifications` resource: the user's own (admins: all).
+    #[oai(
+        path = "/v1/notifications/stream-tickets",
+        method = "post",
+        operation_id = "createStreamTicket"
+    )]
+    async fn stream_ticket(
+        &self,
+        request: &Request,
+        user: SignedIn,
+    ) -> Result<JsonApi<SingleDocument<StreamTickets_>>, ApiError> {
+        let token = request
+            .headers()
+            .get(poem::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(ApiError::forbidden)?;
+        let ticket = self
+            .notifications
+            .issue_ticket
+            .execute(&user.0, token)
+            .await?;
+        JsonApi::single(StreamTickets_::object(ticket, super::jsonapi::Fields::ALL))
     }
 
     /// Retry a failed notification
