@@ -189,9 +189,17 @@ async fn a_purchase_mails_the_buyer_once_per_transition() {
         }
     }
 
-    // The records: the buyer's own, all sent, one per mail.
-    let listed = wait_for_notifications(&app, &customer, "?filter[status]=sent", 4).await;
-    let records = listed["data"].as_array().unwrap();
+    // The records: the buyer's own, all sent, one per mail, and the push-only one
+    // of the payment's success (pushed live, never mailed).
+    let listed = wait_for_notifications(&app, &customer, "?filter[status]=sent", 5).await;
+    let (records, pushed): (Vec<&Value>, Vec<&Value>) = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .partition(|record| record["attributes"]["channel"] == "email");
+    assert_eq!(records.len(), 4);
+    assert_eq!(pushed.len(), 1);
+    assert_eq!(pushed[0]["attributes"]["eventType"], "payment.succeeded");
     let types: BTreeSet<&str> = records
         .iter()
         .map(|record| record["attributes"]["eventType"].as_str().unwrap())
@@ -200,7 +208,7 @@ async fn a_purchase_mails_the_buyer_once_per_transition() {
         types,
         BTreeSet::from(["order.created", "order.status_changed"])
     );
-    for record in records {
+    for record in &records {
         assert_eq!(record["type"], "notifications");
         assert_eq!(record["attributes"]["recipient"], email.as_str());
         assert_eq!(record["attributes"]["channel"], "email");
@@ -244,7 +252,7 @@ async fn a_purchase_mails_the_buyer_once_per_transition() {
         .unwrap();
     assert_eq!(
         notifications(&app, &admin, &format!("?filter[user]={user}")).await["meta"]["total"],
-        4
+        5
     );
     app.bearer(
         Method::GET,
