@@ -219,7 +219,7 @@ async fn killing_a_replica_of_orders_and_of_inventory_loses_nothing() {
     let Some(mut gateway) = Gateway::start(
         public,
         internal,
-        [
+        &[
             ("USERS", &upstreams[0]),
             ("PRODUCTS", &upstreams[1]),
             ("INVENTORY", &upstreams[2]),

@@ -1,8 +1,8 @@
 //! The split deployment behind the repository's nginx gateway
 //! (`deploy/nginx/nginx.conf.template`, rendered with the ports the test picked by
-//! `emporium_adapters::testing::gateway`): users, products, inventory and orders
-//! with two replicas each, on PostgreSQL, MongoDB and Redis, driven through the
-//! gateway only.
+//! `emporium_adapters::testing::gateway`): users, products, inventory, orders and
+//! notifications with two replicas each, on PostgreSQL, MongoDB and Redis, with a
+//! real SMTP sink and webhook receiver, driven through the gateway only.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 use emporium::config::{Config, PaymentProviderKind, ServiceSet, generate_api_key};
 use emporium_adapters::testing::gateway::Gateway;
+use emporium_adapters::testing::smtp::SmtpSink;
+use emporium_adapters::testing::webhook_receiver::WebhookReceiver;
 use emporium_adapters::testing::{self, TempDir};
+use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -29,6 +32,8 @@ struct Deployment {
     products: Vec<TestApp>,
     inventory: Vec<TestApp>,
     orders: Vec<TestApp>,
+    notifications: Vec<TestApp>,
+    sink: SmtpSink,
     admin: (String, String),
     _dirs: Vec<TempDir>,
 }
@@ -100,17 +105,27 @@ impl Deployment {
         let orders_config = Config {
             database_url: testing::postgres_database().await?,
             callback_key: Some(CALLBACK_KEY.to_owned()),
-            ..base
+            ..base.clone()
         };
         let (orders, orders_at) = replicas(&orders_config, ServiceSet::Orders).await;
+        let sink = SmtpSink::start()?;
+        let notifications_config = Config {
+            database_url: testing::postgres_database().await?,
+            smtp_url: Some(sink.url()),
+            webhook_allow_private: true,
+            ..base
+        };
+        let (notifications, notifications_at) =
+            replicas(&notifications_config, ServiceSet::Notifications).await;
         let gateway = Gateway::start(
             public,
             internal,
-            [
+            &[
                 ("USERS", &users_at),
                 ("PRODUCTS", &products_at),
                 ("INVENTORY", &inventory_at),
                 ("ORDERS", &orders_at),
+                ("NOTIFICATIONS", &notifications_at),
             ],
         )?;
         Some(Self {
@@ -119,6 +134,8 @@ impl Deployment {
             products,
             inventory,
             orders,
+            notifications,
+            sink,
             admin,
             _dirs: vec![dir],
         })
@@ -253,6 +270,39 @@ async fn the_whole_purchase_flow_runs_through_the_gateway() {
     let admin = d.sign_in(&d.admin.0, &d.admin.1).await;
     let customer = d.customer().await;
 
+    // A webhook subscription and the customer's live stream, both through the
+    // gateway to the notifications replicas.
+    let Some(receiver) = WebhookReceiver::start() else {
+        return;
+    };
+    let webhook = d
+        .call(
+            Method::POST,
+            "/v1/webhooks",
+            Some(&admin),
+            Some(&json!({"data": {"type": "webhooks", "attributes": {
+                "url": receiver.url("/hooks"), "events": ["order.created"]}}})),
+        )
+        .await;
+    webhook.expect_status(201);
+    receiver.trust(&[webhook.attributes()["secret"].as_str().unwrap()]);
+    let ticket = d
+        .call(
+            Method::POST,
+            "/v1/notifications/stream-tickets",
+            Some(&customer),
+            None,
+        )
+        .await;
+    ticket.expect_status(200);
+    let (mut stream, _) = tokio_tungstenite::connect_async(format!(
+        "{}/v1/notifications/stream?ticket={}",
+        d.gateway.base.replacen("http://", "ws://", 1),
+        ticket.attributes()["ticket"].as_str().unwrap()
+    ))
+    .await
+    .expect("the stream opens through the gateway");
+
     // The catalog and its stock, by the admin.
     let product = d
         .call(
@@ -351,6 +401,30 @@ async fn the_whole_purchase_flow_runs_through_the_gateway() {
     d.wait_for_order(&customer, &order, "delivered").await;
     assert_eq!(d.stock(&product).await, (8, 0));
 
+    // The notifications service told everyone: four mails (placed, paid, shipped,
+    // delivered), the live stream, and the webhook, verified by the receiver.
+    let mails = d.sink.wait_for(4, Duration::from_secs(20)).await;
+    assert_eq!(mails.len(), 4, "{mails:?}");
+    let pushed = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("a live push")
+        .expect("an open stream")
+        .expect("a message");
+    let pushed: Value = serde_json::from_str(pushed.to_text().unwrap()).unwrap();
+    assert_eq!(pushed["data"]["type"], "notifications");
+    assert_eq!(
+        pushed["data"]["relationships"]["order"]["data"]["id"],
+        order.as_str()
+    );
+    let delivered = receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(delivered.len(), 1);
+    assert!(delivered[0].verified, "{delivered:?}");
+    let listed = d
+        .call(Method::GET, "/v1/notifications", Some(&customer), None)
+        .await;
+    listed.expect_status(200);
+    assert_eq!(listed.body["meta"]["total"], 5, "{}", listed.text);
+
     // The gateway's own answers are JSON:API: the reservations are not exposed, an
     // unknown path is 404, a body over 1 MiB is 413.
     for path in [
@@ -396,7 +470,12 @@ async fn the_whole_purchase_flow_runs_through_the_gateway() {
         .await;
     gone.expect_error(502, Some("bad_gateway"));
     assert!(gone.header("retry-after").is_some());
-    let _ = (&deployment.users, &deployment.inventory, &deployment.orders);
+    let _ = (
+        &deployment.users,
+        &deployment.inventory,
+        &deployment.orders,
+        &deployment.notifications,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
