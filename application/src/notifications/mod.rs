@@ -48,7 +48,9 @@ impl Default for NotificationSettings {
         Self {
             max_attempts: 3,
             retry_delays: vec![TimeDelta::seconds(30), TimeDelta::minutes(5)],
-            attempt_lease: TimeDelta::minutes(2),
+            // Above the SMTP timeout (10 s): a worker that died mid-send is replaced
+            // within half a minute, resending the same message.
+            attempt_lease: TimeDelta::seconds(30),
             retention: TimeDelta::days(30),
         }
     }

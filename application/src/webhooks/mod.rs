@@ -59,7 +59,8 @@ impl Default for WebhookSettings {
             retry_delays: default_retry_delays(),
             max_consecutive_failures: 20,
             secret_grace: TimeDelta::hours(24),
-            attempt_lease: TimeDelta::minutes(2),
+            // Above the sender's timeout (10 s).
+            attempt_lease: TimeDelta::seconds(30),
             retention: TimeDelta::days(30),
         }
     }

@@ -8,6 +8,7 @@ mod cli;
 mod client;
 mod crash;
 mod helpers;
+mod notifications_crash;
 mod readme;
 mod replicas;
 mod server;
