@@ -8,7 +8,8 @@ use std::fmt::Display;
 
 use emporium_domain::Unavailable;
 use emporium_domain::accounts::{
-    AccountChangesError, RefreshTokenRepositoryError, UserRepositoryError,
+    AccountChangesError, AccountTokenRepositoryError, RefreshTokenRepositoryError,
+    UserRepositoryError,
 };
 use emporium_domain::catalog::{CategoryRepositoryError, ProductRepositoryError};
 use emporium_domain::inventory::{InventoryRepositoryError, ReservationError};
@@ -91,4 +92,5 @@ into_port_error!(
     AccountChangesError,
     NotificationRepositoryError,
     WebhookRepositoryError,
+    AccountTokenRepositoryError,
 );

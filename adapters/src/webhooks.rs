@@ -1,7 +1,7 @@
 //! Webhook adapters: [`HttpWebhookSender`] signs deliveries with the
 //! `standardwebhooks` crate (Standard Webhooks v1: HMAC-SHA256 of
-//! `id.timestamp.body`) and posts them with reqwest, and [`RandomWebhookSecrets`]
-//! makes `whsec_` secrets from the operating system's random numbers.
+//! `id.timestamp.body`) and posts them with reqwest, and [`RandomSecrets`] makes
+//! `whsec_` secrets and one-time tokens from the operating system's random numbers.
 //!
 //! SSRF protection (design §5): unless private targets are allowed
 //! (`EMPORIUM_WEBHOOK_ALLOW_PRIVATE=true`, for tests), a URL whose host is a
@@ -21,9 +21,9 @@ use anyhow::Context;
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use emporium_domain::secrets::SecretGenerator;
 use emporium_domain::webhooks::{
-    SecretGenerator, SendOutcome, TargetRefused, WebhookRequest, WebhookSecret, WebhookSender,
-    WebhookUrl,
+    SendOutcome, TargetRefused, WebhookRequest, WebhookSecret, WebhookSender, WebhookUrl,
 };
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
@@ -277,16 +277,23 @@ impl HttpWebhookSender {
     }
 }
 
-/// Makes `whsec_` secrets of 24 random bytes (see the [module docs](self)).
+/// Makes secrets from the operating system's random numbers: `whsec_` webhook
+/// secrets of 24 bytes, and one-time tokens of 32 bytes (URL-safe base64).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RandomWebhookSecrets;
+pub struct RandomSecrets;
 
-impl SecretGenerator for RandomWebhookSecrets {
+impl SecretGenerator for RandomSecrets {
     fn webhook_secret(&self) -> WebhookSecret {
         let mut bytes = [0_u8; 24];
         getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
         WebhookSecret::new(&format!("whsec_{}", STANDARD.encode(bytes)))
             .expect("24 random bytes make a valid secret")
+    }
+
+    fn one_time_token(&self) -> String {
+        let mut bytes = [0_u8; 32];
+        getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
     }
 }
 
@@ -323,10 +330,13 @@ mod tests {
 
     #[test]
     fn secrets_are_random_and_of_the_standard_form() {
-        let one = RandomWebhookSecrets.webhook_secret();
-        let two = RandomWebhookSecrets.webhook_secret();
+        let one = RandomSecrets.webhook_secret();
+        let two = RandomSecrets.webhook_secret();
         assert_ne!(one, two);
         assert!(one.expose().starts_with("whsec_"));
         assert!(standardwebhooks::Webhook::new(one.expose()).is_ok());
+        let token = RandomSecrets.one_time_token();
+        assert_eq!(token.len(), 43);
+        assert_ne!(token, RandomSecrets.one_time_token());
     }
 }

@@ -66,6 +66,7 @@ mod suite {
             name: DisplayName::new("Owner").unwrap(),
             role: Role::Customer,
             active: true,
+            email_verified: true,
             password_hash: PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"),
             created_at: at(0),
             updated_at: at(0),

@@ -61,6 +61,7 @@ mod suite {
             name: DisplayName::new(name).unwrap(),
             role: Role::Customer,
             active: true,
+            email_verified: false,
             password_hash: PasswordHash::new(format!(
                 "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ${}",
                 Uuid::new_v4().simple()

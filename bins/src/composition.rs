@@ -27,11 +27,11 @@ use emporium_adapters::redis_streams::{DeadLetters, RedisStreamsEventBus, RedisS
 use emporium_adapters::security::{Argon2PasswordHasher, JwtSettings, JwtTokenIssuer};
 use emporium_adapters::sql::DatabaseConnection;
 use emporium_adapters::sql::{
-    self, SqlCartStore, SqlCategoryRepository, SqlInventoryRepository, SqlNotificationRepository,
-    SqlOrderRepository, SqlProductRepository, SqlRefreshTokenRepository, SqlStockReservations,
-    SqlUserRepository, SqlWebhookRepository,
+    self, SqlAccountTokenRepository, SqlCartStore, SqlCategoryRepository, SqlInventoryRepository,
+    SqlNotificationRepository, SqlOrderRepository, SqlProductRepository, SqlRefreshTokenRepository,
+    SqlStockReservations, SqlUserRepository, SqlWebhookRepository,
 };
-use emporium_adapters::webhooks::{HttpWebhookSender, RandomWebhookSecrets};
+use emporium_adapters::webhooks::{HttpWebhookSender, RandomSecrets};
 use emporium_application::accounts::{
     Accounts, AccountsPorts, Authenticate, CreateAdmin, CreateAdminError,
 };
@@ -48,7 +48,7 @@ use emporium_domain::accounts::{
 };
 use emporium_domain::catalog::{ProductCatalog, ProductRepository, ProductStock};
 use emporium_domain::inventory::{InventoryRepository, StockReservations};
-use emporium_domain::notifications::{LivePush, Mailer, StreamTickets};
+use emporium_domain::notifications::{LivePush, MailTemplates, Mailer, StreamTickets};
 use emporium_domain::orders::{CartStore, EventBus, PaymentProvider};
 use emporium_domain::{Cache, Clock, IdGenerator};
 use futures::FutureExt;
@@ -346,6 +346,14 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
         _ => (None, None),
     };
 
+    // Mail, for the order notifications and the account mails (users service).
+    let mail = if services.has_notifications() || services.has_accounts() {
+        let templates: Arc<dyn MailTemplates> =
+            Arc::new(MinijinjaMailTemplates::new().context("compiling the mail templates")?);
+        Some((mailer(config, &mut dependencies).await?, templates))
+    } else {
+        None
+    };
     let hub = LiveHub::new();
     let mut live_listener = None;
     let (notifications, webhooks) = match &db {
@@ -369,10 +377,8 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
                 notifications: Arc::new(SqlNotificationRepository::new(db.clone())),
                 live,
                 tickets,
-                mailer: mailer(config, &mut dependencies).await?,
-                templates: Arc::new(
-                    MinijinjaMailTemplates::new().context("compiling the mail templates")?,
-                ),
+                mailer: mail.as_ref().context("no mailer")?.0.clone(),
+                templates: mail.as_ref().context("no mail templates")?.1.clone(),
                 clock: clock.clone(),
                 ids: ids.clone(),
                 settings: NotificationSettings {
@@ -402,7 +408,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
                         HttpWebhookSender::new(config.webhook_allow_private)
                             .context("building the webhook sender")?,
                     ),
-                    secrets: Arc::new(RandomWebhookSecrets),
+                    secrets: Arc::new(RandomSecrets),
                     clock: clock.clone(),
                     ids: ids.clone(),
                     settings: WebhookSettings {
@@ -448,6 +454,10 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
                 ids,
                 clock,
                 changes: changes.map(|changes| changes as Arc<dyn AccountChanges>),
+                account_tokens: Arc::new(SqlAccountTokenRepository::new(db.clone())),
+                mailer: mail.as_ref().context("no mailer")?.0.clone(),
+                templates: mail.as_ref().context("no mail templates")?.1.clone(),
+                secrets: Arc::new(RandomSecrets),
             });
             (
                 Some(Arc::new(accounts)),

@@ -28,6 +28,7 @@ pub mod inventory;
 pub mod notifications;
 pub mod orders;
 pub mod pagination;
+pub mod secrets;
 pub mod unavailable;
 pub mod webhooks;
 

@@ -1,7 +1,9 @@
 //! [`MailTemplates`] on minijinja: the templates are compiled into the binary
 //! (`templates/`), `.html` ones auto-escaped for HTML.
 
-use emporium_domain::notifications::{MailContent, MailTemplates, OrderMail, RenderedMail};
+use emporium_domain::notifications::{
+    AccountMail, MailContent, MailTemplates, OrderMail, RenderedMail,
+};
 use minijinja::Environment;
 use serde::Serialize;
 
@@ -57,6 +59,12 @@ impl MinijinjaMailTemplates {
             ("message.html", include_str!("templates/message.html")),
             ("order.txt", include_str!("templates/order.txt")),
             ("message.txt", include_str!("templates/message.txt")),
+            (
+                "account.subject.txt",
+                include_str!("templates/account.subject.txt"),
+            ),
+            ("account.html", include_str!("templates/account.html")),
+            ("account.txt", include_str!("templates/account.txt")),
         ] {
             environment.add_template(name, source)?;
         }
@@ -114,10 +122,64 @@ impl MinijinjaMailTemplates {
     }
 }
 
+#[derive(Serialize)]
+struct AccountContext<'a> {
+    mail: &'static str,
+    subject: String,
+    name: &'a str,
+    token: &'a str,
+    valid_minutes: u32,
+}
+
+impl MinijinjaMailTemplates {
+    fn render_account(
+        &self,
+        mail: AccountMail,
+        name: &str,
+        token: &str,
+        valid_minutes: u32,
+    ) -> anyhow::Result<RenderedMail> {
+        let mut context = AccountContext {
+            mail: match mail {
+                AccountMail::PasswordReset => "password_reset",
+                AccountMail::VerifyEmail => "verify_email",
+            },
+            subject: String::new(),
+            name,
+            token,
+            valid_minutes,
+        };
+        let subject = self
+            .environment
+            .get_template("account.subject.txt")?
+            .render(&context)?;
+        context.subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+        let html = self
+            .environment
+            .get_template("account.html")?
+            .render(&context)?;
+        let text = self
+            .environment
+            .get_template("account.txt")?
+            .render(&context)?;
+        Ok(RenderedMail {
+            subject: context.subject,
+            html,
+            text,
+        })
+    }
+}
+
 impl MailTemplates for MinijinjaMailTemplates {
     fn render(&self, content: &MailContent) -> anyhow::Result<RenderedMail> {
         match content {
             MailContent::Order { mail, data } => self.render_order(*mail, data),
+            MailContent::Account {
+                mail,
+                name,
+                token,
+                valid_minutes,
+            } => self.render_account(*mail, name, token, *valid_minutes),
         }
     }
 }
@@ -180,6 +242,33 @@ mod tests {
             assert!(part.contains("25.00 EUR"), "{part}");
         }
         assert!(mail.html.starts_with("<!DOCTYPE html>"));
+    }
+
+    #[test]
+    fn account_mails_carry_the_token_and_how_long_it_works() {
+        let templates = MinijinjaMailTemplates::new().unwrap();
+        let reset = templates
+            .render(&MailContent::Account {
+                mail: AccountMail::PasswordReset,
+                name: "Ada <3".to_owned(),
+                token: "tok_123-abc".to_owned(),
+                valid_minutes: 30,
+            })
+            .unwrap();
+        assert_eq!(reset.subject, "Reset your password");
+        assert!(reset.html.contains("tok_123-abc") && reset.text.contains("tok_123-abc"));
+        assert!(reset.text.contains("30 minutes"));
+        assert!(reset.html.contains("Ada &lt;3"), "{}", reset.html);
+        let verify = templates
+            .render(&MailContent::Account {
+                mail: AccountMail::VerifyEmail,
+                name: "Ada".to_owned(),
+                token: "tok".to_owned(),
+                valid_minutes: 7 * 24 * 60,
+            })
+            .unwrap();
+        assert_eq!(verify.subject, "Confirm your email address");
+        assert!(verify.text.contains("7 days"), "{}", verify.text);
     }
 
     #[test]

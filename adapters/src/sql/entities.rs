@@ -88,6 +88,7 @@ pub(crate) mod user {
         pub name: String,
         pub role: String,
         pub active: bool,
+        pub email_verified: bool,
         pub password_hash: String,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,

@@ -22,6 +22,7 @@
 //! - Times are stored with microsecond precision (PostgreSQL's); finer parts are
 //!   truncated on write so both databases return the same value.
 
+mod account_token;
 mod cart;
 mod category;
 mod checked_write;
@@ -59,6 +60,7 @@ pub(crate) use self::checked_write::{CheckedWriter, WriteStep, Written};
 use self::errors::DbResultExt;
 use crate::store_error::StoreError;
 
+pub use account_token::SqlAccountTokenRepository;
 pub use cart::SqlCartStore;
 pub use category::SqlCategoryRepository;
 #[cfg(feature = "sqlite")]

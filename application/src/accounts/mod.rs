@@ -2,6 +2,7 @@
 //! current user, user administration, and [`Accounts`], all of them built over one
 //! set of ports.
 
+mod account_emails;
 mod authenticate;
 mod create_admin;
 mod get_current_user;
@@ -17,10 +18,17 @@ mod update_user;
 use std::sync::Arc;
 
 use emporium_domain::accounts::{
-    AccountChanges, PasswordHasher, RefreshTokenRepository, TokenIssuer, UserRepository,
+    AccountChanges, AccountTokenRepository, PasswordHasher, RefreshTokenRepository, TokenIssuer,
+    UserRepository,
 };
+use emporium_domain::notifications::{MailTemplates, Mailer};
+use emporium_domain::secrets::SecretGenerator;
 use emporium_domain::{Clock, IdGenerator};
 
+pub use account_emails::{
+    AccountEmailError, AccountMails, ConfirmEmail, ConfirmPasswordReset, PASSWORD_RESET_TTL,
+    RequestPasswordReset, ResendVerification, VERIFICATION_TTL,
+};
 pub use authenticate::{Authenticate, AuthenticateError};
 pub use create_admin::{CreateAdmin, CreateAdminError};
 pub use get_current_user::{GetCurrentUser, GetCurrentUserError};
@@ -55,6 +63,14 @@ pub struct AccountsPorts {
     /// the account store (`serve users` of a split deployment; `None` in one
     /// process).
     pub changes: Option<Arc<dyn AccountChanges>>,
+    /// Mailed single-use tokens (hashes).
+    pub account_tokens: Arc<dyn AccountTokenRepository>,
+    /// Sends account mail.
+    pub mailer: Arc<dyn Mailer>,
+    /// Renders it.
+    pub templates: Arc<dyn MailTemplates>,
+    /// Makes the tokens.
+    pub secrets: Arc<dyn SecretGenerator>,
 }
 
 /// Every account use case, over one set of ports.
@@ -79,6 +95,14 @@ pub struct Accounts {
     pub create_admin: CreateAdmin,
     /// Bearer tokens → actors, checked against the stored accounts.
     pub authenticate: Authenticate,
+    /// Mails a password reset token (answers alike for every address).
+    pub request_password_reset: RequestPasswordReset,
+    /// Sets a new password with a reset token.
+    pub confirm_password_reset: ConfirmPasswordReset,
+    /// Verifies an address with its token.
+    pub confirm_email: ConfirmEmail,
+    /// Mails a new verification token.
+    pub resend_verification: ResendVerification,
 }
 
 impl Accounts {
@@ -92,7 +116,19 @@ impl Accounts {
             ids,
             clock,
             changes,
+            account_tokens,
+            mailer,
+            templates,
+            secrets,
         } = ports;
+        let mails = AccountMails {
+            tokens: account_tokens.clone(),
+            mailer,
+            templates,
+            secrets,
+            ids: ids.clone(),
+            clock: clock.clone(),
+        };
         let sessions = SessionIssuer::new(
             tokens.clone(),
             refresh_tokens.clone(),
@@ -100,7 +136,18 @@ impl Accounts {
             clock.clone(),
         );
         Self {
-            register: RegisterUser::new(users.clone(), hasher.clone(), ids.clone(), clock.clone()),
+            register: RegisterUser::new(users.clone(), hasher.clone(), ids.clone(), clock.clone())
+                .with_verification(mails.clone()),
+            request_password_reset: RequestPasswordReset::new(users.clone(), mails.clone()),
+            confirm_password_reset: ConfirmPasswordReset::new(
+                users.clone(),
+                hasher.clone(),
+                account_tokens.clone(),
+                refresh_tokens.clone(),
+                clock.clone(),
+            ),
+            confirm_email: ConfirmEmail::new(users.clone(), account_tokens, clock.clone()),
+            resend_verification: ResendVerification::new(users.clone(), mails),
             log_in: LogIn::new(users.clone(), hasher.clone(), sessions.clone()),
             refresh: RefreshSession::new(users.clone(), sessions.clone()),
             log_out: LogOut::new(sessions),

@@ -5,6 +5,7 @@ use emporium_domain::accounts::{
 };
 use emporium_domain::{Clock, IdGenerator, Role, UserId};
 
+use super::account_emails::AccountMails;
 use crate::failure::{Failure, UseCaseError};
 
 /// Registers a customer account. The role is always `customer`: callers cannot
@@ -14,6 +15,7 @@ pub struct RegisterUser {
     hasher: Arc<dyn PasswordHasher>,
     ids: Arc<dyn IdGenerator>,
     clock: Arc<dyn Clock>,
+    verification: Option<AccountMails>,
 }
 
 /// Failures of [`RegisterUser`].
@@ -49,13 +51,20 @@ impl RegisterUser {
             hasher,
             ids,
             clock,
+            verification: None,
         }
+    }
+
+    /// Also mails each new account a token that verifies its address.
+    pub fn with_verification(mut self, mails: AccountMails) -> Self {
+        self.verification = Some(mails);
+        self
     }
 
     /// Creates the account and returns it.
     #[tracing::instrument(name = "register_user", skip_all)]
     pub async fn execute(&self, input: NewUser) -> Result<User, RegisterUserError> {
-        create_user(
+        let user = create_user(
             self.users.as_ref(),
             self.hasher.as_ref(),
             UserId(self.ids.new_id()),
@@ -63,7 +72,11 @@ impl RegisterUser {
             input,
             Role::Customer,
         )
-        .await
+        .await?;
+        if let Some(mails) = &self.verification {
+            mails.send_verification(&user).await;
+        }
+        Ok(user)
     }
 }
 
@@ -86,6 +99,8 @@ pub(super) async fn create_user(
         name: input.name,
         role,
         active: true,
+        // An operator creates administrators; customers prove their address.
+        email_verified: role == Role::Admin,
         password_hash,
         created_at: now,
         updated_at: now,

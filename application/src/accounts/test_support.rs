@@ -33,6 +33,7 @@ pub fn user(id: u128, role: Role, active: bool) -> User {
         name: DisplayName::new("Ada").unwrap(),
         role,
         active,
+        email_verified: true,
         password_hash: PasswordHash::new("$argon2id$stored"),
         created_at: now(),
         updated_at: now(),

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use emporium_domain::orders::EventBus;
-use emporium_domain::webhooks::{SecretGenerator, WebhookRepository, WebhookSender};
+use emporium_domain::secrets::SecretGenerator;
+use emporium_domain::webhooks::{WebhookRepository, WebhookSender};
 use emporium_domain::{Clock, IdGenerator};
 
 pub use admin::{

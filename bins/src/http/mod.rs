@@ -8,6 +8,7 @@
 //! | `/v1/inventory`, `/v1/inventory/{product_id}` | GET, POST / GET, PATCH, DELETE |
 //! | `/v1/inventory/reservations`, `/{order_id}`, `/{order_id}/commit\|release\|restock`, `/processed-events/{consumer}/{event_id}` | POST / GET / POST / GET (service API key only) |
 //! | `/v1/auth/register`, `/v1/auth/login`, `/v1/auth/refresh`, `/v1/auth/logout` | POST (`serve all`, `serve users`) |
+//! | `/v1/auth/password-resets`, `/confirm`; `/v1/auth/email-verifications`, `/confirm` | POST (`serve all`, `serve users`) |
 //! | `/v1/users/me`, `/v1/users`, `/v1/users/{id}` | GET / GET / GET, PATCH (`serve all`, `serve users`) |
 //! | `/v1/cart`, `/v1/cart/items`, `/v1/cart/items/{product_id}` | GET, DELETE / POST / PATCH, DELETE |
 //! | `/v1/orders`, `/v1/orders/{id}`, `/v1/orders/{id}/events`, `/v1/orders/{id}/cancel` | GET, POST / GET / GET / POST |
@@ -279,7 +280,10 @@ mod tests {
     use poem_openapi::types::Type;
     use serde_json::json;
 
-    use super::accounts::{Credentials, LogIn, Refresh, Register, Tokens, UpdateUser, Users};
+    use super::accounts::{
+        ConfirmEmailVerification, ConfirmPasswordReset, Credentials, EmailVerifications, LogIn,
+        PasswordResets, Refresh, Register, RequestPasswordReset, Tokens, UpdateUser, Users,
+    };
     use super::categories::{Categories, CreateCategory, UpdateCategory};
     use super::inventory::reservations::{
         ProcessedEvents, ReservationActionDocument, Reservations, ReserveDocument,
@@ -288,7 +292,7 @@ mod tests {
     use super::jsonapi::body::RequestDocument;
     use super::jsonapi::schema::SchemaDef;
     use super::jsonapi::{Fields, Resource, Write};
-    use super::notifications::{Notifications_, RetryNotification};
+    use super::notifications::{Notifications_, RetryNotification, StreamTickets_};
     use super::products::{CreateProduct, Products, UpdateProduct};
     use super::webhooks::{
         CreateWebhook, RedeliverDelivery, RotateSecret, UpdateWebhook, WebhookDeliveries_,
@@ -341,6 +345,12 @@ mod tests {
         request_schema_builds::<UpdateWebhook>();
         request_schema_builds::<RotateSecret>();
         request_schema_builds::<RedeliverDelivery>();
+        attributes_agree::<StreamTickets_>();
+        attributes_agree::<PasswordResets>();
+        attributes_agree::<EmailVerifications>();
+        request_schema_builds::<RequestPasswordReset>();
+        request_schema_builds::<ConfirmPasswordReset>();
+        request_schema_builds::<ConfirmEmailVerification>();
     }
 
     fn product(category: Option<uuid::Uuid>) -> emporium_domain::catalog::Product {

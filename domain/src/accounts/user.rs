@@ -19,6 +19,10 @@ pub struct User {
     pub role: Role,
     /// Whether the account may sign in.
     pub active: bool,
+    /// Whether the address was proven to receive mail (accounts from before
+    /// verification existed count as verified). Unverified accounts can sign in and
+    /// shop.
+    pub email_verified: bool,
     /// Hash of the password.
     pub password_hash: PasswordHash,
     /// When it was created.

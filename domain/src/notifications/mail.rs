@@ -26,6 +26,12 @@ impl MessageKey {
         Self(format!("{}.{}", event.0, recipient.0))
     }
 
+    /// The key of the mail carrying account token `token_id` (a password reset, an
+    /// address verification).
+    pub fn for_account_token(token_id: uuid::Uuid) -> Self {
+        Self(format!("account.{token_id}"))
+    }
+
     /// The key of the live-push-only message telling `recipient` of `event`.
     pub fn for_push(event: EventId, recipient: UserId) -> Self {
         Self(format!("{}.{}.push", event.0, recipient.0))
@@ -70,9 +76,29 @@ pub enum OrderMail {
     PaymentSucceeded,
 }
 
+/// Which email about an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccountMail {
+    /// A password reset was asked for: the token sets a new password.
+    PasswordReset,
+    /// A new account: the token proves the address receives mail.
+    VerifyEmail,
+}
+
 /// What an email says, before it is rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailContent {
+    /// A mail about an account, carrying a single-use token.
+    Account {
+        /// Which mail.
+        mail: AccountMail,
+        /// The account's display name.
+        name: String,
+        /// The token (sent only in this mail; stored hashed).
+        token: String,
+        /// How long the token works, in minutes.
+        valid_minutes: u32,
+    },
     /// A mail about an order, from one of its events.
     Order {
         /// Which mail.

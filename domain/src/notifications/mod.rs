@@ -21,8 +21,8 @@ pub use live::{LiveError, LiveEvent, LivePush, StreamTickets};
 #[cfg(feature = "mocks")]
 pub use live::{MockLivePush, MockStreamTickets};
 pub use mail::{
-    MailContent, MailTemplates, Mailer, MailerError, MessageKey, OrderMail, OutgoingMail,
-    RenderedMail,
+    AccountMail, MailContent, MailTemplates, Mailer, MailerError, MessageKey, OrderMail,
+    OutgoingMail, RenderedMail,
 };
 #[cfg(feature = "mocks")]
 pub use mail::{MockMailTemplates, MockMailer};

@@ -7,8 +7,8 @@
 //!   [`MessageId`] (`webhook-id`) derives from the event id, so every attempt, and a
 //!   resend after a crash, carries the same id: the receiver's idempotency key.
 //! - Ports: [`WebhookRepository`] (subscriptions and deliveries),
-//!   [`WebhookSender`] (signs and posts; refuses private targets),
-//!   [`SecretGenerator`] (new secrets).
+//!   [`WebhookSender`] (signs and posts; refuses private targets); new secrets
+//!   come from [`SecretGenerator`](crate::secrets::SecretGenerator).
 
 mod delivery;
 mod ports;
@@ -16,11 +16,11 @@ mod webhook;
 
 pub use delivery::{AttemptRecord, DeliveryStatus, MessageId, WebhookDelivery, WebhookDeliveryId};
 pub use ports::{
-    AttemptOutcome, SecretGenerator, SendOutcome, TargetRefused, WebhookChange, WebhookRepository,
+    AttemptOutcome, SendOutcome, TargetRefused, WebhookChange, WebhookRepository,
     WebhookRepositoryError, WebhookRequest, WebhookSender,
 };
 #[cfg(feature = "mocks")]
-pub use ports::{MockSecretGenerator, MockWebhookRepository, MockWebhookSender};
+pub use ports::{MockWebhookRepository, MockWebhookSender};
 pub use webhook::{
     Webhook, WebhookDescription, WebhookEvents, WebhookId, WebhookSecret, WebhookUrl,
 };

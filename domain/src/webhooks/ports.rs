@@ -199,10 +199,3 @@ pub trait WebhookSender: Send + Sync {
     /// Posts `request`.
     async fn send(&self, request: &WebhookRequest) -> SendOutcome;
 }
-
-/// Makes new webhook secrets.
-#[cfg_attr(feature = "mocks", mockall::automock)]
-pub trait SecretGenerator: Send + Sync {
-    /// A new random `whsec_` secret.
-    fn webhook_secret(&self) -> WebhookSecret;
-}

@@ -39,6 +39,7 @@ async fn postgres_redis_server_runs_the_whole_flow() {
             "redis-carts",
             "redis-bus",
             "redis-rate-limits",
+            "redis-live",
         ],
     )
     .await;
@@ -62,6 +63,7 @@ async fn postgres_mongodb_redis_server_runs_the_whole_flow() {
             "redis-carts",
             "redis-bus",
             "redis-rate-limits",
+            "redis-live",
         ],
     )
     .await;

@@ -6,6 +6,7 @@
 //!
 //! (Tests that run the `emporium` binary itself live in `bins/tests`.)
 
+mod account_emails;
 mod accounts;
 mod auth;
 mod bad_input;

@@ -15,6 +15,7 @@ mod m20261201_000001_write_checks;
 mod m20261201_000002_outbox_notify;
 mod m20261201_000003_notifications;
 mod m20261201_000004_webhooks;
+mod m20261201_000005_account_emails;
 
 pub(crate) use m20260101_000001_catalog_and_inventory::names;
 pub(crate) use m20260102_000001_accounts::names as account_names;
@@ -27,6 +28,7 @@ pub(crate) use m20261130_000004_orders::{
 pub(crate) use m20261130_000005_payments::Payments;
 pub(crate) use m20261201_000003_notifications::Notifications;
 pub(crate) use m20261201_000004_webhooks::{WebhookDeliveries, Webhooks};
+pub(crate) use m20261201_000005_account_emails::AccountTokens;
 
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
@@ -49,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_outbox_notify::Migration),
             Box::new(m20261201_000003_notifications::Migration),
             Box::new(m20261201_000004_webhooks::Migration),
+            Box::new(m20261201_000005_account_emails::Migration),
         ]
     }
 }

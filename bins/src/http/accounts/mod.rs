@@ -1,5 +1,5 @@
-//! `/v1/auth/*` (register, log in, refresh, log out) and `/v1/users/*` (the current
-//! user, one user, administration). Run by the all-in-one server and `serve users`.
+//! `/v1/auth/*` (register, log in, refresh, log out, password resets, address
+//! verification) and `/v1/users/*` (the current user, one user, administration). Run by the all-in-one server and `serve users`.
 
 pub mod rate_limit;
 
@@ -21,8 +21,9 @@ use self::rate_limit::AuthRateLimit;
 use super::ApiTags;
 use super::jsonapi::body::{Invalid, boolean, text};
 use super::jsonapi::{
-    ApiError, ClientId, Created, EmailRule, Fields, JsonApi, JsonApiBody, ListDocument, Member,
-    NoContent, QuerySpec, Resource, SingleDocument, Text, Timestamp, Trimmed, Write, path_id,
+    Accepted, ApiError, ClientId, Created, EmailRule, Fields, JsonApi, JsonApiBody, ListDocument,
+    Member, NoContent, QuerySpec, Resource, SingleDocument, Text, Timestamp, Trimmed, Write,
+    path_id,
 };
 use super::middleware::auth::{SignedIn, UserAdmin};
 use super::openapi::Queries;
@@ -63,6 +64,10 @@ pub struct UserAttributes {
     pub role: RoleName,
     /// Whether the account may sign in.
     pub active: bool,
+    /// Whether the address was confirmed with the mailed token (unverified accounts
+    /// can sign in and shop).
+    #[oai(read_only)]
+    pub email_verified: bool,
     /// When it was created.
     #[oai(read_only)]
     pub created_at: Timestamp,
@@ -75,7 +80,14 @@ impl Resource for Users {
     const TYPE: &'static str = "users";
     const NAME: &'static str = "User";
     const PATH: Option<&'static str> = Some("/v1/users");
-    const ATTRIBUTES: &'static [&'static str] = &["email", "name", "role", "active", "createdAt"];
+    const ATTRIBUTES: &'static [&'static str] = &[
+        "email",
+        "name",
+        "role",
+        "active",
+        "emailVerified",
+        "createdAt",
+    ];
 
     fn id(user: &User) -> Uuid {
         user.id.0
@@ -87,6 +99,7 @@ impl Resource for Users {
             name: Text::new(user.name),
             role: user.role.into(),
             active: user.active,
+            email_verified: user.email_verified,
             created_at: user.created_at.into(),
         }
     }
@@ -121,6 +134,102 @@ impl Resource for Credentials {
     fn attributes(never: Infallible) -> CredentialsAttributes {
         match never {}
     }
+}
+
+/// A `password-resets` request: only ever sent, never served.
+pub struct PasswordResets;
+
+/// Password reset attributes: the address (to ask for one), or the mailed token and
+/// the new password (to confirm it).
+#[derive(Serialize, Object)]
+#[oai(rename = "PasswordResetAttributes")]
+pub struct PasswordResetAttributes {
+    /// The account's address (asking for a reset).
+    pub email: Option<String>,
+    /// The mailed token (confirming).
+    pub token: Option<String>,
+    /// The new password (confirming): 8-128 characters.
+    pub password: Option<String>,
+}
+
+impl Resource for PasswordResets {
+    type Model = Infallible;
+    type Attributes = PasswordResetAttributes;
+    type Included = ();
+    const TYPE: &'static str = "password-resets";
+    const NAME: &'static str = "PasswordReset";
+    const PATH: Option<&'static str> = None;
+    const ATTRIBUTES: &'static [&'static str] = &["email", "token", "password"];
+
+    fn id(never: &Infallible) -> Uuid {
+        match *never {}
+    }
+
+    fn attributes(never: Infallible) -> PasswordResetAttributes {
+        match never {}
+    }
+}
+
+/// An `email-verifications` request: only ever sent, never served.
+pub struct EmailVerifications;
+
+/// Verification attributes.
+#[derive(Serialize, Object)]
+#[oai(rename = "EmailVerificationAttributes")]
+pub struct EmailVerificationAttributes {
+    /// The mailed token.
+    pub token: String,
+}
+
+impl Resource for EmailVerifications {
+    type Model = Infallible;
+    type Attributes = EmailVerificationAttributes;
+    type Included = ();
+    const TYPE: &'static str = "email-verifications";
+    const NAME: &'static str = "EmailVerification";
+    const PATH: Option<&'static str> = None;
+    const ATTRIBUTES: &'static [&'static str] = &["token"];
+
+    fn id(never: &Infallible) -> Uuid {
+        match *never {}
+    }
+
+    fn attributes(never: Infallible) -> EmailVerificationAttributes {
+        match never {}
+    }
+}
+
+/// `POST /v1/auth/password-resets`.
+pub struct RequestPasswordReset;
+
+impl Write for RequestPasswordReset {
+    type Resource = PasswordResets;
+    const NAME: &'static str = "PasswordResetRequest";
+    const ID: ClientId = ClientId::Refused;
+    const ATTRIBUTES: &'static [Member] = &[Member::required("email")];
+}
+
+/// `POST /v1/auth/password-resets/confirm`.
+pub struct ConfirmPasswordReset;
+
+impl Write for ConfirmPasswordReset {
+    type Resource = PasswordResets;
+    const NAME: &'static str = "PasswordResetConfirm";
+    const ID: ClientId = ClientId::Refused;
+    const ATTRIBUTES: &'static [Member] = &[
+        Member::required("token"),
+        Member::required("password").with_schema(password_schema),
+    ];
+}
+
+/// `POST /v1/auth/email-verifications/confirm`.
+pub struct ConfirmEmailVerification;
+
+impl Write for ConfirmEmailVerification {
+    type Resource = EmailVerifications;
+    const NAME: &'static str = "EmailVerificationConfirm";
+    const ID: ClientId = ClientId::Refused;
+    const ATTRIBUTES: &'static [Member] = &[Member::required("token")];
 }
 
 /// A session's `tokens`. Its id is fresh for every answer: a session is not
@@ -339,6 +448,94 @@ impl AccountsApi {
         Ok(NoContent)
     }
 
+    /// Ask for a password reset
+    ///
+    /// Mails a single-use token (valid 30 minutes) to the address if an active
+    /// account has it. Always 202, whether or not it does (no account enumeration).
+    /// Rate-limited per client address.
+    #[oai(
+        path = "/v1/auth/password-resets",
+        method = "post",
+        operation_id = "requestPasswordReset"
+    )]
+    async fn request_password_reset(
+        &self,
+        request: &Request,
+        body: JsonApiBody<RequestPasswordReset>,
+    ) -> Result<Accepted, ApiError> {
+        let email = body.email()?;
+        self.limit.check_attempt(request).await?;
+        if let Some(email) = email {
+            self.accounts.request_password_reset.execute(&email).await?;
+        }
+        Ok(Accepted)
+    }
+
+    /// Set a new password with a reset token
+    ///
+    /// The mailed token (in the body, never in the URL) and the new password. Every
+    /// session of the account ends (its refresh tokens are revoked). A token works
+    /// once: 422 `invalid_account_token` when it is unknown, used or expired.
+    /// Rate-limited per client address.
+    #[oai(
+        path = "/v1/auth/password-resets/confirm",
+        method = "post",
+        operation_id = "confirmPasswordReset"
+    )]
+    async fn confirm_password_reset(
+        &self,
+        request: &Request,
+        body: JsonApiBody<ConfirmPasswordReset>,
+    ) -> Result<NoContent, ApiError> {
+        let (token, password) = body.reset()?;
+        self.limit.check_attempt(request).await?;
+        self.accounts
+            .confirm_password_reset
+            .execute(&token, &password)
+            .await?;
+        Ok(NoContent)
+    }
+
+    /// Mail a new verification token
+    ///
+    /// To the signed-in user's address, unless it is verified. Rate-limited per
+    /// client address.
+    #[oai(
+        path = "/v1/auth/email-verifications",
+        method = "post",
+        operation_id = "resendEmailVerification"
+    )]
+    async fn resend_verification(
+        &self,
+        request: &Request,
+        caller: SignedIn,
+    ) -> Result<Accepted, ApiError> {
+        self.limit.check_attempt(request).await?;
+        self.accounts.resend_verification.execute(&caller.0).await?;
+        Ok(Accepted)
+    }
+
+    /// Confirm an address
+    ///
+    /// The token mailed at registration (or by a resend) marks the account's
+    /// address verified. 422 `invalid_account_token` when it is unknown, used or
+    /// expired. Rate-limited per client address.
+    #[oai(
+        path = "/v1/auth/email-verifications/confirm",
+        method = "post",
+        operation_id = "confirmEmailVerification"
+    )]
+    async fn confirm_email(
+        &self,
+        request: &Request,
+        body: JsonApiBody<ConfirmEmailVerification>,
+    ) -> Result<NoContent, ApiError> {
+        let token = body.token()?;
+        self.limit.check_attempt(request).await?;
+        self.accounts.confirm_email.execute(&token).await?;
+        Ok(NoContent)
+    }
+
     /// The current user
     ///
     /// Needs an access token.
@@ -434,6 +631,35 @@ impl JsonApiBody<LogIn> {
         let email = document.attribute("email", &as_typed);
         let password = document.attribute("password", &as_typed);
         document.finish(|| Some((email?, password?)))
+    }
+}
+
+impl JsonApiBody<RequestPasswordReset> {
+    /// The address asked about; `None` for one that cannot be an account's (it is
+    /// answered alike).
+    pub fn email(&self) -> Result<Option<Email>, ApiError> {
+        let mut document = self.read(None)?;
+        let email = document.attribute("email", &as_typed);
+        document.finish(|| email.map(|email| Email::parse(&email).ok()))
+    }
+}
+
+impl JsonApiBody<ConfirmPasswordReset> {
+    /// The token and the new password.
+    pub fn reset(&self) -> Result<(String, Password), ApiError> {
+        let mut document = self.read(None)?;
+        let token = document.attribute("token", &as_typed);
+        let password = document.attribute("password", &text(Password::new));
+        document.finish(|| Some((token?, password?)))
+    }
+}
+
+impl JsonApiBody<ConfirmEmailVerification> {
+    /// The token.
+    pub fn token(&self) -> Result<String, ApiError> {
+        let mut document = self.read(None)?;
+        let token = document.attribute("token", &as_typed);
+        document.finish(|| token)
     }
 }
 

@@ -21,7 +21,9 @@ pub use body::{ClientId, Member, Write};
 pub use document::{ListDocument, SingleDocument};
 pub use error::{ApiError, ErrorObject};
 pub use media_type::JSON_API;
-pub use payload::{Created, JsonApi, JsonApiBody, MAX_BODY_BYTES, NoContent, OptionalBody, Saved};
+pub use payload::{
+    Accepted, Created, JsonApi, JsonApiBody, MAX_BODY_BYTES, NoContent, OptionalBody, Saved,
+};
 pub use query::{FieldSet, Fields, Filter, ParsedQuery, QuerySpec};
 pub use resource::{IncludedEither, Linkage, Relationship, Resource, path_id};
 pub use text::{EmailRule, SkuRule, Text, Trimmed};

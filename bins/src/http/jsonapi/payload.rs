@@ -510,6 +510,53 @@ impl<S: Type> ApiResponse for Created<S> {
     }
 }
 
+/// A 202 answer: the request was taken, and what came of it is not told (a
+/// password reset answers alike whether or not the address has an account).
+pub struct Accepted;
+
+/// The document of a 202 answer.
+#[derive(serde::Serialize, poem_openapi::Object)]
+#[oai(rename = "AcceptedDocument")]
+pub struct AcceptedDocument {
+    /// `{"status": "accepted"}`.
+    pub meta: AcceptedMeta,
+}
+
+/// The `meta` of a 202 answer.
+#[derive(serde::Serialize, poem_openapi::Object)]
+#[oai(rename = "AcceptedMeta")]
+pub struct AcceptedMeta {
+    /// Always `accepted`.
+    pub status: String,
+}
+
+impl IntoResponse for Accepted {
+    fn into_response(self) -> Response {
+        Response::builder()
+            .status(StatusCode::ACCEPTED)
+            .content_type(JSON_API)
+            .body(r#"{"meta":{"status":"accepted"}}"#)
+    }
+}
+
+impl ApiResponse for Accepted {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "Accepted; what came of it is not told.",
+                status: Some(202),
+                status_range: None,
+                content: media_types::<AcceptedDocument>(),
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        AcceptedDocument::register(registry);
+    }
+}
+
 /// A 204 answer without a body.
 pub struct NoContent;
 
