@@ -58,7 +58,7 @@ async fn a_new_account_verifies_its_address_with_the_mailed_token() {
     assert_eq!(me(&app, &token).await["emailVerified"], false);
     let mails = sink.wait_for(1, Duration::from_secs(10)).await;
     assert_eq!(mails.len(), 1);
-    assert_eq!(mails[0].recipients, [email.clone()]);
+    assert_eq!(mails[0].recipients, [email.as_str()]);
     let (verification, subject) = token_of(&mails[0]);
     assert_eq!(subject, "Confirm your email address");
 
@@ -131,7 +131,7 @@ async fn a_password_reset_is_single_use_and_ends_every_session() {
         2,
         "one reset mail, for the known address only"
     );
-    assert_eq!(mails[1].recipients, [email.clone()]);
+    assert_eq!(mails[1].recipients, [email.as_str()]);
     let (reset, subject) = token_of(&mails[1]);
     assert_eq!(subject, "Reset your password");
 
