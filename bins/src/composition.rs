@@ -393,6 +393,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
                     ..NotificationSettings::default()
                 },
             };
+            let notices = Some((ports.notifications.clone(), ports.live.clone()));
             let notifications = Notifications::new(ports, bus.as_ref());
             if config.webhook_allow_private {
                 tracing::warn!(
@@ -411,6 +412,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
                     secrets: Arc::new(RandomSecrets),
                     clock: clock.clone(),
                     ids: ids.clone(),
+                    notices,
                     settings: WebhookSettings {
                         retry_delays: if config.webhook_retry_delays.is_empty() {
                             default_retry_delays()

@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 use emporium_domain::notifications::{
-    Channel, LiveEvent, MailContent, MessageKey, Notification, NotificationId, NotificationStatus,
+    LiveEvent, MailContent, MessageKey, Notification, NotificationId, NotificationStatus,
     OutgoingMail, who_is_told,
 };
 use emporium_domain::orders::{DomainEvent, EventHandler};
@@ -37,10 +37,9 @@ impl NotifyBuyers {
 impl EventHandler for NotifyBuyers {
     async fn handle(&self, event: &DomainEvent) -> Result<(), anyhow::Error> {
         let kind = event.event_type;
-        let (message, channel) = match (who_is_told::email_for(kind), who_is_told::push_only(kind))
-        {
-            (Some(mail), _) => (mail, Channel::Email),
-            (None, Some(push)) => (push, Channel::Push),
+        let (message, mailed) = match (who_is_told::email_for(kind), who_is_told::push_only(kind)) {
+            (Some(mail), _) => (mail, true),
+            (None, Some(push)) => (push, false),
             (None, None) => return Ok(()),
         };
         let ports = &self.ports;
@@ -54,8 +53,8 @@ impl EventHandler for NotifyBuyers {
             .map_err(|error| error.context(format!("rendering the message for {kind}")))?;
         let id = NotificationId(ports.ids.new_id());
         let now = ports.clock.now();
-        let notification = match channel {
-            Channel::Email => Notification::email(
+        let notification = match mailed {
+            true => Notification::email(
                 id,
                 data.user_id,
                 data.order_id,
@@ -68,7 +67,7 @@ impl EventHandler for NotifyBuyers {
                 },
                 now,
             ),
-            Channel::Push => Notification::push(
+            false => Notification::push(
                 id,
                 data.user_id,
                 data.order_id,

@@ -3,12 +3,23 @@
 //! what follows (see [`decide`]).
 
 use chrono::{DateTime, TimeDelta, Utc};
+use emporium_domain::accounts::Email;
+use emporium_domain::notifications::{
+    LiveEvent, MessageKey, Notification, NotificationId, OutgoingMail, RenderedMail,
+};
+use emporium_domain::orders::OrderId;
 use emporium_domain::webhooks::{
-    AttemptOutcome, AttemptRecord, DeliveryStatus, SendOutcome, WebhookDelivery, WebhookDeliveryId,
-    WebhookRequest,
+    AttemptOutcome, AttemptRecord, DeliveryStatus, SendOutcome, Webhook, WebhookDelivery,
+    WebhookDeliveryId, WebhookRequest,
 };
 
 use super::{WebhookPorts, WebhookSettings};
+
+/// The address an admin notice names as its recipient (it is never mailed: admins
+/// read it in the notifications list and their live streams).
+fn admins_address() -> Email {
+    Email::parse("admins@emporium.invalid").expect("a valid address")
+}
 
 /// The longest wait a `Retry-After` may impose.
 const MAX_RETRY_AFTER: TimeDelta = TimeDelta::hours(24);
@@ -146,8 +157,63 @@ impl DeliverWebhooks {
                 reason,
                 "webhook subscription disabled; an admin may enable it again"
             );
+            self.tell_admins(&webhook, &delivery, &reason).await;
         }
         Ok(Some(status))
+    }
+
+    /// Records (and pushes) the admin notice that `webhook` was disabled. Best
+    /// effort: the subscription says why it is disabled either way.
+    async fn tell_admins(&self, webhook: &Webhook, delivery: &WebhookDelivery, reason: &str) {
+        let Some((notifications, live)) = &self.ports.notices else {
+            return;
+        };
+        let ports = &self.ports;
+        let order_id = serde_json::from_str::<serde_json::Value>(&delivery.payload)
+            .ok()
+            .and_then(|body| body["data"]["orderId"].as_str().map(str::to_owned))
+            .and_then(|id| uuid::Uuid::parse_str(&id).ok())
+            .map_or(OrderId(uuid::Uuid::nil()), OrderId);
+        let subject = format!("Webhook {} was disabled", webhook.url.as_str());
+        let text = format!(
+            "The webhook subscription {} ({}) was disabled: {reason}. Its deliveries are \
+             kept; enable it again with PATCH /v1/webhooks/{} once the receiver works.",
+            webhook.id,
+            webhook.url.as_str(),
+            webhook.id
+        );
+        let notice = Notification::for_admins(
+            NotificationId(ports.ids.new_id()),
+            order_id,
+            delivery.event_id,
+            delivery.event_type,
+            OutgoingMail {
+                key: MessageKey::for_webhook_disabled(webhook.id.0, delivery.event_id),
+                to: admins_address(),
+                content: RenderedMail {
+                    subject,
+                    html: String::new(),
+                    text,
+                },
+            },
+            ports.clock.now(),
+        );
+        match notifications.record(&notice).await {
+            Ok(stored) => {
+                let event = LiveEvent {
+                    notification_id: stored.id,
+                    user_id: stored.user_id,
+                };
+                if let Err(error) = live.publish(event).await {
+                    tracing::warn!(error = %error, "the admin notice was not pushed");
+                }
+            }
+            Err(error) => tracing::warn!(
+                webhook_id = %webhook.id,
+                error = %error,
+                "the admin notice of a disabled webhook was not recorded"
+            ),
+        }
     }
 
     /// Attempts up to `limit` due deliveries, side by side (a slow receiver does not

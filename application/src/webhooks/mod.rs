@@ -12,6 +12,7 @@ mod delivery;
 use std::sync::Arc;
 
 use chrono::TimeDelta;
+use emporium_domain::notifications::{LivePush, NotificationRepository};
 use emporium_domain::orders::EventBus;
 use emporium_domain::secrets::SecretGenerator;
 use emporium_domain::webhooks::{WebhookRepository, WebhookSender};
@@ -80,6 +81,9 @@ pub struct WebhookPorts {
     pub clock: Arc<dyn Clock>,
     /// Ids of subscriptions and deliveries.
     pub ids: Arc<dyn IdGenerator>,
+    /// Where admins are told that a subscription was disabled (recorded, and pushed
+    /// to their open streams).
+    pub notices: Option<(Arc<dyn NotificationRepository>, Arc<dyn LivePush>)>,
     /// The rules.
     pub settings: WebhookSettings,
 }

@@ -32,6 +32,12 @@ impl MessageKey {
         Self(format!("account.{token_id}"))
     }
 
+    /// The key of the admin notice that subscription `webhook` was disabled by
+    /// event `event`'s delivery.
+    pub fn for_webhook_disabled(webhook: uuid::Uuid, event: EventId) -> Self {
+        Self(format!("webhook-disabled.{webhook}.{}", event.0))
+    }
+
     /// The key of the live-push-only message telling `recipient` of `event`.
     pub fn for_push(event: EventId, recipient: UserId) -> Self {
         Self(format!("{}.{}.push", event.0, recipient.0))

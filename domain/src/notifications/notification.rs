@@ -28,6 +28,10 @@ pub enum Channel {
     Email,
     /// Live push only (an event no email covers): recorded as sent when published.
     Push,
+    /// For the shop's administrators (a webhook subscription was disabled): recorded
+    /// for every admin at once (recipient [`Notification::ADMINS`]), shown to admins
+    /// only, and pushed to their open streams.
+    Admin,
 }
 
 impl Channel {
@@ -36,6 +40,7 @@ impl Channel {
         match self {
             Self::Email => "email",
             Self::Push => "push",
+            Self::Admin => "admin",
         }
     }
 
@@ -44,6 +49,7 @@ impl Channel {
         match text {
             "email" => Some(Self::Email),
             "push" => Some(Self::Push),
+            "admin" => Some(Self::Admin),
             _ => None,
         }
     }
@@ -155,6 +161,24 @@ impl Notification {
 }
 
 impl Notification {
+    /// The recipient of admin notifications: every administrator.
+    pub const ADMINS: UserId = UserId(Uuid::nil());
+
+    /// A notification for the administrators, recorded (as sent) `now`.
+    pub fn for_admins(
+        id: NotificationId,
+        order_id: OrderId,
+        event_id: EventId,
+        event_type: EventType,
+        mail: OutgoingMail,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            channel: Channel::Admin,
+            ..Self::push(id, Self::ADMINS, order_id, event_id, event_type, mail, now)
+        }
+    }
+
     /// A push-only notification, sent (published) `now`.
     pub fn push(
         id: NotificationId,

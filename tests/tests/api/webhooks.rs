@@ -253,6 +253,33 @@ async fn a_receiver_that_is_gone_disables_its_subscription() {
         "the receiver answered 410 Gone"
     );
     assert_eq!(receiver.delivered().len(), 1, "no retry after 410");
+    // The admins are told: a notice in their notifications (and live streams), none
+    // of any customer's business.
+    let listed = app
+        .bearer(Method::GET, "/v1/notifications", &admin, None)
+        .await;
+    listed.expect_status(200);
+    let notices: Vec<&Value> = listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|notice| notice["attributes"]["channel"] == "admin")
+        .collect();
+    assert_eq!(notices.len(), 1, "{}", listed.text);
+    let subject = notices[0]["attributes"]["subject"].as_str().unwrap();
+    assert!(
+        subject.contains("was disabled") && subject.contains("/gone"),
+        "{subject}"
+    );
+    let customer = app.signed_in(Role::Customer).await;
+    app.bearer(
+        Method::GET,
+        &format!("/v1/notifications/{}", notices[0]["id"].as_str().unwrap()),
+        &customer,
+        None,
+    )
+    .await
+    .assert_error(404, "not_found", None);
     // A disabled subscription gets nothing; enabled again, it does.
     order(&app, &product).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
