@@ -363,6 +363,48 @@ where
     })
 }
 
+/// One page of the rows `select` picks (from one table), newest first by the
+/// columns `created_at` then `id`, read by `read`, with the total that `count` (the
+/// same table and filters; this adds `COUNT(id) AS total`) finds. `what` names the
+/// rows in errors.
+pub(crate) async fn newest_first<T>(
+    db: &impl ConnectionTrait,
+    mut count: sea_orm::sea_query::SelectStatement,
+    mut select: sea_orm::sea_query::SelectStatement,
+    (created_at, id): (
+        impl sea_orm::sea_query::IntoIden,
+        impl sea_orm::sea_query::IntoIden,
+    ),
+    page: PageRequest,
+    what: &'static str,
+    read: impl Fn(&sea_orm::QueryResult) -> anyhow::Result<T>,
+) -> Result<Page<T>, StoreError> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Order};
+    let id = id.into_iden();
+    count.expr_as(Expr::col(id.clone()).count(), "total");
+    select
+        .order_by(created_at.into_iden(), Order::Desc)
+        .order_by(id, Order::Desc)
+        .limit(u64::from(page.size()))
+        .offset(page.offset());
+    let total: i64 = db
+        .query_one(&count)
+        .await
+        .or_store_error(|| format!("counting {what}"))?
+        .context("COUNT returned no row")?
+        .try_get("", "total")
+        .or_store_error(|| format!("reading the count of {what}"))?;
+    let rows = db
+        .query_all(&select)
+        .await
+        .or_store_error(|| format!("listing {what}"))?;
+    Ok(Page {
+        items: rows.iter().map(read).collect::<anyhow::Result<Vec<_>>>()?,
+        total: u64::try_from(total).unwrap_or(0),
+        request: page,
+    })
+}
+
 /// `t` truncated to the microsecond, the precision both databases keep.
 fn to_stored_time(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)

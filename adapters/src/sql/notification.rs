@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::errors::DbResultExt;
 use super::migration::Notifications;
-use super::to_stored_time;
+use super::{newest_first, to_stored_time};
 use crate::store_error::StoreError;
 
 /// The notification store (see the [module docs](self)).
@@ -190,9 +190,7 @@ impl NotificationRepository for SqlNotificationRepository {
         page: PageRequest,
     ) -> Result<Page<Notification>, NotificationRepositoryError> {
         let mut count = Query::select();
-        count
-            .expr_as(Expr::col(Notifications::Id).count(), "total")
-            .from(Notifications::Table);
+        count.from(Notifications::Table);
         let mut list = select();
         for query in [&mut count, &mut list] {
             if let Some(user) = filter.user_id {
@@ -202,31 +200,16 @@ impl NotificationRepository for SqlNotificationRepository {
                 query.and_where(Expr::col(Notifications::Status).eq(status.as_str()));
             }
         }
-        list.order_by(Notifications::CreatedAt, SortOrder::Desc)
-            .order_by(Notifications::Id, SortOrder::Desc)
-            .limit(u64::from(page.size()))
-            .offset(page.offset());
-        let total: i64 = self
-            .db
-            .query_one(&count)
-            .await
-            .or_store_error(|| "counting notifications")?
-            .context("COUNT returned no row")?
-            .try_get("", "total")
-            .or_store_error(|| "reading the notification count")?;
-        let rows = self
-            .db
-            .query_all(&list)
-            .await
-            .or_store_error(|| "listing notifications")?;
-        Ok(Page {
-            items: rows
-                .iter()
-                .map(notification_of)
-                .collect::<anyhow::Result<Vec<_>>>()?,
-            total: u64::try_from(total).unwrap_or(0),
-            request: page,
-        })
+        Ok(newest_first(
+            &self.db,
+            count,
+            list,
+            (Notifications::CreatedAt, Notifications::Id),
+            page,
+            "notifications",
+            notification_of,
+        )
+        .await?)
     }
 
     async fn due(

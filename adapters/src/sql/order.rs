@@ -701,9 +701,7 @@ impl OrderRepository for SqlOrderRepository {
         page: PageRequest,
     ) -> Result<Page<Order>, OrderRepositoryError> {
         let mut count = Query::select();
-        count
-            .expr_as(Expr::col(Orders::Id).count(), "total")
-            .from(Orders::Table);
+        count.from(Orders::Table);
         let mut select = order_select();
         for query in [&mut count, &mut select] {
             if let Some(user) = filter.user_id {
@@ -713,33 +711,16 @@ impl OrderRepository for SqlOrderRepository {
                 query.and_where(Expr::col(Orders::Status).eq(status.as_str()));
             }
         }
-        select
-            .order_by(Orders::CreatedAt, SortOrder::Desc)
-            .order_by(Orders::Id, SortOrder::Desc)
-            .limit(u64::from(page.size()))
-            .offset(page.offset());
-        let total: i64 = self
-            .db
-            .query_one(&count)
-            .await
-            .or_store_error(|| "counting orders")?
-            .context("COUNT returned no row")?
-            .try_get("", "total")
-            .or_store_error(|| "reading the order count")?;
-        let rows = self
-            .db
-            .query_all(&select)
-            .await
-            .or_store_error(|| "listing orders")?;
-        let items = rows
-            .iter()
-            .map(order_of)
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Page {
-            items,
-            total: u64::try_from(total).unwrap_or(0),
-            request: page,
-        })
+        Ok(super::newest_first(
+            &self.db,
+            count,
+            select,
+            (Orders::CreatedAt, Orders::Id),
+            page,
+            "orders",
+            order_of,
+        )
+        .await?)
     }
 
     async fn events(&self, id: OrderId) -> Result<Vec<OrderEvent>, OrderRepositoryError> {

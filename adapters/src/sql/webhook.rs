@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::errors::DbResultExt;
 use super::migration::{WebhookDeliveries, Webhooks};
 use super::order::finish;
-use super::{begin_write, to_stored_time};
+use super::{begin_write, newest_first, to_stored_time};
 use crate::store_error::StoreError;
 
 /// The webhook store (see the [module docs](self)).
@@ -349,38 +349,18 @@ impl WebhookRepository for SqlWebhookRepository {
     }
 
     async fn list(&self, page: PageRequest) -> Result<Page<Webhook>, WebhookRepositoryError> {
-        let total: i64 = self
-            .db
-            .query_one(
-                &Query::select()
-                    .expr_as(Expr::col(Webhooks::Id).count(), "total")
-                    .from(Webhooks::Table)
-                    .to_owned(),
-            )
-            .await
-            .or_store_error(|| "counting webhooks")?
-            .context("COUNT returned no row")?
-            .try_get("", "total")
-            .or_store_error(|| "reading the webhook count")?;
-        let select = webhook_select()
-            .order_by(Webhooks::CreatedAt, SortOrder::Desc)
-            .order_by(Webhooks::Id, SortOrder::Desc)
-            .limit(u64::from(page.size()))
-            .offset(page.offset())
-            .to_owned();
-        let rows = self
-            .db
-            .query_all(&select)
-            .await
-            .or_store_error(|| "listing webhooks")?;
-        Ok(Page {
-            items: rows
-                .iter()
-                .map(webhook_of)
-                .collect::<anyhow::Result<Vec<_>>>()?,
-            total: u64::try_from(total).unwrap_or(0),
-            request: page,
-        })
+        let mut count = Query::select();
+        count.from(Webhooks::Table);
+        Ok(newest_first(
+            &self.db,
+            count,
+            webhook_select(),
+            (Webhooks::CreatedAt, Webhooks::Id),
+            page,
+            "webhooks",
+            webhook_of,
+        )
+        .await?)
     }
 
     async fn update(
@@ -570,40 +550,19 @@ impl WebhookRepository for SqlWebhookRepository {
         webhook: WebhookId,
         page: PageRequest,
     ) -> Result<Page<WebhookDelivery>, WebhookRepositoryError> {
-        let total: i64 = self
-            .db
-            .query_one(
-                &Query::select()
-                    .expr_as(Expr::col(WebhookDeliveries::Id).count(), "total")
-                    .from(WebhookDeliveries::Table)
-                    .and_where(Expr::col(WebhookDeliveries::WebhookId).eq(webhook.0))
-                    .to_owned(),
-            )
-            .await
-            .or_store_error(|| "counting deliveries")?
-            .context("COUNT returned no row")?
-            .try_get("", "total")
-            .or_store_error(|| "reading the delivery count")?;
-        let select = delivery_select()
-            .and_where(Expr::col(WebhookDeliveries::WebhookId).eq(webhook.0))
-            .order_by(WebhookDeliveries::CreatedAt, SortOrder::Desc)
-            .order_by(WebhookDeliveries::Id, SortOrder::Desc)
-            .limit(u64::from(page.size()))
-            .offset(page.offset())
-            .to_owned();
-        let rows = self
-            .db
-            .query_all(&select)
-            .await
-            .or_store_error(|| "listing deliveries")?;
-        Ok(Page {
-            items: rows
-                .iter()
-                .map(delivery_of)
-                .collect::<anyhow::Result<Vec<_>>>()?,
-            total: u64::try_from(total).unwrap_or(0),
-            request: page,
-        })
+        let mine = || Expr::col(WebhookDeliveries::WebhookId).eq(webhook.0);
+        let mut count = Query::select();
+        count.from(WebhookDeliveries::Table).and_where(mine());
+        Ok(newest_first(
+            &self.db,
+            count,
+            delivery_select().and_where(mine()).to_owned(),
+            (WebhookDeliveries::CreatedAt, WebhookDeliveries::Id),
+            page,
+            "webhook deliveries",
+            delivery_of,
+        )
+        .await?)
     }
 
     async fn due_deliveries(

@@ -359,7 +359,13 @@ async fn without_smtp_mail_lands_in_the_local_mailbox() {
     let files: Vec<_> = std::fs::read_dir(dir.path().join("mail"))
         .unwrap()
         .map(|entry| entry.unwrap().path())
-        .filter(|path| !path.file_name().unwrap().to_string_lossy().starts_with("account."))
+        .filter(|path| {
+            !path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("account.")
+        })
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     let raw = std::fs::read(&files[0]).unwrap();

@@ -282,6 +282,35 @@ impl ParsedQuery {
             .map(|(_, value)| value.as_str())
     }
 
+    /// The value of `filter[name]` parsed by `parse`, if given; a value it refuses
+    /// is a 400 naming the parameter, saying the value is not `what` (e.g. "a
+    /// notification status (pending, sent, failed)").
+    pub fn parsed_filter<T>(
+        &self,
+        name: &str,
+        what: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<Option<T>, ApiError> {
+        let Some(raw) = self.filter(name) else {
+            return Ok(None);
+        };
+        parse(raw).map(Some).ok_or_else(|| {
+            ApiError::from(ApiError::bad_parameter(
+                format!("filter[{name}]"),
+                format!("{raw:?} is not {what}."),
+            ))
+        })
+    }
+
+    /// `filter[user]`: a user id (a UUID), if given.
+    pub fn user_filter(&self) -> Result<Option<emporium_domain::UserId>, ApiError> {
+        self.parsed_filter("user", "a user id (a UUID)", |raw| {
+            uuid::Uuid::parse_str(raw.trim())
+                .ok()
+                .map(emporium_domain::UserId)
+        })
+    }
+
     /// Whether `include` names `path`.
     pub fn includes(&self, path: &str) -> bool {
         self.include.contains(&path)

@@ -7,7 +7,6 @@ pub mod stream;
 use std::sync::Arc;
 
 use emporium_application::notifications::{Notifications, StreamTicket};
-use emporium_domain::UserId;
 use emporium_domain::notifications::{
     Notification, NotificationFilter, NotificationId, NotificationStatus,
 };
@@ -244,24 +243,12 @@ impl NotificationsApi {
         user: SignedIn,
     ) -> Result<JsonApi<ListDocument<Notifications_>>, ApiError> {
         let query = LIST.parse(request.uri().query())?;
-        let status = match query.filter("status") {
-            None => None,
-            Some(raw) => Some(NotificationStatus::parse(raw).ok_or_else(|| {
-                ApiError::from(ApiError::bad_parameter(
-                    "filter[status]",
-                    format!("{raw:?} is not a notification status (pending, sent, failed)."),
-                ))
-            })?),
-        };
-        let recipient = match query.filter("user") {
-            None => None,
-            Some(raw) => Some(Uuid::parse_str(raw.trim()).map(UserId).map_err(|_| {
-                ApiError::from(ApiError::bad_parameter(
-                    "filter[user]",
-                    format!("{raw:?} is not a user id (a UUID)."),
-                ))
-            })?),
-        };
+        let status = query.parsed_filter(
+            "status",
+            "a notification status (pending, sent, failed)",
+            NotificationStatus::parse,
+        )?;
+        let recipient = query.user_filter()?;
         let filter = NotificationFilter {
             user_id: recipient,
             status,

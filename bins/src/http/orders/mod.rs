@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use emporium_application::orders::{LinesSource, OrderView, Orders, PlaceOrderInput, Placed};
-use emporium_domain::UserId;
 use emporium_domain::catalog::ProductId;
 use emporium_domain::orders::{
     AddressLine, CancelReason, City, CountryCode, IdempotencyKey, LineQuantity, MAX_LINES,
@@ -429,26 +428,12 @@ impl OrdersApi {
         user: SignedIn,
     ) -> Result<JsonApi<ListDocument<Orders_>>, ApiError> {
         let query = LIST.parse(request.uri().query())?;
-        let status = match query.filter("status") {
-            None => None,
-            Some(raw) => Some(OrderStatus::parse(raw).ok_or_else(|| {
-                ApiError::from(ApiError::bad_parameter(
-                    "filter[status]",
-                    format!(
-                        "{raw:?} is not an order status (pending, paid, shipped, delivered, cancelled)."
-                    ),
-                ))
-            })?),
-        };
-        let user_filter = match query.filter("user") {
-            None => None,
-            Some(raw) => Some(Uuid::parse_str(raw.trim()).map(UserId).map_err(|_| {
-                ApiError::from(ApiError::bad_parameter(
-                    "filter[user]",
-                    format!("{raw:?} is not a user id (a UUID)."),
-                ))
-            })?),
-        };
+        let status = query.parsed_filter(
+            "status",
+            "an order status (pending, paid, shipped, delivered, cancelled)",
+            OrderStatus::parse,
+        )?;
+        let user_filter = query.user_filter()?;
         let filter = OrderFilter {
             user_id: user_filter,
             status,
