@@ -8,7 +8,7 @@ use emporium_domain::{AccessDenied, Actor, Page, PageRequest};
 
 use super::{DeliverNotifications, NotificationPorts};
 use crate::failure::{Failure, UseCaseError};
-use crate::orders::queries::{sees, viewer};
+use crate::orders::queries::{list_scope, sees, viewer};
 
 /// Failures of reading or retrying a notification.
 #[derive(Debug, thiserror::Error)]
@@ -67,20 +67,14 @@ impl ListNotifications {
         filter: NotificationFilter,
         page: PageRequest,
     ) -> Result<Page<Notification>, NotificationError> {
-        let filter = match viewer(actor, false)? {
-            None => filter,
-            Some(me) if filter.user_id.is_none_or(|user| user == me) => NotificationFilter {
-                user_id: Some(me),
-                ..filter
-            },
-            Some(_) => {
-                return Ok(Page {
-                    items: Vec::new(),
-                    total: 0,
-                    request: page,
-                });
-            }
+        let Some(user_id) = list_scope(actor, filter.user_id)? else {
+            return Ok(Page {
+                items: Vec::new(),
+                total: 0,
+                request: page,
+            });
         };
+        let filter = NotificationFilter { user_id, ..filter };
         let page = self
             .ports
             .notifications

@@ -66,6 +66,20 @@ pub(crate) fn viewer(
     }
 }
 
+/// The owner filter of a list `actor` asks for with `requested` as its owner
+/// filter: any for an admin; the user's own for a customer (`Ok(None)` when they
+/// asked for another user's: an empty page, never "forbidden").
+pub(crate) fn list_scope(
+    actor: &Actor,
+    requested: Option<UserId>,
+) -> Result<Option<Option<UserId>>, AccessDenied> {
+    Ok(match viewer(actor, false)? {
+        None => Some(requested),
+        Some(me) if requested.is_none_or(|user| user == me) => Some(Some(me)),
+        Some(_) => None,
+    })
+}
+
 /// Whether `viewer` (see [`viewer`]) may see what `owner` owns.
 pub(crate) fn sees(viewer: Option<UserId>, owner: UserId) -> bool {
     viewer.is_none_or(|user| user == owner)
@@ -168,20 +182,14 @@ impl ListOrders {
         filter: OrderFilter,
         page: PageRequest,
     ) -> Result<Page<Order>, ListOrdersError> {
-        let filter = match viewer(actor, false)? {
-            None => filter,
-            Some(me) if filter.user_id.is_none_or(|user| user == me) => OrderFilter {
-                user_id: Some(me),
-                ..filter
-            },
-            Some(_) => {
-                return Ok(Page {
-                    items: Vec::new(),
-                    total: 0,
-                    request: page,
-                });
-            }
+        let Some(user_id) = list_scope(actor, filter.user_id)? else {
+            return Ok(Page {
+                items: Vec::new(),
+                total: 0,
+                request: page,
+            });
         };
+        let filter = OrderFilter { user_id, ..filter };
         Ok(self
             .ports
             .orders
