@@ -579,3 +579,37 @@ async fn racing_orders_over_two_replicas_sell_exactly_the_stock() {
     }
     assert_eq!(listed, 100);
 }
+
+/// The Kubernetes gateway's ConfigMap (`deploy/k8s/gateway.yaml`) holds the
+/// repository's nginx configuration as it is: every line of both files, in order.
+#[test]
+fn the_kubernetes_gateway_carries_the_repositorys_nginx_configuration() {
+    let manifest = include_str!("../../../deploy/k8s/gateway.yaml");
+    for (name, file) in [
+        (
+            "nginx.conf.template",
+            include_str!("../../../deploy/nginx/nginx.conf.template"),
+        ),
+        (
+            "errors.conf",
+            include_str!("../../../deploy/nginx/errors.conf"),
+        ),
+    ] {
+        let start = manifest
+            .find(&format!("  {name}: |\n"))
+            .unwrap_or_else(|| panic!("gateway.yaml has no {name}"));
+        let mut copied = manifest[start..].lines().skip(1);
+        for line in file.lines() {
+            let expected = if line.trim().is_empty() {
+                String::new()
+            } else {
+                format!("    {line}")
+            };
+            assert_eq!(
+                copied.next(),
+                Some(expected.as_str()),
+                "deploy/k8s/gateway.yaml differs from deploy/nginx/{name}: run scripts/sync-k8s-gateway"
+            );
+        }
+    }
+}
