@@ -227,6 +227,18 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Copies the embedded SQLite database to FILE while the server runs (a
+    /// consistent snapshot, safe beside live traffic).
+    Backup {
+        /// Where the copy goes (a new file).
+        file: PathBuf,
+    },
+    /// Puts the SQLite backup FILE in place of the embedded database. The server
+    /// must be stopped; the replaced files are kept beside it.
+    Restore {
+        /// The backup to put back.
+        file: PathBuf,
+    },
     /// The event bus of the split deployment (Redis Streams, `EMPORIUM_BUS_REDIS_URL`).
     Events {
         /// What to do.

@@ -56,6 +56,8 @@ async fn run() -> ExitCode {
             command: UsersCommand::CreateAdmin { email, name },
         } => create_admin(&config, &email, &name).await,
         Command::Events { command } => events(&config, command).await,
+        Command::Backup { file } => backup(&config, &file).await,
+        Command::Restore { file } => restore(&config, &file).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -79,6 +81,39 @@ async fn create_admin(config: &Config, email: &str, name: &str) -> anyhow::Resul
 
 /// `emporium events dead`: one JSON object per line on stdout (id, group, entry,
 /// failures, error, at, event), oldest first. `emporium events replay ID`.
+/// The SQLite file of `config`, or why there is none.
+fn sqlite_database(config: &Config) -> anyhow::Result<std::path::PathBuf> {
+    emporium_adapters::sql::sqlite_file(&config.database_url).context(
+        "EMPORIUM_DATABASE_URL is not an SQLite file: back up PostgreSQL with pg_dump and \
+         MongoDB with mongodump (docs/operations.md)",
+    )
+}
+
+async fn backup(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    sqlite_database(config)?;
+    emporium_adapters::sql::backup_sqlite(&config.database_url, file).await?;
+    tracing::info!(file = %file.display(), "backup written");
+    Ok(())
+}
+
+async fn restore(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let database = sqlite_database(config)?;
+    let Some(_lock) = emporium_adapters::sql::DatabaseLock::for_restore(&database)? else {
+        anyhow::bail!(
+            "a server is running on {}: stop it before restoring",
+            database.display()
+        );
+    };
+    let kept = emporium_adapters::sql::restore_sqlite(file, &database).await?;
+    tracing::info!(
+        backup = %file.display(),
+        database = %database.display(),
+        kept = ?kept,
+        "database restored; the replaced files were kept"
+    );
+    Ok(())
+}
+
 async fn events(config: &Config, command: EventsCommand) -> anyhow::Result<()> {
     let dead = composition::dead_letters(config).await?;
     match command {

@@ -32,6 +32,8 @@ pub struct RunningServer {
     background: Option<BackgroundTasks>,
     /// The live push listener, when live push goes through Redis.
     live_listener: Option<JoinHandle<()>>,
+    /// The shared lock on the embedded database (see `emporium restore`).
+    _database_lock: Option<emporium_adapters::sql::DatabaseLock>,
 }
 
 impl Drop for RunningServer {
@@ -112,6 +114,14 @@ pub async fn spawn(
         event_bus,
         live_listener,
     } = composition::build(&config, services).await?;
+    // (The database exists now.) A restore refuses to run beside a server of the embedded database.
+    let database_lock = match emporium_adapters::sql::sqlite_file(&config.database_url) {
+        Some(file) if composition::needs_sql(&config, services) => {
+            Some(emporium_adapters::sql::DatabaseLock::for_server(&file)?)
+        }
+        _ => None,
+    };
+
     composition::bootstrap_admin(&state, &config).await?;
     let endpoint = http::endpoint(&state);
 
@@ -172,6 +182,7 @@ pub async fn spawn(
         task,
         background,
         live_listener,
+        _database_lock: database_lock,
     })
 }
 

@@ -23,6 +23,8 @@
 //!   truncated on write so both databases return the same value.
 
 mod account_token;
+#[cfg(feature = "sqlite")]
+mod backup;
 mod cart;
 mod category;
 mod checked_write;
@@ -61,6 +63,8 @@ use self::errors::DbResultExt;
 use crate::store_error::StoreError;
 
 pub use account_token::SqlAccountTokenRepository;
+#[cfg(feature = "sqlite")]
+pub use backup::{DatabaseLock, backup_sqlite, restore_sqlite, sqlite_file};
 pub use cart::SqlCartStore;
 pub use category::SqlCategoryRepository;
 #[cfg(feature = "sqlite")]

@@ -4,6 +4,7 @@
 //! through the API run as written, and replicas killed behind the gateway. Every other end-to-end test is in the
 //! `emporium-e2e` package (`tests/`), on one harness.
 
+mod backup;
 mod cli;
 mod client;
 mod crash;
