@@ -259,10 +259,119 @@ pub fn merged_document(groups: &[ApiGroup]) -> Value {
             close(schema);
         }
     }
+    link_the_purchase_flow(&mut paths);
     document.insert("tags".into(), Value::Array(tags));
     document.insert("paths".into(), Value::Object(paths));
     document.insert("components".into(), Value::Object(components));
     Value::Object(document)
+}
+
+/// The links of the purchase flow (OpenAPI `links`, which poem-openapi cannot
+/// declare): from a placed order to reading, cancelling and paying it and to its
+/// shipment; from a payment to settling it; from a dispatched shipment to its
+/// delivery; from a cart line to ordering the cart; from a webhook to its
+/// management. Clients and stateful fuzzers (schemathesis) follow them to walk the
+/// flow. A link is added only where both operations are in the document.
+fn link_the_purchase_flow(paths: &mut Map<String, Value>) {
+    use serde_json::json;
+    let order_id = "$response.body#/data/id";
+    let shipment_id = "$response.body#/data/relationships/shipment/data/id";
+    let by_id = |operation: &str, id: &str| json!({"operationId": operation, "parameters": {"id": id}});
+    let links: Vec<(&str, &str, &str, Vec<(&str, Value)>)> = vec![
+        (
+            "/v1/orders",
+            "post",
+            "201",
+            vec![
+                ("GetOrder", by_id("getOrder", order_id)),
+                ("CancelOrder", by_id("cancelOrder", order_id)),
+                ("ListOrderEvents", by_id("listOrderEvents", order_id)),
+                (
+                    "PayOrder",
+                    json!({"operationId": "createPayment", "requestBody": {"data": {
+                        "type": "payments", "relationships": {"order": {"data": {
+                            "type": "orders", "id": "{$response.body#/data/id}"}}}}}}),
+                ),
+                ("GetShipment", by_id("getShipment", shipment_id)),
+                (
+                    "DispatchShipment",
+                    json!({"operationId": "dispatchShipment",
+                        "parameters": {"id": shipment_id},
+                        "requestBody": {"data": {"type": "shipments",
+                            "id": "{$response.body#/data/relationships/shipment/data/id}",
+                            "attributes": {"carrier": "DHL", "trackingNumber": "JD014600006281"}}}}),
+                ),
+            ],
+        ),
+        (
+            "/v1/payments",
+            "post",
+            "201",
+            vec![
+                ("GetPayment", by_id("getPayment", order_id)),
+                ("SucceedPayment", by_id("succeedPayment", order_id)),
+                ("FailPayment", by_id("failPayment", order_id)),
+            ],
+        ),
+        (
+            "/v1/shipments/{id}/dispatch",
+            "post",
+            "200",
+            vec![("DeliverShipment", by_id("deliverShipment", order_id))],
+        ),
+        (
+            "/v1/cart/items",
+            "post",
+            "201",
+            vec![(
+                "OrderTheCart",
+                json!({"operationId": "placeOrder", "requestBody": {"data": {"type": "orders",
+                    "attributes": {"shippingAddress": {"name": "Ada Lovelace",
+                        "line1": "1 Analytical St", "line2": null, "city": "London",
+                        "postalCode": "N1 1AA", "country": "GB"}}}}}),
+            )],
+        ),
+        (
+            "/v1/webhooks",
+            "post",
+            "201",
+            vec![
+                ("GetWebhook", by_id("getWebhook", order_id)),
+                ("ListWebhookDeliveries", by_id("listWebhookDeliveries", order_id)),
+                ("RotateWebhookSecret", by_id("rotateWebhookSecret", order_id)),
+                ("DeleteWebhook", by_id("deleteWebhook", order_id)),
+            ],
+        ),
+    ];
+    let operations: std::collections::HashSet<String> = paths
+        .values()
+        .filter_map(Value::as_object)
+        .flat_map(|methods| methods.values())
+        .filter_map(|operation| operation["operationId"].as_str().map(str::to_owned))
+        .collect();
+    for (path, method, status, path_links) in links {
+        let Some(response) = paths
+            .get_mut(path)
+            .and_then(|methods| methods.get_mut(method))
+            .and_then(|operation| operation.get_mut("responses"))
+            .and_then(|responses| responses.get_mut(status))
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        let mut declared = Map::new();
+        for (name, link) in path_links {
+            if link["operationId"]
+                .as_str()
+                .is_some_and(|operation| operations.contains(operation))
+            {
+                declared.insert(name.to_owned(), link);
+            }
+        }
+        if !declared.is_empty() {
+            response.insert("links".into(), Value::Object(declared));
+        }
+    }
 }
 
 /// Marks every object of a request schema that lists its members as closed
@@ -349,5 +458,42 @@ impl AllowedMethods {
             })
             .max_by_key(|(template, _)| template.iter().filter(|s| !s.starts_with('{')).count())
             .map(|(_, allow)| allow.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A placed order links to paying it (its id in the payment's body) and to its
+    /// shipment; an operation the document lacks is not linked to.
+    #[test]
+    fn the_purchase_flow_is_linked_where_both_ends_exist() {
+        let operation = |id: &str, status: &str| {
+            json!({"operationId": id, "responses": {status: {"description": "ok"}}})
+        };
+        let mut paths: Map<String, Value> = serde_json::from_value(json!({
+            "/v1/orders": {"post": operation("placeOrder", "201")},
+            "/v1/orders/{id}": {"get": operation("getOrder", "200")},
+            "/v1/payments": {"post": operation("createPayment", "201")},
+        }))
+        .unwrap();
+        link_the_purchase_flow(&mut paths);
+        let links = &paths["/v1/orders"]["post"]["responses"]["201"]["links"];
+        assert_eq!(links["GetOrder"]["parameters"]["id"], "$response.body#/data/id");
+        assert_eq!(links["PayOrder"]["operationId"], "createPayment");
+        assert_eq!(
+            links["PayOrder"]["requestBody"]["data"]["relationships"]["order"]["data"]["id"],
+            "{$response.body#/data/id}"
+        );
+        assert!(links.get("GetShipment").is_none(), "no getShipment here");
+        assert!(
+            paths["/v1/payments"]["post"]["responses"]["201"]
+                .get("links")
+                .is_none(),
+            "no getPayment or succeedPayment here"
+        );
     }
 }
