@@ -273,11 +273,13 @@ pub fn merged_document(groups: &[ApiGroup]) -> Value {
 /// management. Clients and stateful fuzzers (schemathesis) follow them to walk the
 /// flow. A link is added only where both operations are in the document.
 fn link_the_purchase_flow(paths: &mut Map<String, Value>) {
+    /// (path, method, status, [(link name, link)]).
+    type LinksOf = (&'static str, &'static str, &'static str, Vec<(&'static str, Value)>);
     use serde_json::json;
     let order_id = "$response.body#/data/id";
     let shipment_id = "$response.body#/data/relationships/shipment/data/id";
     let by_id = |operation: &str, id: &str| json!({"operationId": operation, "parameters": {"id": id}});
-    let links: Vec<(&str, &str, &str, Vec<(&str, Value)>)> = vec![
+    let links: Vec<LinksOf> = vec![
         (
             "/v1/orders",
             "post",
