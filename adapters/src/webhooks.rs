@@ -31,6 +31,8 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest `Retry-After` passed on, in seconds (a day).
+const MAX_RETRY_AFTER_SECONDS: u64 = 86_400;
 /// The most of an answer that is read.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
@@ -110,6 +112,9 @@ impl HttpWebhookSender {
             .timeout(TIMEOUT)
             .connect_timeout(CONNECT_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy from the environment would resolve the target itself, past
+            // the public-only resolver.
+            .no_proxy()
             .user_agent(concat!("Emporium-Webhooks/", env!("CARGO_PKG_VERSION")));
         if !allow_private {
             builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
@@ -151,11 +156,14 @@ fn retry_after(response: &reqwest::Response) -> Option<u64> {
         .to_str()
         .ok()?
         .trim();
+    // At most a day: the delivery schedule never waits longer than that for it.
     if let Ok(seconds) = value.parse::<u64>() {
-        return Some(seconds);
+        return Some(seconds.min(MAX_RETRY_AFTER_SECONDS));
     }
     let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    u64::try_from((at.to_utc() - chrono::Utc::now()).num_seconds()).ok()
+    u64::try_from((at.to_utc() - chrono::Utc::now()).num_seconds())
+        .ok()
+        .map(|seconds| seconds.min(MAX_RETRY_AFTER_SECONDS))
 }
 
 #[async_trait]

@@ -136,6 +136,33 @@ mod suite {
                 .unwrap(),
             None
         );
+        // Revoking a purpose's tokens leaves the other purpose's working.
+        let other = token(ada, AccountTokenPurpose::PasswordReset, "hash-other");
+        let verify = token(ada, AccountTokenPurpose::EmailVerification, "hash-verify");
+        store.tokens.insert(&other).await.unwrap();
+        store.tokens.insert(&verify).await.unwrap();
+        store
+            .tokens
+            .revoke_all(ada, AccountTokenPurpose::PasswordReset, at(2_000))
+            .await
+            .unwrap();
+        let consume = |purpose, hash: &'static str| {
+            let tokens = store.tokens.clone();
+            async move {
+                tokens
+                    .consume(purpose, &RefreshTokenHash::new(hash), at(3_000))
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            consume(AccountTokenPurpose::PasswordReset, "hash-other").await,
+            None
+        );
+        assert_eq!(
+            consume(AccountTokenPurpose::EmailVerification, "hash-verify").await,
+            Some(ada)
+        );
     }
 }
 

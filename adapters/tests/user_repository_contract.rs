@@ -125,6 +125,45 @@ mod suite {
         assert_eq!(store.users.get(UserId(Uuid::new_v4())).await.unwrap(), None);
     }
 
+    /// A password is set alone, and only on an active account; marking the address
+    /// verified touches nothing else either.
+    pub async fn targeted_writes_touch_one_column(store: &UserStore) {
+        let mut ada = user("ada@example.com", "Ada", 0);
+        ada.role = Role::Admin;
+        store.users.insert(&ada).await.unwrap();
+        let hash = PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$bmV3$bmV3aGFzaA");
+        assert!(
+            store
+                .users
+                .set_password_hash(ada.id, &hash, at(5_000))
+                .await
+                .unwrap()
+        );
+        store
+            .users
+            .mark_email_verified(ada.id, at(6_000))
+            .await
+            .unwrap();
+        let got = store.users.get(ada.id).await.unwrap().unwrap();
+        assert_eq!(got.password_hash.as_str(), hash.as_str());
+        assert!(got.email_verified);
+        assert_eq!((got.role, got.active), (Role::Admin, true));
+        assert_eq!(got.updated_at, micros(at(6_000)));
+        let mut bob = user("bob@example.com", "Bob", 0);
+        bob.active = false;
+        store.users.insert(&bob).await.unwrap();
+        assert!(
+            !store
+                .users
+                .set_password_hash(bob.id, &hash, at(5_000))
+                .await
+                .unwrap()
+        );
+        let got = store.users.get(bob.id).await.unwrap().unwrap();
+        assert_eq!(got.password_hash.as_str(), bob.password_hash.as_str());
+        assert!(!got.active, "a deactivated account stays deactivated");
+    }
+
     pub async fn duplicate_email_is_refused(store: &UserStore) {
         let first = user("ada@example.com", "Ada", 0);
         store.users.insert(&first).await.unwrap();
@@ -351,6 +390,7 @@ mod sqlite {
         find_by_email_hits_and_misses,
         list_pages_oldest_first_with_total,
         update_replaces_the_stored_user,
+        targeted_writes_touch_one_column,
         corrupt_rows_are_unexpected,
         ping_answers,
     );
@@ -363,6 +403,7 @@ mod postgres {
         find_by_email_hits_and_misses,
         list_pages_oldest_first_with_total,
         update_replaces_the_stored_user,
+        targeted_writes_touch_one_column,
         corrupt_rows_are_unexpected,
         ping_answers,
     );

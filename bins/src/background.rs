@@ -13,6 +13,7 @@ use emporium_adapters::sql::{OutboxRelayElection, WalCheckpointer};
 use emporium_application::notifications::Notifications;
 use emporium_application::orders::Orders;
 use emporium_application::webhooks::Webhooks;
+use futures::FutureExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -292,7 +293,13 @@ where
             if *stopped.borrow() {
                 break;
             }
-            match step().await {
+            // A step that panics (a bug, or hostile input a bug let through) is
+            // logged and retried like a failure: the loop never dies of it.
+            let outcome = match std::panic::AssertUnwindSafe(step()).catch_unwind().await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(anyhow::anyhow!("the step panicked")),
+            };
+            match outcome {
                 Ok(()) => pause = interval,
                 Err(error) => {
                     pause = (pause * 2).clamp(interval, MAX_BACKOFF.max(interval));

@@ -97,4 +97,24 @@ impl AccountTokenRepository for SqlAccountTokenRepository {
             .transpose()
             .or_store_error(|| "reading a used account token")?)
     }
+
+    async fn revoke_all(
+        &self,
+        user: UserId,
+        purpose: AccountTokenPurpose,
+        now: DateTime<Utc>,
+    ) -> Result<(), AccountTokenRepositoryError> {
+        let revoke = Query::update()
+            .table(AccountTokens::Table)
+            .value(AccountTokens::UsedAt, to_stored_time(now))
+            .and_where(Expr::col(AccountTokens::UserId).eq(user.0))
+            .and_where(Expr::col(AccountTokens::Purpose).eq(purpose.as_str()))
+            .and_where(Expr::col(AccountTokens::UsedAt).is_null())
+            .to_owned();
+        self.db
+            .execute(&revoke)
+            .await
+            .or_store_error(|| format!("revoking the account tokens of user {user}"))?;
+        Ok(())
+    }
 }

@@ -71,6 +71,17 @@ pub async fn backup_sqlite(url: &str, target: &Path) -> anyhow::Result<()> {
         "{} exists: back up into a new file",
         target.display()
     );
+    // Created empty and private first (VACUUM INTO accepts an empty file): the copy
+    // holds password hashes and webhook secrets, and is never readable by others.
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(target)
+            .with_context(|| format!("creating {}", target.display()))?;
+    }
     let db = super::connect(url).await?;
     let path = target
         .to_str()

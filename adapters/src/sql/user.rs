@@ -2,11 +2,13 @@
 
 use anyhow::{Context, bail};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use emporium_domain::access::{Role, UserId};
 use emporium_domain::accounts::{
     DisplayName, Email, PasswordHash, User, UserRepository, UserRepositoryError,
 };
 use emporium_domain::{Page, PageRequest};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -147,6 +149,39 @@ impl UserRepository for SqlUserRepository {
         if result.rows_affected == 0 {
             return Err(UserRepositoryError::NotFound(user.id));
         }
+        Ok(())
+    }
+
+    async fn set_password_hash(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        at: DateTime<Utc>,
+    ) -> Result<bool, UserRepositoryError> {
+        let result = Entity::update_many()
+            .col_expr(Column::PasswordHash, Expr::value(hash.as_str()))
+            .col_expr(Column::UpdatedAt, Expr::value(super::to_stored_time(at)))
+            .filter(Column::Id.eq(id.0))
+            .filter(Column::Active.eq(true))
+            .exec(&self.db)
+            .await
+            .or_store_error(|| format!("setting the password of user {id}"))?;
+        Ok(result.rows_affected == 1)
+    }
+
+    async fn mark_email_verified(
+        &self,
+        id: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), UserRepositoryError> {
+        Entity::update_many()
+            .col_expr(Column::EmailVerified, Expr::value(true))
+            .col_expr(Column::UpdatedAt, Expr::value(super::to_stored_time(at)))
+            .filter(Column::Id.eq(id.0))
+            .filter(Column::EmailVerified.eq(false))
+            .exec(&self.db)
+            .await
+            .or_store_error(|| format!("verifying the address of user {id}"))?;
         Ok(())
     }
 

@@ -225,7 +225,11 @@ async fn write_attempt(
             serde_json::to_string(&log).context("the attempt log")?,
         )
         .value(WebhookDeliveries::UpdatedAt, at)
-        .and_where(Expr::col(WebhookDeliveries::Id).eq(id.0));
+        // The guards again, in the write itself: on PostgreSQL (read committed)
+        // another worker may have claimed the delivery since it was read.
+        .and_where(Expr::col(WebhookDeliveries::Id).eq(id.0))
+        .and_where(Expr::col(WebhookDeliveries::Status).eq("pending"))
+        .and_where(Expr::col(WebhookDeliveries::Attempts).eq(count(attempts)));
     match outcome {
         AttemptOutcome::Succeeded => {
             update
@@ -249,9 +253,14 @@ async fn write_attempt(
             );
         }
     }
-    txn.execute(&update)
+    let recorded = txn
+        .execute(&update)
         .await
-        .or_store_error(|| format!("recording an attempt at delivery {id}"))?;
+        .or_store_error(|| format!("recording an attempt at delivery {id}"))?
+        .rows_affected();
+    if recorded == 0 {
+        return Ok(None);
+    }
     let webhook = current.webhook_id;
     match outcome {
         AttemptOutcome::Retry { .. } => Ok(None),

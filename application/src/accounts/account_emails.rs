@@ -208,28 +208,30 @@ impl ConfirmPasswordReset {
             .await
             .map_err(|error| anyhow::Error::new(error).context("using the reset token"))?
             .ok_or(AccountEmailError::InvalidToken)?;
-        let mut user = self
-            .users
-            .get(user_id)
-            .await
-            .map_err(|error| anyhow::Error::new(error).context("loading the account"))?
-            .filter(|user| user.active)
-            .ok_or(AccountEmailError::InvalidToken)?;
-        user.password_hash = self
+        let hash = self
             .hasher
             .hash(password)
             .await
             .map_err(|error| anyhow::Error::new(error).context("hashing the password"))?;
-        user.updated_at = now;
-        self.users
-            .update(&user)
+        // The password alone, and only while the account is active: a deactivation
+        // or a role change made meanwhile stands.
+        let set = self
+            .users
+            .set_password_hash(user_id, &hash, now)
             .await
             .map_err(|error| anyhow::Error::new(error).context("storing the password"))?;
+        if !set {
+            return Err(AccountEmailError::InvalidToken);
+        }
+        self.tokens
+            .revoke_all(user_id, AccountTokenPurpose::PasswordReset, now)
+            .await
+            .map_err(|error| anyhow::Error::new(error).context("revoking other reset tokens"))?;
         self.refresh_tokens
-            .revoke_all_for_user(user.id, now)
+            .revoke_all_for_user(user_id, now)
             .await
             .map_err(|error| anyhow::Error::new(error).context("ending the sessions"))?;
-        tracing::info!(user_id = %user.id, "password reset; every session ended");
+        tracing::info!(user_id = %user_id, "password reset; every session ended");
         Ok(())
     }
 }
@@ -268,21 +270,11 @@ impl ConfirmEmail {
             .await
             .map_err(|error| anyhow::Error::new(error).context("using the verification token"))?
             .ok_or(AccountEmailError::InvalidToken)?;
-        let mut user = self
-            .users
-            .get(user_id)
+        self.users
+            .mark_email_verified(user_id, now)
             .await
-            .map_err(|error| anyhow::Error::new(error).context("loading the account"))?
-            .ok_or(AccountEmailError::InvalidToken)?;
-        if !user.email_verified {
-            user.email_verified = true;
-            user.updated_at = now;
-            self.users
-                .update(&user)
-                .await
-                .map_err(|error| anyhow::Error::new(error).context("storing the account"))?;
-            tracing::info!(user_id = %user.id, "address verified");
-        }
+            .map_err(|error| anyhow::Error::new(error).context("storing the account"))?;
+        tracing::info!(user_id = %user_id, "address verified");
         Ok(())
     }
 }

@@ -65,9 +65,13 @@ pub(crate) fn decide(
             let scheduled = jittered(delay, delivery.id, attempt);
             let asked = sent
                 .retry_after
-                .and_then(|seconds| i64::try_from(seconds).ok())
-                .map(TimeDelta::seconds)
-                .map_or(TimeDelta::zero(), |asked| asked.min(MAX_RETRY_AFTER));
+                .map(|seconds| {
+                    i64::try_from(seconds)
+                        .ok()
+                        .and_then(TimeDelta::try_seconds)
+                        .map_or(MAX_RETRY_AFTER, |asked| asked.min(MAX_RETRY_AFTER))
+                })
+                .unwrap_or(TimeDelta::zero());
             AttemptOutcome::Retry {
                 at: at + scheduled.max(asked),
             }
@@ -351,14 +355,16 @@ mod tests {
             panic!("a retry");
         };
         assert_eq!(at - now(), TimeDelta::seconds(120));
-        let AttemptOutcome::Retry { at } = decide(
-            &settings,
-            &delivery(1),
-            &answered(Some(503), Some(10_000_000)),
-            now(),
-        ) else {
-            panic!("a retry");
-        };
-        assert_eq!(at - now(), TimeDelta::hours(24));
+        for huge in [10_000_000, u64::MAX] {
+            let AttemptOutcome::Retry { at } = decide(
+                &settings,
+                &delivery(1),
+                &answered(Some(503), Some(huge)),
+                now(),
+            ) else {
+                panic!("a retry");
+            };
+            assert_eq!(at - now(), TimeDelta::hours(24), "{huge}");
+        }
     }
 }

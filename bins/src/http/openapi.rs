@@ -274,11 +274,17 @@ pub fn merged_document(groups: &[ApiGroup]) -> Value {
 /// flow. A link is added only where both operations are in the document.
 fn link_the_purchase_flow(paths: &mut Map<String, Value>) {
     /// (path, method, status, [(link name, link)]).
-    type LinksOf = (&'static str, &'static str, &'static str, Vec<(&'static str, Value)>);
+    type LinksOf = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Vec<(&'static str, Value)>,
+    );
     use serde_json::json;
     let order_id = "$response.body#/data/id";
     let shipment_id = "$response.body#/data/relationships/shipment/data/id";
-    let by_id = |operation: &str, id: &str| json!({"operationId": operation, "parameters": {"id": id}});
+    let by_id =
+        |operation: &str, id: &str| json!({"operationId": operation, "parameters": {"id": id}});
     let links: Vec<LinksOf> = vec![
         (
             "/v1/orders",
@@ -339,8 +345,14 @@ fn link_the_purchase_flow(paths: &mut Map<String, Value>) {
             "201",
             vec![
                 ("GetWebhook", by_id("getWebhook", order_id)),
-                ("ListWebhookDeliveries", by_id("listWebhookDeliveries", order_id)),
-                ("RotateWebhookSecret", by_id("rotateWebhookSecret", order_id)),
+                (
+                    "ListWebhookDeliveries",
+                    by_id("listWebhookDeliveries", order_id),
+                ),
+                (
+                    "RotateWebhookSecret",
+                    by_id("rotateWebhookSecret", order_id),
+                ),
                 ("DeleteWebhook", by_id("deleteWebhook", order_id)),
             ],
         ),
@@ -473,9 +485,7 @@ mod tests {
     /// shipment; an operation the document lacks is not linked to.
     #[test]
     fn the_purchase_flow_is_linked_where_both_ends_exist() {
-        let operation = |id: &str, status: &str| {
-            json!({"operationId": id, "responses": {status: {"description": "ok"}}})
-        };
+        let operation = |id: &str, status: &str| json!({"operationId": id, "responses": {status: {"description": "ok"}}});
         let mut paths: Map<String, Value> = serde_json::from_value(json!({
             "/v1/orders": {"post": operation("placeOrder", "201")},
             "/v1/orders/{id}": {"get": operation("getOrder", "200")},
@@ -484,7 +494,10 @@ mod tests {
         .unwrap();
         link_the_purchase_flow(&mut paths);
         let links = &paths["/v1/orders"]["post"]["responses"]["201"]["links"];
-        assert_eq!(links["GetOrder"]["parameters"]["id"], "$response.body#/data/id");
+        assert_eq!(
+            links["GetOrder"]["parameters"]["id"],
+            "$response.body#/data/id"
+        );
         assert_eq!(links["PayOrder"]["operationId"], "createPayment");
         assert_eq!(
             links["PayOrder"]["requestBody"]["data"]["relationships"]["order"]["data"]["id"],

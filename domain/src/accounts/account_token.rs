@@ -72,4 +72,12 @@ pub trait AccountTokenRepository: Send + Sync {
         hash: &RefreshTokenHash,
         now: DateTime<Utc>,
     ) -> Result<Option<UserId>, AccountTokenRepositoryError>;
+    /// Uses up every unused token of `user` for `purpose` (after a password reset,
+    /// the other reset mails stop working). Errors: `Unavailable`, `Unexpected`.
+    async fn revoke_all(
+        &self,
+        user: UserId,
+        purpose: AccountTokenPurpose,
+        now: DateTime<Utc>,
+    ) -> Result<(), AccountTokenRepositoryError>;
 }

@@ -46,6 +46,22 @@ pub trait UserRepository: Send + Sync {
     /// Replaces the stored account with the same id. Errors: `NotFound`, `DuplicateEmail`,
     /// `Unavailable`, `Unexpected`.
     async fn update(&self, user: &User) -> Result<(), UserRepositoryError>;
+    /// Sets the password hash of account `id` alone, if the account is active (a
+    /// change of role or active flag meanwhile is kept); whether it did.
+    /// Errors: `Unavailable`, `Unexpected`.
+    async fn set_password_hash(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        at: DateTime<Utc>,
+    ) -> Result<bool, UserRepositoryError>;
+    /// Marks the address of account `id` verified, touching nothing else.
+    /// Errors: `Unavailable`, `Unexpected`.
+    async fn mark_email_verified(
+        &self,
+        id: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), UserRepositoryError>;
     /// Checks that the store answers (readiness probes). Errors: `Unavailable`, `Unexpected`.
     async fn ping(&self) -> Result<(), UserRepositoryError>;
 }

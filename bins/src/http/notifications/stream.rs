@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use emporium_adapters::in_process::LiveHub;
-use emporium_application::accounts::Authenticate;
+use emporium_application::accounts::{Authenticate, AuthenticateError};
 use emporium_application::notifications::{NotificationError, Notifications};
 use emporium_domain::notifications::LiveEvent;
 use emporium_domain::{Actor, Role, UserId};
@@ -258,7 +258,8 @@ impl Session {
                 message = incoming.next() => match message {
                     Some(Ok(Message::Pong(_))) => awaiting_pong = false,
                     Some(Ok(Message::Ping(data))) => {
-                        if sink.send(Message::Pong(data)).await.is_err() {
+                        let sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Pong(data))).await;
+                        if !matches!(sent, Ok(Ok(()))) {
                             break None;
                         }
                     }
@@ -269,10 +270,19 @@ impl Session {
                     if awaiting_pong {
                         break Some((CloseCode::Away, "no answer to ping"));
                     }
-                    if self.stream.authenticate.execute(&self.token).await.is_err() {
-                        break Some((CloseCode::from(CLOSE_SIGN_IN_AGAIN), "sign in again"));
+                    match self.stream.authenticate.execute(&self.token).await {
+                        Ok(_) => {}
+                        // The account store failed: that says nothing of the account.
+                        Err(AuthenticateError::Unexpected(error)) => tracing::warn!(
+                            error = format!("{error:#}"),
+                            "a live stream's token could not be checked; kept open"
+                        ),
+                        Err(_) => {
+                            break Some((CloseCode::from(CLOSE_SIGN_IN_AGAIN), "sign in again"));
+                        }
                     }
-                    if sink.send(Message::Ping(Vec::new())).await.is_err() {
+                    let sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Ping(Vec::new()))).await;
+                    if !matches!(sent, Ok(Ok(()))) {
                         break None;
                     }
                     awaiting_pong = true;
