@@ -487,7 +487,10 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
         (Some(url), Some(_)) => Some(shared_rate_limits(config, url, &mut dependencies).await?),
         _ => None,
     };
+    let dependencies: Arc<[Dependency]> = dependencies.into();
     let state = HttpState {
+        metrics: Arc::new(crate::http::metrics::Metrics::new(dependencies.clone())),
+        metrics_on_main: config.metrics_addr.is_none(),
         catalog,
         inventory,
         accounts,
@@ -496,7 +499,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
         live: notifications.as_ref().map(|_| hub),
         notifications,
         webhooks,
-        dependencies: dependencies.into(),
+        dependencies,
         services: services.name(),
         api_keys: config
             .api_key

@@ -420,6 +420,10 @@ pub struct Settings {
     /// Seconds sent and failed notifications are kept.
     #[arg(long, env = "EMPORIUM_NOTIFICATION_RETENTION", global = true, default_value_t = DEFAULT_NOTIFICATION_RETENTION, value_parser = clap::value_parser!(u64).range(60..=MAX_TTL))]
     pub notification_retention: u64,
+    /// Serves `/metrics` on this address instead of the main one (keeps it off the
+    /// public port) [default: unset: on the main listener].
+    #[arg(long, env = "EMPORIUM_METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<SocketAddr>,
     /// Lets webhooks target private, loopback and link-local addresses (for tests
     /// and closed networks only: it opens the server to SSRF).
     #[arg(long, env = "EMPORIUM_WEBHOOK_ALLOW_PRIVATE", global = true, default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
@@ -488,6 +492,7 @@ impl Default for Settings {
             mail_from: None,
             mail_retry_delays: Vec::new(),
             notification_retention: DEFAULT_NOTIFICATION_RETENTION,
+            metrics_addr: None,
             webhook_allow_private: false,
             webhook_retry_delays: Vec::new(),
             webhook_max_failures: DEFAULT_WEBHOOK_MAX_FAILURES,
@@ -599,6 +604,8 @@ pub struct Config {
     pub mail_retry_delays: Vec<u64>,
     /// Seconds sent and failed notifications are kept.
     pub notification_retention: u64,
+    /// Where `/metrics` is served instead of the main listener.
+    pub metrics_addr: Option<SocketAddr>,
     /// Whether webhooks may target private addresses.
     pub webhook_allow_private: bool,
     /// Seconds before each retry of a webhook delivery (empty: the default schedule).
@@ -661,6 +668,7 @@ impl fmt::Debug for Config {
             .field("mail_from", &self.mail_from)
             .field("mail_retry_delays", &self.mail_retry_delays)
             .field("notification_retention", &self.notification_retention)
+            .field("metrics_addr", &self.metrics_addr)
             .field("webhook_allow_private", &self.webhook_allow_private)
             .field("webhook_retry_delays", &self.webhook_retry_delays)
             .field("webhook_max_failures", &self.webhook_max_failures)
@@ -766,6 +774,7 @@ impl Config {
                 settings.mail_retry_delays
             },
             notification_retention: settings.notification_retention.clamp(60, MAX_TTL),
+            metrics_addr: settings.metrics_addr,
             webhook_allow_private: settings.webhook_allow_private,
             webhook_retry_delays: settings.webhook_retry_delays,
             webhook_max_failures: settings.webhook_max_failures.max(1),

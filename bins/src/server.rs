@@ -34,12 +34,17 @@ pub struct RunningServer {
     live_listener: Option<JoinHandle<()>>,
     /// The shared lock on the embedded database (see `emporium restore`).
     _database_lock: Option<emporium_adapters::sql::DatabaseLock>,
+    /// The `/metrics` listener on `EMPORIUM_METRICS_ADDR`, when configured.
+    metrics_task: Option<JoinHandle<()>>,
 }
 
 impl Drop for RunningServer {
     fn drop(&mut self) {
         if let Some(listener) = self.live_listener.take() {
             listener.abort();
+        }
+        if let Some(task) = self.metrics_task.take() {
+            task.abort();
         }
     }
 }
@@ -124,6 +129,26 @@ pub async fn spawn(
 
     composition::bootstrap_admin(&state, &config).await?;
     let endpoint = http::endpoint(&state);
+    // `/metrics` on its own listener, off the public port, when configured.
+    let metrics_task = match config.metrics_addr {
+        Some(metrics_addr) => {
+            let listener = TcpListener::bind(metrics_addr)
+                .into_acceptor()
+                .await
+                .with_context(|| format!("listening on {metrics_addr} (EMPORIUM_METRICS_ADDR)"))?;
+            let metrics = poem::Route::new().at(
+                "/metrics",
+                http::metrics::MetricsEndpoint(state.metrics.clone()),
+            );
+            tracing::info!(addr = %metrics_addr, "serving /metrics");
+            Some(tokio::spawn(async move {
+                if let Err(error) = Server::new_with_acceptor(listener).run(metrics).await {
+                    tracing::error!(%error, "the metrics listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
 
     let listener = TcpListener::bind(addr)
         .into_acceptor()
@@ -183,6 +208,7 @@ pub async fn spawn(
         background,
         live_listener,
         _database_lock: database_lock,
+        metrics_task,
     })
 }
 

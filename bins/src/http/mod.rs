@@ -19,6 +19,7 @@
 //! | `/v1/webhooks`, `/v1/webhooks/{id}`, `/v1/webhooks/{id}/deliveries`, `/v1/webhooks/{id}/rotate-secret` | GET, POST / GET, PATCH, DELETE / GET / POST (admins) |
 //! | `/v1/webhook-deliveries/{id}`, `/v1/webhook-deliveries/{id}/redeliver` | GET / POST (admins) |
 //! | `/health`, `/ready` | GET |
+//! | `/metrics` | GET (Prometheus text; on `EMPORIUM_METRICS_ADDR` instead when set) |
 //! | `/openapi.json`, `/docs` | GET |
 //!
 //! The edge sees the application only through [`HttpState`]: the use-case bundles of
@@ -30,6 +31,7 @@ pub mod categories;
 pub mod health;
 pub mod inventory;
 pub mod jsonapi;
+pub mod metrics;
 pub mod middleware;
 pub mod notifications;
 pub mod openapi;
@@ -63,6 +65,7 @@ use self::categories::CategoriesApi;
 use self::health::{Dependency, HealthApi};
 use self::inventory::InventoryApi;
 use self::inventory::reservations::ReservationsApi;
+use self::metrics::{Metrics, MetricsEndpoint};
 use self::middleware::auth::ApiKeyAuth;
 use self::middleware::client_address::TrustedProxies;
 use self::middleware::edge::Edge;
@@ -141,6 +144,10 @@ pub struct HttpState {
     pub trusted_proxies: TrustedProxies,
     /// Origins whose browsers may call the API (CORS); none when empty.
     pub cors_origins: Vec<String>,
+    /// The metrics every request is counted in.
+    pub metrics: Arc<Metrics>,
+    /// Whether `/metrics` is served here (else on `EMPORIUM_METRICS_ADDR`).
+    pub metrics_on_main: bool,
 }
 
 /// The whole HTTP application: the routes of the services `state` carries, plus
@@ -196,6 +203,9 @@ pub fn endpoint(state: &HttpState) -> HttpApp {
             ),
         );
     }
+    if state.metrics_on_main {
+        routes = routes.at("/metrics", MetricsEndpoint(state.metrics.clone()));
+    }
     let routes = routes
         .at(
             "/openapi.json",
@@ -212,7 +222,8 @@ pub fn endpoint(state: &HttpState) -> HttpApp {
     let auth = ApiKeyAuth::new(&state.api_keys)
         .with_tokens(state.authenticate.clone())
         .with_callback_key(state.callback_key.as_deref());
-    let app = Arc::new(routes.with(Edge::new(auth, allowed)).boxed());
+    let edge = Edge::new(auth, allowed).with_metrics(state.metrics.clone());
+    let app = Arc::new(routes.with(edge).boxed());
     CorsForOrigins {
         with_cors: app.clone().with(cors(&state.cors_origins)).boxed(),
         plain: app,

@@ -437,7 +437,7 @@ impl OpenApi for NoRoutes {
 
 /// The methods each path template answers, for `Allow` on 405 answers and `OPTIONS`.
 #[derive(Debug, Clone, Default)]
-pub struct AllowedMethods(Vec<(Vec<String>, String)>);
+pub struct AllowedMethods(Vec<(Vec<String>, String, String)>);
 
 impl AllowedMethods {
     /// The table of `groups`' paths.
@@ -452,7 +452,9 @@ impl AllowedMethods {
             names.sort_unstable();
             names.dedup();
             let segments = template.split('/').map(str::to_owned).collect();
-            table.push((segments, names.join(", ")));
+            // As a label: `/v1/orders/:id` (braces trip some text-format parsers).
+            let label = template.replace('{', ":").replace('}', "");
+            table.push((segments, names.join(", "), label));
         }
         Self(table)
     }
@@ -461,17 +463,28 @@ impl AllowedMethods {
     /// router, a literal segment wins over a parameter (`/v1/users/me` over
     /// `/v1/users/{id}`).
     pub fn for_path(&self, path: &str) -> Option<&str> {
+        self.route(path).map(|(allow, _)| allow)
+    }
+
+    /// The template of the route at `path`, written `/v1/orders/:id`, if a route is
+    /// there: what metrics label a request with (never the raw path).
+    pub fn template_of(&self, path: &str) -> Option<&str> {
+        self.route(path).map(|(_, template)| template)
+    }
+
+    /// (`Allow`, template) of the route at `path`.
+    fn route(&self, path: &str) -> Option<(&str, &str)> {
         let segments: Vec<&str> = path.split('/').collect();
         self.0
             .iter()
-            .filter(|(template, _)| {
+            .filter(|(template, _, _)| {
                 template.len() == segments.len()
                     && template.iter().zip(&segments).all(|(expected, given)| {
                         (expected.starts_with('{') && !given.is_empty()) || expected == given
                     })
             })
-            .max_by_key(|(template, _)| template.iter().filter(|s| !s.starts_with('{')).count())
-            .map(|(_, allow)| allow.as_str())
+            .max_by_key(|(template, _, _)| template.iter().filter(|s| !s.starts_with('{')).count())
+            .map(|(_, allow, template)| (allow.as_str(), template.as_str()))
     }
 }
 

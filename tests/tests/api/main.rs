@@ -18,6 +18,7 @@ mod flow;
 mod gateway;
 mod helpers;
 mod live;
+mod metrics;
 mod notifications;
 mod orders;
 mod payments;

@@ -17,7 +17,9 @@ use super::auth::ApiKeyAuth;
 use super::media_type::check_accept;
 use super::request_id;
 use crate::http::jsonapi::{ApiError, JSON_API};
+use crate::http::metrics::Metrics;
 use crate::http::openapi::AllowedMethods;
+use std::sync::Arc;
 
 /// The request id header.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -27,13 +29,24 @@ pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct Edge {
     auth: ApiKeyAuth,
     allowed: AllowedMethods,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Edge {
     /// The edge, checking callers against `auth`; `allowed` lists each route's
     /// methods.
     pub fn new(auth: ApiKeyAuth, allowed: AllowedMethods) -> Self {
-        Self { auth, allowed }
+        Self {
+            auth,
+            allowed,
+            metrics: None,
+        }
+    }
+
+    /// Also counts every request in `metrics` (by route template, never raw path).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 }
 
@@ -45,6 +58,7 @@ impl<E: Endpoint> Middleware<E> for Edge {
             inner,
             auth: self.auth.clone(),
             allowed: self.allowed.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 }
@@ -54,6 +68,7 @@ pub struct EdgeEndpoint<E> {
     inner: E,
     auth: ApiKeyAuth,
     allowed: AllowedMethods,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl<E: Endpoint> EdgeEndpoint<E> {
@@ -136,6 +151,19 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
                 HeaderValue::from_static("frame-ancestors 'none'"),
             );
             headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        }
+        if let Some(metrics) = &self.metrics {
+            let path = uri.path();
+            let route = self.allowed.template_of(path).unwrap_or(match path {
+                "/metrics" | "/openapi.json" | "/docs" | "/v1/notifications/stream" => path,
+                _ => "unmatched",
+            });
+            metrics.observe(&method, route, response.status(), started.elapsed());
+            if response.status() == poem::http::StatusCode::TOO_MANY_REQUESTS
+                && path.starts_with("/v1/auth/")
+            {
+                metrics.rate_limited();
+            }
         }
         let status = response.status().as_u16();
         let latency_ms = started.elapsed().as_micros() as f64 / 1000.0;

@@ -11,7 +11,10 @@ use crate::http::jsonapi::ApiError;
 use crate::http::jsonapi::media_type::accepts_json_api;
 
 fn is_exempt(path: &str) -> bool {
-    matches!(path, "/health" | "/ready" | "/openapi.json" | "/docs") || path.starts_with("/docs/")
+    matches!(
+        path,
+        "/health" | "/ready" | "/metrics" | "/openapi.json" | "/docs"
+    ) || path.starts_with("/docs/")
 }
 
 /// `Err(406)` when the request's `Accept` headers rule out JSON:API.
