@@ -635,6 +635,14 @@ mod suite {
             1
         );
         assert_eq!(store.outbox.unsent(10).await.unwrap().len(), 2);
+        // The backlog: what waits, and since when.
+        let backlog = store.outbox.backlog().await.unwrap();
+        assert_eq!(backlog.unsent, 2);
+        assert!(backlog.oldest.is_some());
+        let positions: Vec<i64> = rest.iter().map(|message| message.position).collect();
+        store.outbox.mark_sent(&positions, at(11)).await.unwrap();
+        let empty = store.outbox.backlog().await.unwrap();
+        assert_eq!((empty.unsent, empty.oldest), (0, None));
     }
 }
 

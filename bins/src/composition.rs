@@ -489,7 +489,14 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
     };
     let dependencies: Arc<[Dependency]> = dependencies.into();
     let state = HttpState {
-        metrics: Arc::new(crate::http::metrics::Metrics::new(dependencies.clone())),
+        metrics: Arc::new(crate::http::metrics::Metrics::new(
+            dependencies.clone(),
+            crate::http::metrics::Sources {
+                orders: orders.clone(),
+                notifications: notifications.clone(),
+                webhooks: webhooks.clone(),
+            },
+        )),
         metrics_on_main: config.metrics_addr.is_none(),
         catalog,
         inventory,

@@ -16,8 +16,8 @@ use emporium_domain::orders::{
     CancelReason, ChangedBy, Currency, DomainEvent, EventDeliveryError, IdempotencyBegin,
     IdempotencyScope, IdempotencyStore, IdempotencyStoreError, Money, Order, OrderAttempt,
     OrderChange, OrderEvent, OrderEventKind, OrderFilter, OrderId, OrderLines, OrderRepository,
-    OrderRepositoryError, OrderStatus, Outbox as OutboxPort, OutboxMessage, PlacedOrder, Shipment,
-    ShippingAddress,
+    OrderRepositoryError, OrderStatus, Outbox as OutboxPort, OutboxBacklog, OutboxMessage,
+    PlacedOrder, Shipment, ShippingAddress,
 };
 use emporium_domain::{Page, PageRequest, UserId};
 use rust_decimal::Decimal;
@@ -817,6 +817,32 @@ impl OutboxPort for SqlOrderRepository {
             .collect::<anyhow::Result<Vec<_>>>()
             .map_err(StoreError::from)?;
         Ok(messages)
+    }
+
+    async fn backlog(&self) -> Result<OutboxBacklog, EventDeliveryError> {
+        let select = Query::select()
+            .expr_as(Expr::col(Outbox::Position).count(), "unsent")
+            .expr_as(Expr::col(Outbox::CreatedAt).min(), "oldest")
+            .from(Outbox::Table)
+            .and_where(Expr::col(Outbox::SentAt).is_null())
+            .to_owned();
+        let row = self
+            .db
+            .query_one(&select)
+            .await
+            .or_store_error(|| "measuring the outbox")?
+            .context("COUNT returned no row")
+            .map_err(StoreError::from)?;
+        let unsent: i64 = row
+            .try_get("", "unsent")
+            .or_store_error(|| "reading the outbox count")?;
+        let oldest: Option<DateTime<Utc>> = row
+            .try_get("", "oldest")
+            .or_store_error(|| "reading the oldest outbox row")?;
+        Ok(OutboxBacklog {
+            unsent: u64::try_from(unsent).unwrap_or(0),
+            oldest,
+        })
     }
 
     async fn mark_sent(

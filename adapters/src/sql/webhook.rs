@@ -703,6 +703,31 @@ impl WebhookRepository for SqlWebhookRepository {
         Ok(delivery_by_id(&self.db, id).await?)
     }
 
+    async fn delivery_counts(&self) -> Result<Vec<(DeliveryStatus, u64)>, WebhookRepositoryError> {
+        let select = Query::select()
+            .column(WebhookDeliveries::Status)
+            .expr_as(Expr::col(WebhookDeliveries::Id).count(), "total")
+            .from(WebhookDeliveries::Table)
+            .group_by_col(WebhookDeliveries::Status)
+            .to_owned();
+        let rows = self
+            .db
+            .query_all(&select)
+            .await
+            .or_store_error(|| "counting webhook deliveries")?;
+        Ok(rows
+            .iter()
+            .map(|row| -> anyhow::Result<(DeliveryStatus, u64)> {
+                let status: String = row.try_get("", "status")?;
+                let total: i64 = row.try_get("", "total")?;
+                Ok((
+                    DeliveryStatus::parse(&status).with_context(|| format!("status {status:?}"))?,
+                    u64::try_from(total).unwrap_or(0),
+                ))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?)
+    }
+
     async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64, WebhookRepositoryError> {
         let prune = Query::delete()
             .from_table(WebhookDeliveries::Table)

@@ -24,7 +24,8 @@ use emporium_domain::{Clock, IdGenerator};
 pub use consumer::NotifyBuyers;
 pub use delivery::DeliverNotifications;
 pub use queries::{
-    GetNotification, ListNotifications, NotificationError, PruneNotifications, RetryNotification,
+    CountNotifications, GetNotification, ListNotifications, NotificationError, PruneNotifications,
+    RetryNotification,
 };
 pub use stream::{IssueStreamTicket, RedeemStreamTicket, StreamTicket, StreamTicketError};
 
@@ -105,6 +106,8 @@ pub struct Notifications {
     pub issue_ticket: IssueStreamTicket,
     /// Redeems a stream ticket.
     pub redeem_ticket: RedeemStreamTicket,
+    /// Counts notifications by status (metrics).
+    pub counts: CountNotifications,
 }
 
 impl Notifications {
@@ -122,6 +125,7 @@ impl Notifications {
             deliver,
             issue_ticket: IssueStreamTicket::new(ports.clone()),
             redeem_ticket: RedeemStreamTicket::new(ports.clone()),
+            counts: CountNotifications::new(ports.clone()),
             prune: PruneNotifications::new(ports),
         }
     }

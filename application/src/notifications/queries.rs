@@ -196,3 +196,37 @@ impl PruneNotifications {
             .map_err(|error| anyhow::Error::new(error).context("pruning notifications"))
     }
 }
+
+/// How many notifications there are in each status (for metrics; no actor: the
+/// caller is the server itself).
+pub struct CountNotifications {
+    ports: NotificationPorts,
+}
+
+impl CountNotifications {
+    /// The use case over its ports.
+    pub fn new(ports: NotificationPorts) -> Self {
+        Self { ports }
+    }
+
+    /// (status, how many) for every status.
+    pub async fn execute(&self) -> anyhow::Result<Vec<(NotificationStatus, u64)>> {
+        let mut counts = Vec::with_capacity(NotificationStatus::ALL.len());
+        for &status in NotificationStatus::ALL {
+            let page = self
+                .ports
+                .notifications
+                .list(
+                    NotificationFilter {
+                        user_id: None,
+                        status: Some(status),
+                    },
+                    PageRequest::new(1, 1).expect("a valid page"),
+                )
+                .await
+                .map_err(|error| anyhow::Error::new(error).context("counting notifications"))?;
+            counts.push((status, page.total));
+        }
+        Ok(counts)
+    }
+}

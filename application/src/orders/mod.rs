@@ -135,6 +135,8 @@ pub struct Orders {
     pub recover: RecoverOrderAttempts,
     /// Forgets old outbox rows, processed-event records and idempotency keys.
     pub prune: PruneRecords,
+    /// What waits in the outbox (for metrics).
+    pub outbox: Arc<dyn Outbox>,
 }
 
 impl Orders {
@@ -167,6 +169,7 @@ impl Orders {
             relay: RelayOutbox::new(ports.clone()),
             expire: ExpireOrders::new(ports.clone()),
             recover: RecoverOrderAttempts::new(ports.clone()),
+            outbox: ports.outbox.clone(),
             prune: PruneRecords::new(ports),
         }
     }

@@ -112,6 +112,8 @@ pub struct Webhooks {
     pub deliver: DeliverWebhooks,
     /// Forgets old deliveries.
     pub prune: PruneDeliveries,
+    /// The subscriptions and deliveries (read for metrics).
+    pub store: Arc<dyn WebhookRepository>,
 }
 
 impl Webhooks {
@@ -132,6 +134,7 @@ impl Webhooks {
             deliveries: ListDeliveries::new(ports.clone()),
             delivery: GetDelivery::new(ports.clone()),
             redeliver: Redeliver::new(ports.clone(), deliver.clone()),
+            store: ports.webhooks.clone(),
             deliver,
             prune: PruneDeliveries::new(ports),
         }

@@ -1,8 +1,9 @@
 //! Prometheus metrics at `GET /metrics` (text format), from an explicit
 //! `prometheus-client` registry: every HTTP request by method, route template (never
 //! the raw path: ids never become labels) and status class, with a latency
-//! histogram; refusals of the auth rate limit; and, at each scrape, the health of
-//! every dependency `/ready` checks. Label values come from fixed sets (methods,
+//! histogram; refusals of the auth rate limit; and, read at each scrape, the health
+//! of every dependency `/ready` checks, the outbox backlog and the age of its oldest
+//! event, and notifications and webhook deliveries by status. Label values come from fixed sets (methods,
 //! the route table, five status classes, the dependency names), so the number of
 //! series is bounded.
 
@@ -44,6 +45,13 @@ pub struct RouteLabels {
     pub route: String,
 }
 
+/// The label of a status (`pending`, `sent`, …).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabels {
+    /// The status.
+    pub status: String,
+}
+
 /// The labels of a dependency.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DependencyLabels {
@@ -68,6 +76,22 @@ pub struct Metrics {
     rate_limit_refusals: Counter,
     dependency_up: Family<DependencyLabels, Gauge>,
     dependencies: Arc<[Dependency]>,
+    outbox_unsent: Gauge,
+    outbox_oldest_age: Gauge<f64, std::sync::atomic::AtomicU64>,
+    notifications: Family<StatusLabels, Gauge>,
+    webhook_deliveries: Family<StatusLabels, Gauge>,
+    sources: Sources,
+}
+
+/// What the gauges read at a scrape.
+#[derive(Default)]
+pub struct Sources {
+    /// The order use cases (the outbox), where they run.
+    pub orders: Option<Arc<emporium_application::orders::Orders>>,
+    /// The notification use cases, where they run.
+    pub notifications: Option<Arc<emporium_application::notifications::Notifications>>,
+    /// The webhook use cases, where they run.
+    pub webhooks: Option<Arc<emporium_application::webhooks::Webhooks>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -91,8 +115,9 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 impl Metrics {
-    /// The registry, with the health of `dependencies` checked at each scrape.
-    pub fn new(dependencies: Arc<[Dependency]>) -> Self {
+    /// The registry, with the health of `dependencies` checked, and `sources` read,
+    /// at each scrape.
+    pub fn new(dependencies: Arc<[Dependency]>, sources: Sources) -> Self {
         let mut registry = Registry::with_prefix("emporium");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -118,6 +143,30 @@ impl Metrics {
             "Whether each dependency /ready checks answers (1) or not (0), as of the scrape",
             dependency_up.clone(),
         );
+        let outbox_unsent = Gauge::default();
+        registry.register(
+            "outbox_unsent_events",
+            "Events committed and not yet published (the outbox backlog)",
+            outbox_unsent.clone(),
+        );
+        let outbox_oldest_age = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "outbox_oldest_unsent_age_seconds",
+            "Age of the oldest event not yet published (0 when none waits)",
+            outbox_oldest_age.clone(),
+        );
+        let notifications = Family::<StatusLabels, Gauge>::default();
+        registry.register(
+            "notifications",
+            "Notification records by status (pending, sent, failed)",
+            notifications.clone(),
+        );
+        let webhook_deliveries = Family::<StatusLabels, Gauge>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook deliveries by status (pending, succeeded, failed)",
+            webhook_deliveries.clone(),
+        );
         Self {
             registry,
             requests,
@@ -125,6 +174,63 @@ impl Metrics {
             rate_limit_refusals,
             dependency_up,
             dependencies,
+            outbox_unsent,
+            outbox_oldest_age,
+            notifications,
+            webhook_deliveries,
+            sources,
+        }
+    }
+
+    /// Reads the outbox, notification and delivery gauges; a source that fails
+    /// keeps its last values (and is logged).
+    async fn read_sources(&self) {
+        if let Some(orders) = &self.sources.orders {
+            match orders.outbox.backlog().await {
+                Ok(backlog) => {
+                    self.outbox_unsent
+                        .set(i64::try_from(backlog.unsent).unwrap_or(i64::MAX));
+                    let age = backlog.oldest.map_or(0.0, |oldest| {
+                        (chrono::Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1000.0
+                    });
+                    self.outbox_oldest_age.set(age);
+                }
+                Err(error) => tracing::warn!(error = %error, "metrics: the outbox backlog"),
+            }
+        }
+        if let Some(notifications) = &self.sources.notifications {
+            match notifications.counts.execute().await {
+                Ok(counts) => {
+                    for (status, count) in counts {
+                        self.notifications
+                            .get_or_create(&StatusLabels {
+                                status: status.as_str().to_owned(),
+                            })
+                            .set(i64::try_from(count).unwrap_or(i64::MAX));
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error = format!("{error:#}"), "metrics: notifications")
+                }
+            }
+        }
+        if let Some(webhooks) = &self.sources.webhooks {
+            match webhooks.store.delivery_counts().await {
+                Ok(counts) => {
+                    for &status in emporium_domain::webhooks::DeliveryStatus::ALL {
+                        let count = counts
+                            .iter()
+                            .find(|(counted, _)| *counted == status)
+                            .map_or(0, |(_, count)| *count);
+                        self.webhook_deliveries
+                            .get_or_create(&StatusLabels {
+                                status: status.as_str().to_owned(),
+                            })
+                            .set(i64::try_from(count).unwrap_or(i64::MAX));
+                    }
+                }
+                Err(error) => tracing::warn!(error = %error, "metrics: webhook deliveries"),
+            }
         }
     }
 
@@ -176,6 +282,7 @@ impl Metrics {
                 })
                 .set(i64::from(up));
         }
+        self.read_sources().await;
         let mut text = String::with_capacity(4096);
         encode(&mut text, &self.registry)?;
         Ok(text)

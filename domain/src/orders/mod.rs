@@ -32,9 +32,10 @@ pub use payment::{Carrier, Dispatch, Payment, PaymentId, Shipment, ShipmentId, T
 pub use ports::{
     CartStore, CartStoreError, EventBus, EventDeliveryError, EventHandler, IdempotencyBegin,
     IdempotencyScope, IdempotencyStore, IdempotencyStoreError, OrderAttempt, OrderChange,
-    OrderFilter, OrderRepository, OrderRepositoryError, Outbox, OutboxMessage, PaymentChange,
-    PaymentProvider, PaymentProviderError, PaymentRepository, PaymentRepositoryError, PlacedOrder,
-    ProcessedEvent, ShipmentMove, ShipmentRepository, ShipmentRepositoryError,
+    OrderFilter, OrderRepository, OrderRepositoryError, Outbox, OutboxBacklog, OutboxMessage,
+    PaymentChange, PaymentProvider, PaymentProviderError, PaymentRepository,
+    PaymentRepositoryError, PlacedOrder, ProcessedEvent, ShipmentMove, ShipmentRepository,
+    ShipmentRepositoryError,
 };
 #[cfg(feature = "mocks")]
 pub use ports::{

@@ -384,6 +384,18 @@ pub trait Outbox: Send + Sync {
     /// Forgets sent events and processed-event records older than `before`; how many
     /// rows went. Errors: `Unavailable`, `Unexpected`.
     async fn prune(&self, before: DateTime<Utc>) -> Result<u64, EventDeliveryError>;
+    /// How many events wait to be published, and when the oldest was committed.
+    /// Errors: `Unavailable`, `Unexpected`.
+    async fn backlog(&self) -> Result<OutboxBacklog, EventDeliveryError>;
+}
+
+/// What waits in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxBacklog {
+    /// Events not published yet.
+    pub unsent: u64,
+    /// When the oldest of them was committed.
+    pub oldest: Option<DateTime<Utc>>,
 }
 
 /// Handles the events a consumer group receives. Handlers are idempotent by event id.

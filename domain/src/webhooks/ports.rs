@@ -149,6 +149,11 @@ pub trait WebhookRepository: Send + Sync {
         id: WebhookDeliveryId,
         now: DateTime<Utc>,
     ) -> Result<Option<WebhookDelivery>, WebhookRepositoryError>;
+    /// How many deliveries there are in each status (absent statuses: none).
+    /// Errors: `Unavailable`, `Unexpected`.
+    async fn delivery_counts(
+        &self,
+    ) -> Result<Vec<(super::DeliveryStatus, u64)>, WebhookRepositoryError>;
     /// Forgets succeeded and failed deliveries last changed before `before`.
     /// Errors: `Unavailable`, `Unexpected`.
     async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64, WebhookRepositoryError>;

@@ -131,6 +131,57 @@ async fn requests_are_counted_by_route_template_and_dependencies_reported() {
         .expect("the database's health");
     assert_eq!(number(database), 1.0);
     assert_eq!(database.labels.get("required"), Some("true"));
+    // The stores' gauges, read at the scrape.
+    assert!(find(&scrape, "emporium_outbox_unsent_events", &[]).is_some());
+    assert!(find(&scrape, "emporium_outbox_oldest_unsent_age_seconds", &[]).is_some());
+    for status in ["pending", "sent", "failed"] {
+        let count = find(&scrape, "emporium_notifications", &[("status", status)])
+            .unwrap_or_else(|| panic!("notifications {status}"));
+        assert_eq!(number(count), 0.0);
+    }
+    for status in ["pending", "succeeded", "failed"] {
+        assert!(
+            find(
+                &scrape,
+                "emporium_webhook_deliveries",
+                &[("status", status)]
+            )
+            .is_some(),
+            "webhook deliveries {status}"
+        );
+    }
+}
+
+/// A placed order's mail shows in the notification gauge, and its event leaves the
+/// outbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_purchase_flow_moves_the_gauges() {
+    let app = spawn_app().await;
+    let customer = app.signed_in(emporium_domain::Role::Customer).await;
+    let product = crate::orders::stocked_product(&app, "Cup", "3.00", 5).await;
+    crate::orders::place(
+        &app,
+        &customer,
+        &crate::orders::order_document(Some(&[(&product, 1)])),
+        None,
+    )
+    .await
+    .expect_status(201);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, _, scrape) = scrape(&app.url("/metrics")).await;
+        let scrape = scrape.unwrap();
+        let sent = find(&scrape, "emporium_notifications", &[("status", "sent")]).map(number);
+        let unsent = find(&scrape, "emporium_outbox_unsent_events", &[]).map(number);
+        if sent == Some(1.0) && unsent == Some(0.0) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sent {sent:?}, unsent {unsent:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
