@@ -54,41 +54,13 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_order() {
     let mut server = serve(dir.path(), addr);
     let client = Arc::new(Client::new(addr, Duration::from_secs(10)));
     let admin = client.log_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let (status, body) = client
-        .bearer(
-            reqwest::Method::POST,
-            "/v1/products",
-            &admin,
-            Some(&json!({"data": {"type": "products",
-                "attributes": {"name": "Backup cup", "price": "3.00", "sku": "BACKUP-1"}}})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{body}");
-    let product = body["data"]["id"].as_str().unwrap().to_owned();
-    let (status, body) = client
-        .bearer(
-            reqwest::Method::POST,
-            "/v1/inventory",
-            &admin,
-            Some(&json!({"data": {"type": "inventory", "id": product,
-                "attributes": {"onHand": 1_000_000}}})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{body}");
-    let (status, body) = client
-        .send(
-            reqwest::Method::POST,
-            "/v1/auth/register",
-            &[],
-            Some(&json!({"data": {"type": "users", "attributes": {
-                "email": "buyer@backup.test", "password": "a buyer password", "name": "B"}}})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{body}");
-    let buyer = client.log_in("buyer@backup.test", "a buyer password").await;
+    let authorization = format!("Bearer {admin}");
+    let product = client
+        .stocked_product(("Authorization", &authorization), "BACKUP-1", 1_000_000)
+        .await;
+    let buyer = client
+        .register("buyer@backup.test", "a buyer password")
+        .await;
 
     // Orders keep coming while the backup is taken.
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));

@@ -74,6 +74,56 @@ impl Client {
     }
 
     /// Logs in (which must succeed) and returns the access token.
+    /// A product with `on_hand` units in stock, created with `credential` (an
+    /// `X-API-Key` or `Authorization` header); returns its id.
+    pub async fn stocked_product(
+        &self,
+        credential: (&str, &str),
+        sku: &str,
+        on_hand: i64,
+    ) -> String {
+        let (status, body) = self
+            .send(
+                reqwest::Method::POST,
+                "/v1/products",
+                &[credential],
+                Some(&json!({"data": {"type": "products",
+                    "attributes": {"name": "Test cup", "price": "3.00", "sku": sku}}})),
+            )
+            .await
+            .expect("creating a product");
+        assert_eq!(status, 201, "{body}");
+        let product = body["data"]["id"].as_str().unwrap().to_owned();
+        let (status, body) = self
+            .send(
+                reqwest::Method::POST,
+                "/v1/inventory",
+                &[credential],
+                Some(&json!({"data": {"type": "inventory", "id": product,
+                    "attributes": {"onHand": on_hand}}})),
+            )
+            .await
+            .expect("stocking the product");
+        assert_eq!(status, 201, "{body}");
+        product
+    }
+
+    /// Registers `email` with `password` and logs in; the access token.
+    pub async fn register(&self, email: &str, password: &str) -> String {
+        let (status, body) = self
+            .send(
+                reqwest::Method::POST,
+                "/v1/auth/register",
+                &[],
+                Some(&json!({"data": {"type": "users", "attributes": {
+                    "email": email, "password": password, "name": "Buyer"}}})),
+            )
+            .await
+            .expect("registering");
+        assert_eq!(status, 201, "{body}");
+        self.log_in(email, password).await
+    }
+
     pub async fn log_in(&self, email: &str, password: &str) -> String {
         let (status, body) = self
             .send(

@@ -149,45 +149,16 @@ async fn a_kill_9_during_a_burst_of_orders_loses_nothing_and_doubles_nothing() {
         .to_owned();
 
     // A product with plenty of stock, and four customers.
-    let (status, body) = client
-        .send(
-            reqwest::Method::POST,
-            "/v1/products",
-            &[("X-API-Key", &key)],
-            Some(&json!({"data": {"type": "products",
-                "attributes": {"name": "Crash cup", "price": "3.00", "sku": "CRASH-1"}}})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{body}");
-    let product = body["data"]["id"].as_str().unwrap().to_owned();
-    let (status, body) = client
-        .send(
-            reqwest::Method::POST,
-            "/v1/inventory",
-            &[("X-API-Key", &key)],
-            Some(&json!({"data": {"type": "inventory", "id": product,
-                "attributes": {"onHand": INITIAL_STOCK}}})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{body}");
+    let product = client
+        .stocked_product(("X-API-Key", &key), "CRASH-1", INITIAL_STOCK)
+        .await;
     let mut tokens = Vec::new();
     for i in 0..4 {
-        let email = format!("buyer{i}@crash.test");
-        let password = "a buyer password";
-        let (status, body) = client
-            .send(
-                reqwest::Method::POST,
-                "/v1/auth/register",
-                &[],
-                Some(&json!({"data": {"type": "users",
-                    "attributes": {"email": email, "password": password, "name": "Buyer"}}})),
-            )
-            .await
-            .unwrap();
-        assert_eq!(status, 201, "{body}");
-        tokens.push(client.log_in(&email, password).await);
+        tokens.push(
+            client
+                .register(&format!("buyer{i}@crash.test"), "a buyer password")
+                .await,
+        );
     }
 
     // The burst, and the kill in the middle of it.

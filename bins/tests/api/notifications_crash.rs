@@ -99,41 +99,10 @@ async fn a_kill_9_mid_burst_sends_every_notification_as_one_recognisable_message
         .unwrap();
     assert_eq!(status, 201, "{body}");
     receiver.trust(&[body["data"]["attributes"]["secret"].as_str().unwrap()]);
-    let (status, body) = client
-        .send(
-            reqwest::Method::POST,
-            "/v1/products",
-            &[("X-API-Key", &key)],
-            Some(&json!({"data": {"type": "products",
-                "attributes": {"name": "Crash cup", "price": "3.00", "sku": "NCRASH-1"}}})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{body}");
-    let product = body["data"]["id"].as_str().unwrap().to_owned();
-    let (status, body) = client
-        .send(
-            reqwest::Method::POST,
-            "/v1/inventory",
-            &[("X-API-Key", &key)],
-            Some(&json!({"data": {"type": "inventory", "id": product,
-                "attributes": {"onHand": 1_000_000}}})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{body}");
-    let (status, body) = client
-        .send(
-            reqwest::Method::POST,
-            "/v1/auth/register",
-            &[],
-            Some(&json!({"data": {"type": "users", "attributes": {
-                "email": BUYER, "password": "a buyer password", "name": "Buyer"}}})),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{body}");
-    let buyer = client.log_in(BUYER, "a buyer password").await;
+    let product = client
+        .stocked_product(("X-API-Key", &key), "NCRASH-1", 1_000_000)
+        .await;
+    let buyer = client.register(BUYER, "a buyer password").await;
 
     // The burst; the kill as soon as mail and webhooks are flowing.
     let stop = Arc::new(AtomicBool::new(false));
