@@ -78,6 +78,49 @@ pub fn service_url(service: Service) -> Option<String> {
     }
 }
 
+/// The Python interpreter `variable` names (a virtualenv holding the package a test
+/// server needs, which `scripts/test` provides); `None` (after a SKIP line) when it
+/// is unset, a failure when servers are required. `what` says what it serves.
+pub(crate) fn python_of(variable: &str, what: &str) -> Option<PathBuf> {
+    match std::env::var_os(variable) {
+        Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
+        _ => {
+            assert!(
+                !services_required(),
+                "{variable} is not set but EMPORIUM_REQUIRE_SERVICES=1: run the tests with \
+                 scripts/test"
+            );
+            eprintln!("SKIP: {variable} not set; run scripts/test to test {what}");
+            None
+        }
+    }
+}
+
+/// A free address on 127.0.0.1, for a test server to listen on.
+pub(crate) fn free_local_address() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+}
+
+/// Waits until `address` accepts connections, at most 15 s; past that, fails with
+/// the server's `log`.
+pub(crate) fn wait_until_listening(
+    address: std::net::SocketAddr,
+    log: &std::path::Path,
+    what: &str,
+) {
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(address).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "the {what} did not start: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// The database that holds every test's schema.
 pub const POSTGRES_TEST_DATABASE: &str = "emporium_test";
 

@@ -176,8 +176,9 @@ impl WebhookSender for HttpWebhookSender {
             .map_err(|error| TargetRefused(format!("it is not a valid URL ({error})")))?;
         let port = parsed.port_or_known_default().unwrap_or(443);
         let addresses: Vec<IpAddr> = match parsed.host() {
-            Some(url::Host::Ipv4(ip)) => vec![IpAddr::V4(ip)],
-            Some(url::Host::Ipv6(ip)) => vec![IpAddr::V6(ip)],
+            Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => {
+                literal_ip(&parsed).into_iter().collect()
+            }
             Some(url::Host::Domain(name)) => tokio::net::lookup_host((name, port))
                 .await
                 .map_err(|_| TargetRefused(format!("the host {name} does not resolve")))?
@@ -272,16 +273,24 @@ impl HttpWebhookSender {
             return Ok(());
         }
         let parsed = reqwest::Url::parse(url.as_str()).map_err(|error| error.to_string())?;
-        let ip = match parsed.host() {
-            Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
-            Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
-            _ => return Ok(()),
+        let Some(ip) = literal_ip(&parsed) else {
+            return Ok(());
         };
         if is_public(ip) {
             Ok(())
         } else {
             Err(format!("{ip} is not a public address"))
         }
+    }
+}
+
+/// The address `url` names literally (`http://10.0.0.1/`, `http://[::1]/`), if it
+/// does: such hosts skip the resolver, so they are checked on their own.
+fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+        url::Host::Domain(_) => None,
     }
 }
 

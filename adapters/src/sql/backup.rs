@@ -13,16 +13,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail, ensure};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 
-/// The file of a `sqlite://path` (or `sqlite:path`) URL; `None` for another URL or
-/// an in-memory database.
-pub fn sqlite_file(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or("");
-    (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
-}
-
 /// A lock beside the SQLite database a server uses: every server on the file holds
 /// it shared while it runs; a restore takes it exclusively, so it refuses to run
 /// beside a server. (An advisory `flock`: released when the process dies.)

@@ -58,14 +58,14 @@ impl WalCheckpointer {
     /// A checkpointer for the SQLite database at `url`, on a connection of its own;
     /// `None` for anything but a SQLite file (an in-memory database, PostgreSQL).
     pub async fn open(url: &str) -> anyhow::Result<Option<Self>> {
-        if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+        let Some(file) = super::sqlite_file(url) else {
             return Ok(None);
-        }
+        };
         let options = SqliteConnectOptions::from_str(url)
             .context("parsing the SQLite URL")?
             .busy_timeout(CHECKPOINT_BUSY_TIMEOUT)
             .disable_statement_logging();
-        let mut wal = options.get_filename().as_os_str().to_owned();
+        let mut wal = file.into_os_string();
         wal.push("-wal");
         let connection = options
             .connect()

@@ -64,7 +64,7 @@ use crate::store_error::StoreError;
 
 pub use account_token::SqlAccountTokenRepository;
 #[cfg(feature = "sqlite")]
-pub use backup::{DatabaseLock, backup_sqlite, restore_sqlite, sqlite_file};
+pub use backup::{DatabaseLock, backup_sqlite, restore_sqlite};
 pub use cart::SqlCartStore;
 pub use category::SqlCategoryRepository;
 #[cfg(feature = "sqlite")]
@@ -121,6 +121,21 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     } else {
         bail!("unsupported database URL (expected sqlite:// or postgres://)")
     }
+}
+
+/// The file of a SQLite URL (`sqlite://path`, `sqlite:path`, as sqlx reads it);
+/// `None` for another URL or an in-memory database.
+#[cfg(feature = "sqlite")]
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    use std::str::FromStr;
+
+    use sea_orm::sqlx::sqlite::SqliteConnectOptions;
+
+    if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    let options = SqliteConnectOptions::from_str(url).ok()?;
+    Some(options.get_filename().to_path_buf())
 }
 
 #[cfg(feature = "sqlite")]

@@ -4,12 +4,12 @@
 //! back with an independent parser, and can be told to refuse mail or be stopped
 //! and started again on the same port.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{TempDir, services_required};
+use super::{TempDir, free_local_address, python_of, wait_until_listening};
 
 const SCRIPT: &str = include_str!("smtp_sink.py");
 
@@ -34,28 +34,11 @@ pub struct SmtpSink {
     child: Option<Child>,
 }
 
-fn python() -> Option<PathBuf> {
-    match std::env::var_os(PYTHON_VARIABLE) {
-        Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
-        _ => {
-            assert!(
-                !services_required(),
-                "{PYTHON_VARIABLE} is not set but EMPORIUM_REQUIRE_SERVICES=1: run the tests \
-                 with scripts/test"
-            );
-            eprintln!("SKIP: {PYTHON_VARIABLE} not set; run scripts/test to test with SMTP");
-            None
-        }
-    }
-}
-
 impl SmtpSink {
     /// Starts a sink on a free port; `None` (after a SKIP line) without aiosmtpd.
     pub fn start() -> Option<Self> {
-        let python = python()?;
-        let address = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port");
+        let python = python_of(PYTHON_VARIABLE, "with SMTP")?;
+        let address = free_local_address();
         let mut sink = Self {
             address,
             python,
@@ -86,15 +69,7 @@ impl SmtpSink {
             .spawn()
             .expect("starting the SMTP sink");
         self.child = Some(child);
-        let started = Instant::now();
-        while TcpStream::connect(self.address).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "the SMTP sink did not start: {}",
-                std::fs::read_to_string(self.dir.path().join("sink.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until_listening(self.address, &self.dir.path().join("sink.log"), "SMTP sink");
     }
 
     /// Stops the sink (connections to it are refused until [`SmtpSink::resume`]).

@@ -3,12 +3,11 @@
 //! from PyPI, which `scripts/test` provides). It verifies every delivery with that
 //! independent implementation, answers as planned, and records what arrived.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{TempDir, services_required};
+use super::{TempDir, free_local_address, python_of, wait_until_listening};
 
 const SCRIPT: &str = include_str!("webhook_receiver.py");
 
@@ -44,21 +43,8 @@ impl WebhookReceiver {
     /// Starts a receiver on a free port; `None` (after a SKIP line) without its
     /// Python.
     pub fn start() -> Option<Self> {
-        let python = match std::env::var_os(PYTHON_VARIABLE) {
-            Some(path) if !path.is_empty() => PathBuf::from(path),
-            _ => {
-                assert!(
-                    !services_required(),
-                    "{PYTHON_VARIABLE} is not set but EMPORIUM_REQUIRE_SERVICES=1: run the \
-                     tests with scripts/test"
-                );
-                eprintln!("SKIP: {PYTHON_VARIABLE} not set; run scripts/test to test webhooks");
-                return None;
-            }
-        };
-        let address = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port");
+        let python = python_of(PYTHON_VARIABLE, "webhooks")?;
+        let address = free_local_address();
         let dir = TempDir::new();
         std::fs::write(dir.path().join("webhook_receiver.py"), SCRIPT).expect("the receiver");
         let log = std::fs::File::create(dir.path().join("receiver.log")).expect("its log");
@@ -71,15 +57,11 @@ impl WebhookReceiver {
             .stderr(log)
             .spawn()
             .expect("starting the webhook receiver");
-        let started = Instant::now();
-        while TcpStream::connect(address).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "the webhook receiver did not start: {}",
-                std::fs::read_to_string(dir.path().join("receiver.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until_listening(
+            address,
+            &dir.path().join("receiver.log"),
+            "webhook receiver",
+        );
         Some(Self {
             address,
             dir,

@@ -206,6 +206,13 @@ async fn tickets_are_single_use_and_refusals_come_before_the_upgrade() {
         assert_eq!(body["errors"][0]["code"], "invalid_ticket", "{body}");
         assert_eq!(body["errors"][0]["source"]["parameter"], "ticket");
     }
+    // The scheme is case-insensitive here as on every route.
+    let lower = crate::helpers::send(
+        app.request(Method::POST, "/v1/notifications/stream-tickets")
+            .header("Authorization", format!("bearer {ada}")),
+    )
+    .await;
+    lower.expect_status(200);
     // Without a bearer token there is no ticket.
     app.anonymous(Method::POST, "/v1/notifications/stream-tickets", None)
         .await

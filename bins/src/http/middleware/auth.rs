@@ -148,15 +148,9 @@ fn matches_any(keys: &[Box<[u8]>], given: &[u8]) -> bool {
 
 impl ApiKeyAuth {
     async fn bearer(&self, authorization: &[u8]) -> Result<(Actor, Option<Email>), ApiError> {
-        let token = std::str::from_utf8(authorization)
-            .ok()
-            .and_then(|value| value.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| {
-                ApiError::invalid_token("The Authorization header must be `Bearer <access token>`.")
-            })?;
+        let token = bearer_token(authorization).ok_or_else(|| {
+            ApiError::invalid_token("The Authorization header must be `Bearer <access token>`.")
+        })?;
         let tokens = self
             .tokens
             .as_ref()
@@ -184,6 +178,17 @@ impl std::fmt::Debug for ApiKeyAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiKeyAuth").finish_non_exhaustive()
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` value (the scheme in any case),
+/// if it is one.
+pub fn bearer_token(authorization: &[u8]) -> Option<&str> {
+    std::str::from_utf8(authorization)
+        .ok()
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty())
 }
 
 /// The email of the signed-in caller, as their access token (or their account)

@@ -24,7 +24,7 @@ use super::jsonapi::{
     ApiError, ClientId, FieldSet, Filter, JsonApi, Linkage, ListDocument, OptionalBody, QuerySpec,
     Relationship, Resource, SingleDocument, Timestamp, Write, path_id,
 };
-use super::middleware::auth::SignedIn;
+use super::middleware::auth::{SignedIn, bearer_token};
 use super::openapi::Queries;
 
 /// The `notifications` resource.
@@ -304,9 +304,7 @@ impl NotificationsApi {
         let token = request
             .headers()
             .get(poem::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|value| bearer_token(value.as_bytes()))
             .ok_or_else(ApiError::forbidden)?;
         let ticket = self
             .notifications
