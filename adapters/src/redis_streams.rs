@@ -54,7 +54,8 @@ use crate::store_error::StoreError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisStreamsOptions {
     /// Prepended to every key: the stream is `<prefix>events`, the dead letters
-    /// `<prefix>events:dead`, the failure counts `<prefix>events:failures:<group>`.
+    /// `<prefix>events:dead` (counted by group in `<prefix>events:dead:counts`), the
+    /// failure counts `<prefix>events:failures:<group>`.
     pub prefix: String,
     /// This process's consumer name in every group it joins; unique per process.
     pub consumer: String,
@@ -134,6 +135,12 @@ struct Shared {
 impl Shared {
     fn failures_key(&self, group: &str) -> String {
         format!("{}events:failures:{group}", self.options.prefix)
+    }
+
+    /// The hash of how many dead letters each group has (moved with them, in the
+    /// same transactions).
+    fn dead_counts_key(&self) -> String {
+        format!("{}events:dead:counts", self.options.prefix)
     }
 
     async fn run<T>(
@@ -243,6 +250,66 @@ impl RedisStreamsEventBus {
     /// Answers whether Redis answers `PING`.
     pub async fn ping(&self) -> anyhow::Result<()> {
         self.shared.ping().await
+    }
+
+    /// Every consumer group of the stream (every service's, not only this
+    /// process's): events not yet delivered to it, delivered and not acknowledged,
+    /// and dead letters. Groups that have dead letters but no longer exist on the
+    /// stream are listed too.
+    pub async fn group_stats(&self) -> anyhow::Result<Vec<GroupStats>> {
+        let shared = &self.shared;
+        let mut connection = shared.connection.clone();
+        let groups = match shared
+            .run(
+                "listing consumer groups".to_owned(),
+                redis::cmd("XINFO")
+                    .arg("GROUPS")
+                    .arg(&shared.stream)
+                    .query_async::<StreamInfoGroupsReply>(&mut connection),
+            )
+            .await
+        {
+            Ok(reply) => reply.groups,
+            Err(StoreError::Unexpected(error)) if format!("{error:#}").contains("no such key") => {
+                Vec::new()
+            }
+            Err(error) => return Err(anyhow!(error)),
+        };
+        let dead: Vec<(String, i64)> = shared
+            .run(
+                "counting dead letters".to_owned(),
+                redis::cmd("HGETALL")
+                    .arg(shared.dead_counts_key())
+                    .query_async(&mut connection),
+            )
+            .await
+            .map_err(|error| anyhow!(error))?;
+        let dead_letters_of = |name: &str| {
+            dead.iter()
+                .find(|(group, _)| group == name)
+                .map_or(0, |(_, count)| u64::try_from(*count).unwrap_or(0))
+        };
+        let mut stats: Vec<GroupStats> = groups
+            .iter()
+            .map(|group| GroupStats {
+                group: group.name.clone(),
+                lag: group.lag.map(|lag| lag as u64),
+                pending: group.pending as u64,
+                dead_letters: dead_letters_of(&group.name),
+            })
+            .collect();
+        for (group, _) in &dead {
+            if !stats.iter().any(|known| &known.group == group) {
+                stats.push(GroupStats {
+                    group: group.clone(),
+                    lag: None,
+                    pending: 0,
+                    dead_letters: dead_letters_of(group),
+                });
+            }
+        }
+        stats.sort_by(|a, b| a.group.cmp(&b.group));
+        Ok(stats)
     }
 
     /// Redis's `maxmemory-policy`: the streams are lost unless it is `noeviction`
@@ -652,6 +719,11 @@ impl Consumer {
             .cmd("HDEL")
             .arg(self.shared.failures_key(&self.group))
             .arg(&entry.id)
+            .ignore()
+            .cmd("HINCRBY")
+            .arg(self.shared.dead_counts_key())
+            .arg(&self.group)
+            .arg(1)
             .ignore();
         let mut connection = self.shared.connection.clone();
         if let Err(error) = self
@@ -823,6 +895,22 @@ fn next_id((ms, seq): (u64, u64)) -> (u64, u64) {
     }
 }
 
+/// One consumer group's position on the stream, from `XINFO GROUPS` (see
+/// [`RedisStreamsEventBus::group_stats`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupStats {
+    /// The group's name (`orders`, `notifications`, …).
+    pub group: String,
+    /// Events in the stream not yet delivered to the group; `None` when Redis cannot
+    /// tell (after deletions inside the undelivered range).
+    pub lag: Option<u64>,
+    /// Events delivered to its consumers and not yet acknowledged.
+    pub pending: u64,
+    /// Its events in the dead-letter stream (counted as they are buried and
+    /// replayed; letters buried before this count existed are not in it).
+    pub dead_letters: u64,
+}
+
 /// An event that failed its consumer group too often, as `emporium events dead`
 /// lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -918,6 +1006,11 @@ impl DeadLetters {
             .cmd("XDEL")
             .arg(&self.shared.dead)
             .arg(id)
+            .ignore()
+            .cmd("HINCRBY")
+            .arg(self.shared.dead_counts_key())
+            .arg(&letter.group)
+            .arg(-1)
             .ignore();
         self.shared
             .run(

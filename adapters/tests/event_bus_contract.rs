@@ -208,7 +208,7 @@ mod redis_streams {
     use std::time::Duration;
 
     use async_trait::async_trait;
-    use emporium_adapters::redis_streams::{RedisStreamsEventBus, RedisStreamsOptions};
+    use emporium_adapters::redis_streams::{GroupStats, RedisStreamsEventBus, RedisStreamsOptions};
     use emporium_adapters::testing;
     use emporium_domain::Unavailable;
     use emporium_domain::orders::{DomainEvent, EventBus, EventHandler, EventId};
@@ -400,6 +400,15 @@ mod redis_streams {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert_eq!(letters.len(), 2, "both events went to the dead letters");
+        let dead_letters_of = |stats: &[GroupStats], group: &str| {
+            stats
+                .iter()
+                .find(|stats| stats.group == group)
+                .map(|stats| stats.dead_letters)
+        };
+        let stats = bus.group_stats().await.unwrap();
+        assert_eq!(dead_letters_of(&stats, "poisoned"), Some(2));
+        assert_eq!(dead_letters_of(&stats, "healthy"), Some(0));
         let letter = &letters[0];
         assert_eq!(letter.group, "poisoned");
         assert_eq!(letter.failures, 3, "after max_failures failures");
@@ -435,12 +444,46 @@ mod redis_streams {
         assert_eq!(first_applications(&healthy.applied()), [bad.id, next.id]);
         let left = dead.list(10).await.unwrap();
         assert_eq!(left.len(), 1, "the replayed letter left the dead letters");
+        let stats = bus.group_stats().await.unwrap();
+        assert_eq!(dead_letters_of(&stats, "poisoned"), Some(1), "{stats:?}");
         assert_eq!(left[0].id, letters[1].id);
         assert!(
             !dead.replay(&letter.id).await.unwrap(),
             "replayed once only"
         );
         bus.stop().await;
+    }
+
+    #[tokio::test]
+    async fn group_stats_tell_what_each_group_has_yet_to_receive() {
+        let prefix = testing::unique_prefix();
+        let Some(consumer) = replica(&prefix).await else {
+            return;
+        };
+        consumer.subscribe("stalled", Arc::new(Recorder::default()));
+        for _ in 0..500 {
+            let stats = consumer.group_stats().await.unwrap();
+            if stats.iter().any(|stats| stats.group == "stalled") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        consumer.stop().await;
+        let publisher = replica(&prefix).await.unwrap();
+        for n in 1..=3 {
+            publisher.publish(&event(n)).await.unwrap();
+        }
+        assert_eq!(
+            publisher.group_stats().await.unwrap(),
+            [GroupStats {
+                group: "stalled".to_owned(),
+                lag: Some(3),
+                pending: 0,
+                dead_letters: 0,
+            }],
+            "three events wait for the stopped group"
+        );
+        publisher.stop().await;
     }
 
     /// Fails as a consumer whose database is down: `Unavailable` in the chain.

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::metered::Instruments;
 use anyhow::Context;
 use chrono::TimeDelta;
 use emporium_adapters::account_changes::RedisAccountChanges;
@@ -134,6 +135,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ids: Arc<dyn IdGenerator> = Arc::new(UuidV7Generator);
     let mut dependencies: Vec<Dependency> = Vec::new();
+    let instruments = Instruments::new();
 
     let db = if needs_sql(config, services) {
         let db = open_database(config).await?;
@@ -189,7 +191,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
 
     let catalog = match (&products, &db) {
         (Some(products), Some(db)) => {
-            let cache = product_cache(config, &mut dependencies).await?;
+            let cache = product_cache(config, &mut dependencies, &instruments).await?;
             let stock: Arc<dyn ProductStock> = match (&config.inventory_url, &inventory_store) {
                 (Some(url), _) => {
                     dependencies.push(remote_service("inventory-service", url)?);
@@ -282,6 +284,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
                         "EMPORIUM_INVENTORY_URL is required: orders reserve stock in inventory"
                     ),
                 };
+            let reservations = instruments.reservations(reservations);
             let store: Arc<dyn CartStore> = match &config.cart_redis_url {
                 Some(url) => Arc::new(cart_store(config, url, &mut dependencies).await?),
                 None => Arc::new(SqlCartStore::new(db.clone())),
@@ -294,6 +297,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
                 }
                 None => Arc::new(InProcessEventBus::new()),
             };
+            let bus = instruments.bus(bus);
             order_bus = Some(bus.clone());
             let carts = Carts::new(CartPorts {
                 carts: store.clone(),
@@ -365,7 +369,7 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
                 (None, Some(url)) => {
                     let bus = redis_event_bus(config, url, &mut dependencies).await?;
                     event_bus = Some(bus.clone());
-                    bus
+                    instruments.bus(bus)
                 }
                 (None, None) => anyhow::bail!(
                     "EMPORIUM_BUS_REDIS_URL is required: notifications consume the order events"
@@ -491,10 +495,12 @@ pub async fn build(config: &Config, services: ServiceSet) -> anyhow::Result<Buil
     let state = HttpState {
         metrics: Arc::new(crate::http::metrics::Metrics::new(
             dependencies.clone(),
+            &instruments,
             crate::http::metrics::Sources {
                 orders: orders.clone(),
                 notifications: notifications.clone(),
                 webhooks: webhooks.clone(),
+                event_bus: event_bus.clone(),
             },
         )),
         metrics_on_main: config.metrics_addr.is_none(),
@@ -783,9 +789,10 @@ pub async fn dead_letters(config: &Config) -> anyhow::Result<DeadLetters> {
 async fn product_cache(
     config: &Config,
     dependencies: &mut Vec<Dependency>,
+    instruments: &Instruments,
 ) -> anyhow::Result<Arc<dyn Cache>> {
     let Some(url) = &config.redis_url else {
-        return Ok(Arc::new(MokaCache::new(MOKA_CAPACITY)));
+        return Ok(instruments.cache(Arc::new(MokaCache::new(MOKA_CAPACITY))));
     };
     let redis = RedisCache::connect(url)
         .await
@@ -801,7 +808,10 @@ async fn product_cache(
         let redis = probe.clone();
         async move { Ok(redis.ping().await?) }.boxed()
     }));
-    Ok(Arc::new(ResilientCache::new(Arc::new(redis))))
+    // Counted inside the retries of invalidations: what Redis answered.
+    Ok(Arc::new(ResilientCache::new(
+        instruments.cache(Arc::new(redis)),
+    )))
 }
 
 /// An administrator's details, checked; errors say which value is wrong (never

@@ -23,5 +23,6 @@ pub mod background;
 pub mod composition;
 pub mod config;
 pub mod http;
+pub mod metered;
 pub mod server;
 pub mod telemetry;

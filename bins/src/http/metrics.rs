@@ -1,11 +1,14 @@
 //! Prometheus metrics at `GET /metrics` (text format), from an explicit
 //! `prometheus-client` registry: every HTTP request by method, route template (never
 //! the raw path: ids never become labels) and status class, with a latency
-//! histogram; refusals of the auth rate limit; and, read at each scrape, the health
-//! of every dependency `/ready` checks, the outbox backlog and the age of its oldest
-//! event, and notifications and webhook deliveries by status. Label values come from fixed sets (methods,
-//! the route table, five status classes, the dependency names), so the number of
-//! series is bounded.
+//! histogram; refusals of the auth rate limit; the counters the ports' decorators
+//! keep ([`crate::metered`]: cache, bus, orders, payments, reservations); and, read
+//! at each scrape, the health of every dependency `/ready` checks, the outbox backlog
+//! and the age of its oldest event, each consumer group's lag, pending events and
+//! dead letters (Redis Streams), and notifications and webhook deliveries by status.
+//! Label values come from fixed sets (methods, the route table, five status classes,
+//! the dependency names, the event types and consumer groups named in code), so the
+//! number of series is bounded.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +24,8 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use super::health::Dependency;
+use crate::metered::{GroupLabels, Instruments};
+use emporium_adapters::redis_streams::RedisStreamsEventBus;
 
 /// The content type of the Prometheus text format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -29,20 +34,20 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     /// `GET`, `POST`, … (others: `OTHER`).
-    pub method: String,
+    pub method: &'static str,
     /// The route template (`/v1/orders/:id`), or `unmatched`.
-    pub route: String,
+    pub route: Arc<str>,
     /// `2xx` … `5xx`.
-    pub status_class: String,
+    pub status_class: &'static str,
 }
 
 /// The labels of a latency.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
     /// As in [`RequestLabels`].
-    pub method: String,
+    pub method: &'static str,
     /// As in [`RequestLabels`].
-    pub route: String,
+    pub route: Arc<str>,
 }
 
 /// The label of a status (`pending`, `sent`, …).
@@ -80,6 +85,9 @@ pub struct Metrics {
     outbox_oldest_age: Gauge<f64, std::sync::atomic::AtomicU64>,
     notifications: Family<StatusLabels, Gauge>,
     webhook_deliveries: Family<StatusLabels, Gauge>,
+    bus_lag: Family<GroupLabels, Gauge>,
+    bus_pending: Family<GroupLabels, Gauge>,
+    bus_dead_letters: Family<GroupLabels, Gauge>,
     sources: Sources,
 }
 
@@ -92,6 +100,8 @@ pub struct Sources {
     pub notifications: Option<Arc<emporium_application::notifications::Notifications>>,
     /// The webhook use cases, where they run.
     pub webhooks: Option<Arc<emporium_application::webhooks::Webhooks>>,
+    /// The Redis Streams bus, where events go over Redis.
+    pub event_bus: Option<Arc<RedisStreamsEventBus>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -115,10 +125,15 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 impl Metrics {
-    /// The registry, with the health of `dependencies` checked, and `sources` read,
-    /// at each scrape.
-    pub fn new(dependencies: Arc<[Dependency]>, sources: Sources) -> Self {
+    /// The registry of `instruments`, with the health of `dependencies` checked, and
+    /// `sources` read, at each scrape.
+    pub fn new(
+        dependencies: Arc<[Dependency]>,
+        instruments: &Instruments,
+        sources: Sources,
+    ) -> Self {
         let mut registry = Registry::with_prefix("emporium");
+        instruments.register(&mut registry);
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "http_requests",
@@ -167,6 +182,24 @@ impl Metrics {
             "Webhook deliveries by status (pending, succeeded, failed)",
             webhook_deliveries.clone(),
         );
+        let bus_lag = Family::<GroupLabels, Gauge>::default();
+        registry.register(
+            "bus_consumer_lag",
+            "Events in the stream not yet delivered to each consumer group (Redis Streams)",
+            bus_lag.clone(),
+        );
+        let bus_pending = Family::<GroupLabels, Gauge>::default();
+        registry.register(
+            "bus_pending_events",
+            "Events delivered to a consumer group and not yet acknowledged (Redis Streams)",
+            bus_pending.clone(),
+        );
+        let bus_dead_letters = Family::<GroupLabels, Gauge>::default();
+        registry.register(
+            "bus_dead_letters",
+            "Events in the dead-letter stream, by the consumer group that failed on them",
+            bus_dead_letters.clone(),
+        );
         Self {
             registry,
             requests,
@@ -178,6 +211,9 @@ impl Metrics {
             outbox_oldest_age,
             notifications,
             webhook_deliveries,
+            bus_lag,
+            bus_pending,
+            bus_dead_letters,
             sources,
         }
     }
@@ -232,10 +268,32 @@ impl Metrics {
                 Err(error) => tracing::warn!(error = %error, "metrics: webhook deliveries"),
             }
         }
+        if let Some(bus) = &self.sources.event_bus {
+            match bus.group_stats().await {
+                Ok(groups) => {
+                    for stats in groups {
+                        let labels = GroupLabels { group: stats.group };
+                        let gauge = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+                        if let Some(lag) = stats.lag {
+                            self.bus_lag.get_or_create(&labels).set(gauge(lag));
+                        }
+                        self.bus_pending
+                            .get_or_create(&labels)
+                            .set(gauge(stats.pending));
+                        self.bus_dead_letters
+                            .get_or_create(&labels)
+                            .set(gauge(stats.dead_letters));
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error = format!("{error:#}"), "metrics: the consumer groups")
+                }
+            }
+        }
     }
 
     /// Counts one answered request.
-    pub fn observe(&self, method: &Method, route: &str, status: StatusCode, took: Duration) {
+    pub fn observe(&self, method: &Method, route: Arc<str>, status: StatusCode, took: Duration) {
         let method = method_label(method);
         let class = match status.as_u16() {
             100..=199 => "1xx",
@@ -246,16 +304,13 @@ impl Metrics {
         };
         self.requests
             .get_or_create(&RequestLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
-                status_class: class.to_owned(),
+                method,
+                route: route.clone(),
+                status_class: class,
             })
             .inc();
         self.latency
-            .get_or_create(&RouteLabels {
-                method: method.to_owned(),
-                route: route.to_owned(),
-            })
+            .get_or_create(&RouteLabels { method, route })
             .observe(took.as_secs_f64());
     }
 

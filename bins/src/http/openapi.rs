@@ -10,6 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use poem::endpoint::BoxEndpoint;
 use poem::http::Method;
@@ -267,10 +268,12 @@ pub fn merged_document(groups: &[ApiGroup]) -> Value {
 }
 
 /// The links of the purchase flow (OpenAPI `links`, which poem-openapi cannot
-/// declare): from a placed order to reading, cancelling and paying it and to its
-/// shipment; from a payment to settling it; from a dispatched shipment to its
-/// delivery; from a cart line to ordering the cart; from a webhook to its
-/// management. Clients and stateful fuzzers (schemathesis) follow them to walk the
+/// declare): from a created product to stocking it; from stock, or a listed
+/// product, to ordering it or putting it in the cart; from a placed order to
+/// reading, cancelling and paying it and to its shipment; from a payment to settling
+/// it, and from a settled one to its order, whose shipment can then be dispatched;
+/// from a dispatched shipment to its delivery; from a cart line to ordering the
+/// cart; from a webhook to its management. Clients and stateful fuzzers (schemathesis) follow them to walk the
 /// flow. A link is added only where both operations are in the document.
 fn link_the_purchase_flow(paths: &mut Map<String, Value>) {
     /// (path, method, status, [(link name, link)]).
@@ -281,19 +284,90 @@ fn link_the_purchase_flow(paths: &mut Map<String, Value>) {
         Vec<(&'static str, Value)>,
     );
     use serde_json::json;
-    let order_id = "$response.body#/data/id";
+    let its_id = "$response.body#/data/id";
     let shipment_id = "$response.body#/data/relationships/shipment/data/id";
     let by_id =
         |operation: &str, id: &str| json!({"operationId": operation, "parameters": {"id": id}});
+    let address = json!({"name": "Ada Lovelace", "line1": "1 Analytical St", "line2": null,
+        "city": "London", "postalCode": "N1 1AA", "country": "GB"});
+    // An order of one unit of the product `product` (an expression) names.
+    let order_of = |product: &str| {
+        json!({"operationId": "placeOrder", "requestBody": {"data": {"type": "orders",
+            "attributes": {"lines": [{"productId": format!("{{{product}}}"), "quantity": 1}],
+                "shippingAddress": address.clone()}}}})
+    };
+    let cart_item_of = |product: &str| {
+        json!({"operationId": "addCartItem", "requestBody": {"data": {"type": "cart-items",
+            "attributes": {"quantity": 1}, "relationships": {"product": {"data": {
+                "type": "products", "id": format!("{{{product}}}")}}}}}})
+    };
+    let first_product = "$response.body#/data/0/id";
     let links: Vec<LinksOf> = vec![
+        // The purchase flow from its start: a product, its stock, then an order of it
+        // or a cart holding it (an admin), or the first product listed (a customer).
+        (
+            "/v1/products",
+            "post",
+            "201",
+            vec![(
+                "StockIt",
+                json!({"operationId": "createInventory", "requestBody": {"data": {
+                    "type": "inventory", "attributes": {"onHand": 1000},
+                    "relationships": {"product": {"data": {"type": "products",
+                        "id": "{$response.body#/data/id}"}}}}}}),
+            )],
+        ),
+        (
+            "/v1/inventory",
+            "post",
+            "201",
+            vec![
+                ("OrderIt", order_of(its_id)),
+                ("PutItInTheCart", cart_item_of(its_id)),
+            ],
+        ),
+        (
+            "/v1/products",
+            "get",
+            "200",
+            vec![
+                ("OrderTheFirst", order_of(first_product)),
+                ("PutTheFirstInTheCart", cart_item_of(first_product)),
+            ],
+        ),
+        (
+            "/v1/payments/{id}/succeed",
+            "post",
+            "200",
+            vec![(
+                "GetThePaidOrder",
+                by_id(
+                    "getOrder",
+                    "$response.body#/data/relationships/order/data/id",
+                ),
+            )],
+        ),
+        (
+            "/v1/orders/{id}",
+            "get",
+            "200",
+            vec![(
+                "DispatchItsShipment",
+                json!({"operationId": "dispatchShipment",
+                    "parameters": {"id": shipment_id},
+                    "requestBody": {"data": {"type": "shipments",
+                        "id": "{$response.body#/data/relationships/shipment/data/id}",
+                        "attributes": {"carrier": "DHL", "trackingNumber": "JD014600006281"}}}}),
+            )],
+        ),
         (
             "/v1/orders",
             "post",
             "201",
             vec![
-                ("GetOrder", by_id("getOrder", order_id)),
-                ("CancelOrder", by_id("cancelOrder", order_id)),
-                ("ListOrderEvents", by_id("listOrderEvents", order_id)),
+                ("GetOrder", by_id("getOrder", its_id)),
+                ("CancelOrder", by_id("cancelOrder", its_id)),
+                ("ListOrderEvents", by_id("listOrderEvents", its_id)),
                 (
                     "PayOrder",
                     json!({"operationId": "createPayment", "requestBody": {"data": {
@@ -316,16 +390,16 @@ fn link_the_purchase_flow(paths: &mut Map<String, Value>) {
             "post",
             "201",
             vec![
-                ("GetPayment", by_id("getPayment", order_id)),
-                ("SucceedPayment", by_id("succeedPayment", order_id)),
-                ("FailPayment", by_id("failPayment", order_id)),
+                ("GetPayment", by_id("getPayment", its_id)),
+                ("SucceedPayment", by_id("succeedPayment", its_id)),
+                ("FailPayment", by_id("failPayment", its_id)),
             ],
         ),
         (
             "/v1/shipments/{id}/dispatch",
             "post",
             "200",
-            vec![("DeliverShipment", by_id("deliverShipment", order_id))],
+            vec![("DeliverShipment", by_id("deliverShipment", its_id))],
         ),
         (
             "/v1/cart/items",
@@ -334,9 +408,7 @@ fn link_the_purchase_flow(paths: &mut Map<String, Value>) {
             vec![(
                 "OrderTheCart",
                 json!({"operationId": "placeOrder", "requestBody": {"data": {"type": "orders",
-                    "attributes": {"shippingAddress": {"name": "Ada Lovelace",
-                        "line1": "1 Analytical St", "line2": null, "city": "London",
-                        "postalCode": "N1 1AA", "country": "GB"}}}}}),
+                    "attributes": {"shippingAddress": address.clone()}}}}),
             )],
         ),
         (
@@ -344,16 +416,13 @@ fn link_the_purchase_flow(paths: &mut Map<String, Value>) {
             "post",
             "201",
             vec![
-                ("GetWebhook", by_id("getWebhook", order_id)),
+                ("GetWebhook", by_id("getWebhook", its_id)),
                 (
                     "ListWebhookDeliveries",
-                    by_id("listWebhookDeliveries", order_id),
+                    by_id("listWebhookDeliveries", its_id),
                 ),
-                (
-                    "RotateWebhookSecret",
-                    by_id("rotateWebhookSecret", order_id),
-                ),
-                ("DeleteWebhook", by_id("deleteWebhook", order_id)),
+                ("RotateWebhookSecret", by_id("rotateWebhookSecret", its_id)),
+                ("DeleteWebhook", by_id("deleteWebhook", its_id)),
             ],
         ),
     ];
@@ -437,7 +506,7 @@ impl OpenApi for NoRoutes {
 
 /// The methods each path template answers, for `Allow` on 405 answers and `OPTIONS`.
 #[derive(Debug, Clone, Default)]
-pub struct AllowedMethods(Vec<(Vec<String>, String, String)>);
+pub struct AllowedMethods(Vec<(Vec<String>, String, Arc<str>)>);
 
 impl AllowedMethods {
     /// The table of `groups`' paths.
@@ -454,7 +523,7 @@ impl AllowedMethods {
             let segments = template.split('/').map(str::to_owned).collect();
             // As a label: `/v1/orders/:id` (braces trip some text-format parsers).
             let label = template.replace('{', ":").replace('}', "");
-            table.push((segments, names.join(", "), label));
+            table.push((segments, names.join(", "), Arc::from(label)));
         }
         Self(table)
     }
@@ -467,24 +536,28 @@ impl AllowedMethods {
     }
 
     /// The template of the route at `path`, written `/v1/orders/:id`, if a route is
-    /// there: what metrics label a request with (never the raw path).
-    pub fn template_of(&self, path: &str) -> Option<&str> {
-        self.route(path).map(|(_, template)| template)
+    /// there: what metrics label a request with (never the raw path). Shared, so
+    /// that labelling a request allocates nothing.
+    pub fn template_of(&self, path: &str) -> Option<Arc<str>> {
+        self.route(path).map(|(_, template)| template.clone())
     }
 
     /// (`Allow`, template) of the route at `path`.
-    fn route(&self, path: &str) -> Option<(&str, &str)> {
-        let segments: Vec<&str> = path.split('/').collect();
+    fn route(&self, path: &str) -> Option<(&str, &Arc<str>)> {
+        let segments = path.split('/').count();
         self.0
             .iter()
             .filter(|(template, _, _)| {
-                template.len() == segments.len()
-                    && template.iter().zip(&segments).all(|(expected, given)| {
-                        (expected.starts_with('{') && !given.is_empty()) || expected == given
-                    })
+                template.len() == segments
+                    && template
+                        .iter()
+                        .zip(path.split('/'))
+                        .all(|(expected, given)| {
+                            (expected.starts_with('{') && !given.is_empty()) || expected == given
+                        })
             })
             .max_by_key(|(template, _, _)| template.iter().filter(|s| !s.starts_with('{')).count())
-            .map(|(_, allow, template)| (allow.as_str(), template.as_str()))
+            .map(|(_, allow, template)| (allow.as_str(), template))
     }
 }
 

@@ -38,14 +38,21 @@ async fn scrape(url: &str) -> (u16, String, Option<Scrape>) {
     (status, content_type, parsed)
 }
 
-fn number(sample: &Sample) -> f64 {
+/// `app`'s `/metrics`, parsed.
+pub async fn scraped(app: &TestApp) -> Scrape {
+    let (status, _, scrape) = scrape(&app.url("/metrics")).await;
+    assert_eq!(status, 200);
+    scrape.unwrap()
+}
+
+pub fn number(sample: &Sample) -> f64 {
     match &sample.value {
         Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => *v,
         other => panic!("{} is not a number: {other:?}", sample.metric),
     }
 }
 
-fn find<'s>(scrape: &'s Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<&'s Sample> {
+pub fn find<'s>(scrape: &'s Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<&'s Sample> {
     scrape.samples.iter().find(|sample| {
         sample.metric == metric
             && labels
@@ -152,36 +159,133 @@ async fn requests_are_counted_by_route_template_and_dependencies_reported() {
     }
 }
 
-/// A placed order's mail shows in the notification gauge, and its event leaves the
-/// outbox.
+/// A purchase moves the counters and gauges: the product cache's miss then hit, the
+/// order placed and the one refused for want of stock, the payment's outcome, the
+/// events published and each consumer group's applications, the mail in the
+/// notification gauge and the outbox drained.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_purchase_flow_moves_the_gauges() {
+async fn the_purchase_flow_moves_the_counters_and_gauges() {
     let app = spawn_app().await;
     let customer = app.signed_in(emporium_domain::Role::Customer).await;
     let product = crate::orders::stocked_product(&app, "Cup", "3.00", 5).await;
-    crate::orders::place(
+    for _ in 0..2 {
+        app.get(&format!("/v1/products/{product}"))
+            .await
+            .expect_status(200);
+    }
+    let placed = crate::orders::place(
         &app,
         &customer,
         &crate::orders::order_document(Some(&[(&product, 1)])),
         None,
     )
+    .await;
+    placed.expect_status(201);
+    crate::orders::place(
+        &app,
+        &customer,
+        &crate::orders::order_document(Some(&[(&product, 50)])),
+        None,
+    )
     .await
-    .expect_status(201);
+    .expect_status(422);
+    let order = placed.body["data"]["id"].as_str().unwrap();
+    let payment = app
+        .bearer(
+            Method::POST,
+            "/v1/payments",
+            &customer,
+            Some(
+                &serde_json::json!({"data": {"type": "payments", "relationships":
+                {"order": {"data": {"type": "orders", "id": order}}}}}),
+            ),
+        )
+        .await;
+    payment.expect_status(201);
+    let payment = payment.body["data"]["id"].as_str().unwrap().to_owned();
+    app.bearer(
+        Method::POST,
+        &format!("/v1/payments/{payment}/succeed"),
+        &customer,
+        None,
+    )
+    .await
+    .expect_status(200);
+
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
+    let scrape = loop {
         let (_, _, scrape) = scrape(&app.url("/metrics")).await;
         let scrape = scrape.unwrap();
-        let sent = find(&scrape, "emporium_notifications", &[("status", "sent")]).map(number);
+        let status =
+            |status| find(&scrape, "emporium_notifications", &[("status", status)]).map(number);
+        let (sent, pending) = (status("sent"), status("pending"));
         let unsent = find(&scrape, "emporium_outbox_unsent_events", &[]).map(number);
-        if sent == Some(1.0) && unsent == Some(0.0) {
-            break;
+        // Every event handled (in process: before it leaves the outbox), every mail
+        // sent: the order's, the payment's, …
+        if unsent == Some(0.0) && pending == Some(0.0) && sent >= Some(2.0) {
+            break scrape;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "sent {sent:?}, unsent {unsent:?}"
+            "sent {sent:?}, pending {pending:?}, unsent {unsent:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let value = |metric: &str, labels: &[(&str, &str)]| {
+        find(&scrape, metric, labels)
+            .map(number)
+            .unwrap_or_else(|| panic!("no {metric} {labels:?}"))
+    };
+    assert_eq!(value("emporium_orders_placed_total", &[]), 1.0);
+    assert_eq!(value("emporium_stock_reservations_refused_total", &[]), 1.0);
+    let outcome = |outcome| value("emporium_payments_total", &[("outcome", outcome)]);
+    assert_eq!(outcome("succeeded"), 1.0);
+    assert_eq!(outcome("failed"), 0.0);
+    assert_eq!(outcome("refunded"), 0.0);
+    let published = |kind| {
+        value(
+            "emporium_bus_events_published_total",
+            &[("event_type", kind)],
+        )
+    };
+    assert_eq!(published("order.created"), 1.0);
+    assert_eq!(published("payment.succeeded"), 1.0);
+    assert_eq!(published("shipment.dispatched"), 0.0);
+    // Every event published reached every group here.
+    let events: f64 = scrape
+        .samples
+        .iter()
+        .filter(|sample| sample.metric == "emporium_bus_events_published_total")
+        .map(number)
+        .sum();
+    for group in [
+        "stock",
+        "orders",
+        "order-shipments",
+        "notifications",
+        "webhooks",
+    ] {
+        assert_eq!(
+            value("emporium_bus_events_consumed_total", &[("group", group)]),
+            events,
+            "group {group}"
+        );
+        assert_eq!(
+            value("emporium_bus_events_failed_total", &[("group", group)]),
+            0.0
+        );
     }
+    let cache = |operation, result| {
+        value(
+            "emporium_cache_operations_total",
+            &[("operation", operation), ("result", result)],
+        )
+    };
+    assert!(cache("get", "miss") >= 1.0, "the first read missed");
+    assert!(cache("get", "hit") >= 1.0, "the second read hit");
+    assert_eq!(cache("get", "error"), 0.0);
+    // One process on the in-process bus: no Redis consumer groups to report.
+    assert!(find(&scrape, "emporium_bus_consumer_lag", &[]).is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -270,6 +270,42 @@ async fn the_purchase_flow_runs_as_services() {
     wait_for_order(orders, &customer, &order, "paid").await;
     deployment.wait_for_stock(&product, (8, 0)).await;
 
+    // Refused for want of stock, over the inventory service's reservations: counted
+    // once, by the orders service. Its scrape reports the consumer groups on the
+    // stream.
+    place(
+        orders,
+        &customer,
+        &order_document(Some(&[(&product, 50)])),
+        None,
+    )
+    .await
+    .expect_error(422, Some("insufficient_stock"));
+    let scrape = crate::metrics::scraped(orders).await;
+    let value = |metric: &str, labels: &[(&str, &str)]| {
+        crate::metrics::find(&scrape, metric, labels)
+            .map(crate::metrics::number)
+            .unwrap_or_else(|| panic!("no {metric} {labels:?}"))
+    };
+    assert_eq!(value("emporium_orders_placed_total", &[]), 1.0);
+    assert_eq!(value("emporium_stock_reservations_refused_total", &[]), 1.0);
+    assert_eq!(
+        value("emporium_payments_total", &[("outcome", "succeeded")]),
+        1.0
+    );
+    for group in ["stock", "orders", "order-shipments"] {
+        assert!(value("emporium_bus_consumer_lag", &[("group", group)]) >= 0.0);
+        assert!(value("emporium_bus_pending_events", &[("group", group)]) >= 0.0);
+        assert_eq!(value("emporium_bus_dead_letters", &[("group", group)]), 0.0);
+    }
+    let inventory = crate::metrics::scraped(&deployment.inventory).await;
+    assert_eq!(
+        crate::metrics::find(&inventory, "emporium_stock_reservations_refused_total", &[])
+            .map(crate::metrics::number),
+        Some(0.0),
+        "not counted again by inventory"
+    );
+
     // Inventory stops: placing an order answers 503 within seconds, and nothing is
     // held.
     deployment.inventory.shutdown().await;

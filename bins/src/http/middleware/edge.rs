@@ -154,10 +154,15 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
         }
         if let Some(metrics) = &self.metrics {
             let path = uri.path();
-            let route = self.allowed.template_of(path).unwrap_or(match path {
-                "/metrics" | "/openapi.json" | "/docs" | "/v1/notifications/stream" => path,
-                _ => "unmatched",
-            });
+            let route = self
+                .allowed
+                .template_of(path)
+                .unwrap_or_else(|| match path {
+                    "/metrics" | "/openapi.json" | "/docs" | "/v1/notifications/stream" => {
+                        path.into()
+                    }
+                    _ => "unmatched".into(),
+                });
             metrics.observe(&method, route, response.status(), started.elapsed());
             if response.status() == poem::http::StatusCode::TOO_MANY_REQUESTS
                 && path.starts_with("/v1/auth/")
