@@ -54,10 +54,13 @@ pub struct NotificationAttributes {
     /// Delivery attempts so far.
     pub attempts: u32,
     /// Why the last attempt failed (admins only).
+    #[oai(nullable)]
     pub last_error: Option<String>,
     /// When the next attempt is due (pending only).
+    #[oai(nullable)]
     pub next_attempt_at: Option<Timestamp>,
     /// When it was sent.
+    #[oai(nullable)]
     pub sent_at: Option<Timestamp>,
     /// When it was recorded.
     pub created_at: Timestamp,

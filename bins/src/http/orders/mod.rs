@@ -48,6 +48,7 @@ pub struct AddressAttributes {
     /// Street and number, 1 to 200 characters.
     pub line1: String,
     /// A second line, at most 200 characters, or null.
+    #[oai(nullable)]
     pub line2: Option<String>,
     /// City, 1 to 100 characters.
     pub city: String,
@@ -94,7 +95,7 @@ pub struct OrderAttributes {
     #[oai(read_only)]
     pub pay_by: Timestamp,
     /// Why it was cancelled, once it is.
-    #[oai(read_only)]
+    #[oai(nullable, read_only)]
     pub cancel_reason: Option<String>,
     /// When it was placed.
     #[oai(read_only)]
@@ -186,12 +187,14 @@ pub struct OrderEventAttributes {
     /// `created`, `status_changed` or `payment`.
     pub kind: String,
     /// The status before (null for `created`).
+    #[oai(nullable)]
     pub from_status: Option<String>,
     /// The status after.
     pub to_status: String,
     /// `user:<id>`, `system`, `service` or `provider`.
     pub actor: String,
     /// A reason, a carrier and tracking number, a payment id.
+    #[oai(nullable)]
     pub detail: Option<String>,
     /// When.
     pub occurred_at: Timestamp,

@@ -31,8 +31,10 @@ pub struct ShipmentAttributes {
     /// `pending_payment`, `ready_to_ship`, `dispatched`, `delivered` or `cancelled`.
     pub status: String,
     /// The carrier, once dispatched.
+    #[oai(nullable)]
     pub carrier: Option<String>,
     /// The tracking number, once dispatched.
+    #[oai(nullable)]
     pub tracking_number: Option<String>,
     /// When it was created (with its order).
     pub created_at: Timestamp,

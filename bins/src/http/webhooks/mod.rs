@@ -49,11 +49,11 @@ pub struct WebhookAttributes {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
     /// Until when the secret before the last rotation also signs.
-    #[oai(read_only)]
+    #[oai(nullable, read_only)]
     pub previous_secret_expires_at: Option<Timestamp>,
     /// Why it was disabled, when deliveries disabled it (410 Gone, or too many
     /// failures in a row).
-    #[oai(read_only)]
+    #[oai(nullable, read_only)]
     pub disabled_reason: Option<String>,
     /// Deliveries that failed in a row.
     #[oai(read_only)]
@@ -139,10 +139,12 @@ pub struct AttemptAttributes {
     /// When it ended.
     pub at: Timestamp,
     /// The receiver's status code, when it answered.
+    #[oai(nullable)]
     pub status_code: Option<u16>,
     /// How long it took, in milliseconds.
     pub duration_ms: u64,
     /// What went wrong, when something did.
+    #[oai(nullable)]
     pub error: Option<String>,
 }
 
@@ -166,6 +168,7 @@ pub struct DeliveryAttributes {
     /// Attempts since it was recorded or last redelivered.
     pub attempts: u32,
     /// When the next attempt is due (pending only).
+    #[oai(nullable)]
     pub next_attempt_at: Option<Timestamp>,
     /// The latest attempts (up to 25), oldest first.
     pub log: Vec<AttemptAttributes>,
@@ -174,6 +177,7 @@ pub struct DeliveryAttributes {
     /// When it last changed.
     pub updated_at: Timestamp,
     /// When a receiver first answered 2xx.
+    #[oai(nullable)]
     pub delivered_at: Option<Timestamp>,
 }
 
