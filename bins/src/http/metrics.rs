@@ -10,7 +10,7 @@
 //! the dependency names, the event types and consumer groups named in code), so the
 //! number of series is bounded.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use poem::http::{Method, StatusCode, header};
@@ -110,18 +110,40 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
-/// The name of `method` as a label (a fixed set).
-fn method_label(method: &Method) -> &'static str {
+/// The methods as labels, in [`method_index`]'s order.
+const METHODS: [&str; 8] = [
+    "GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS", "OTHER",
+];
+
+/// The status classes as labels, in [`class_index`]'s order.
+const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// The position of `method`'s label in [`METHODS`].
+fn method_index(method: &Method) -> usize {
     match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PATCH => "PATCH",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => "OTHER",
+        Method::GET => 0,
+        Method::POST => 1,
+        Method::PATCH => 2,
+        Method::PUT => 3,
+        Method::DELETE => 4,
+        Method::HEAD => 5,
+        Method::OPTIONS => 6,
+        _ => 7,
     }
+}
+
+/// The position of `status`'s class in [`STATUS_CLASSES`].
+fn class_index(status: StatusCode) -> usize {
+    (usize::from(status.as_u16() / 100)).clamp(1, 5) - 1
+}
+
+/// One route's request series, found once and kept by the edge (see
+/// [`Metrics::route_series`]): counting a request of a known route then hashes
+/// nothing and takes no lock but the histogram's.
+pub struct RouteSeries {
+    route: Arc<str>,
+    requests: [[OnceLock<Counter>; STATUS_CLASSES.len()]; METHODS.len()],
+    latency: [OnceLock<Histogram>; METHODS.len()],
 }
 
 impl Metrics {
@@ -292,25 +314,60 @@ impl Metrics {
         }
     }
 
-    /// Counts one answered request.
+    /// Counts one answered request of a path no route has (`unmatched`) or outside
+    /// the route table (`/metrics`, `/docs`, …).
     pub fn observe(&self, method: &Method, route: Arc<str>, status: StatusCode, took: Duration) {
-        let method = method_label(method);
-        let class = match status.as_u16() {
-            100..=199 => "1xx",
-            200..=299 => "2xx",
-            300..=399 => "3xx",
-            400..=499 => "4xx",
-            _ => "5xx",
-        };
+        let method = METHODS[method_index(method)];
         self.requests
             .get_or_create(&RequestLabels {
                 method,
                 route: route.clone(),
-                status_class: class,
+                status_class: STATUS_CLASSES[class_index(status)],
             })
             .inc();
         self.latency
             .get_or_create(&RouteLabels { method, route })
+            .observe(took.as_secs_f64());
+    }
+
+    /// The series of the route `route` (its template), created as requests need them.
+    pub fn route_series(&self, route: Arc<str>) -> RouteSeries {
+        RouteSeries {
+            route,
+            requests: Default::default(),
+            latency: Default::default(),
+        }
+    }
+
+    /// Counts one answered request of the route of `series`.
+    pub fn observe_route(
+        &self,
+        series: &RouteSeries,
+        method: &Method,
+        status: StatusCode,
+        took: Duration,
+    ) {
+        let (method, class) = (method_index(method), class_index(status));
+        series.requests[method][class]
+            .get_or_init(|| {
+                self.requests
+                    .get_or_create(&RequestLabels {
+                        method: METHODS[method],
+                        route: series.route.clone(),
+                        status_class: STATUS_CLASSES[class],
+                    })
+                    .clone()
+            })
+            .inc();
+        series.latency[method]
+            .get_or_init(|| {
+                self.latency
+                    .get_or_create(&RouteLabels {
+                        method: METHODS[method],
+                        route: series.route.clone(),
+                    })
+                    .clone()
+            })
             .observe(took.as_secs_f64());
     }
 

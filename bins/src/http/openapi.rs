@@ -510,7 +510,17 @@ impl OpenApi for NoRoutes {
 
 /// The methods each path template answers, for `Allow` on 405 answers and `OPTIONS`.
 #[derive(Debug, Clone, Default)]
-pub struct AllowedMethods(Vec<(Vec<String>, String, Arc<str>)>);
+pub struct AllowedMethods {
+    /// (segments, `Allow`, template as a label) of each route.
+    routes: Vec<(Vec<String>, String, Arc<str>)>,
+    /// By number of segments, then by the collection (the third segment,
+    /// `/v1/<collection>/…`), the routes that may match: a lookup compares only
+    /// those. Routes of fewer segments, or with a parameter there, are under "".
+    by_shape: Vec<HashMap<Box<str>, Vec<usize>>>,
+}
+
+/// The segment of a path that [`AllowedMethods`] groups routes by.
+const COLLECTION: usize = 2;
 
 impl AllowedMethods {
     /// The table of `groups`' paths.
@@ -524,44 +534,81 @@ impl AllowedMethods {
             names.push("OPTIONS");
             names.sort_unstable();
             names.dedup();
-            let segments = template.split('/').map(str::to_owned).collect();
+            let segments: Vec<String> = template.split('/').map(str::to_owned).collect();
             // As a label: `/v1/orders/:id` (braces trip some text-format parsers).
             let label = template.replace('{', ":").replace('}', "");
             table.push((segments, names.join(", "), Arc::from(label)));
         }
-        Self(table)
+        let mut by_shape: Vec<HashMap<Box<str>, Vec<usize>>> = Vec::new();
+        for (index, (segments, _, _)) in table.iter().enumerate() {
+            if by_shape.len() <= segments.len() {
+                by_shape.resize_with(segments.len() + 1, HashMap::new);
+            }
+            let collection = match segments.get(COLLECTION) {
+                Some(segment) if !segment.starts_with('{') => segment.as_str(),
+                _ => "",
+            };
+            by_shape[segments.len()]
+                .entry(collection.into())
+                .or_default()
+                .push(index);
+        }
+        Self {
+            routes: table,
+            by_shape,
+        }
     }
 
     /// The `Allow` value of the route at `path`, if a route is there. Like the
     /// router, a literal segment wins over a parameter (`/v1/users/me` over
     /// `/v1/users/{id}`).
     pub fn for_path(&self, path: &str) -> Option<&str> {
-        self.route(path).map(|(allow, _)| allow)
+        self.index_of(path)
+            .map(|index| self.routes[index].1.as_str())
     }
 
-    /// The template of the route at `path`, written `/v1/orders/:id`, if a route is
-    /// there: what metrics label a request with (never the raw path). Shared, so
-    /// that labelling a request allocates nothing.
-    pub fn template_of(&self, path: &str) -> Option<Arc<str>> {
-        self.route(path).map(|(_, template)| template.clone())
+    /// Every route's template, written `/v1/orders/:id`, in the table's order (see
+    /// [`index_of`](Self::index_of)): what metrics label a request with (never the
+    /// raw path).
+    pub fn templates(&self) -> impl Iterator<Item = Arc<str>> + '_ {
+        self.routes.iter().map(|(_, _, template)| template.clone())
     }
 
-    /// (`Allow`, template) of the route at `path`.
-    fn route(&self, path: &str) -> Option<(&str, &Arc<str>)> {
-        let segments = path.split('/').count();
-        self.0
-            .iter()
-            .filter(|(template, _, _)| {
-                template.len() == segments
-                    && template
-                        .iter()
-                        .zip(path.split('/'))
-                        .all(|(expected, given)| {
-                            (expected.starts_with('{') && !given.is_empty()) || expected == given
-                        })
-            })
-            .max_by_key(|(template, _, _)| template.iter().filter(|s| !s.starts_with('{')).count())
-            .map(|(_, allow, template)| (allow.as_str(), template))
+    /// The position in the table of the route at `path`, if a route is there: the
+    /// path is split once (on the stack), then the templates of as many segments and
+    /// the same collection are compared; of those that match, the one with the most
+    /// literal segments wins. Every request is labelled through here, so it must stay
+    /// cheap.
+    pub fn index_of(&self, path: &str) -> Option<usize> {
+        const MOST_SEGMENTS: usize = 16;
+        let mut given = [""; MOST_SEGMENTS];
+        let mut count = 0;
+        for segment in path.split('/') {
+            // Longer than any route.
+            *given.get_mut(count)? = segment;
+            count += 1;
+        }
+        let given = &given[..count];
+        let shapes = self.by_shape.get(count)?;
+        let same_collection = shapes.get(given.get(COLLECTION).copied().unwrap_or(""));
+        let any_collection = shapes.get("");
+        let mut best: Option<(usize, usize)> = None;
+        for &index in same_collection.into_iter().chain(any_collection).flatten() {
+            let (template, _, _) = &self.routes[index];
+            let mut literals = 0;
+            let matches = template.iter().zip(given).all(|(expected, given)| {
+                if expected.starts_with('{') {
+                    !given.is_empty()
+                } else {
+                    literals += 1;
+                    expected == given
+                }
+            });
+            if matches && best.is_none_or(|(most, _)| literals > most) {
+                best = Some((literals, index));
+            }
+        }
+        best.map(|(_, index)| index)
     }
 }
 
@@ -570,6 +617,61 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn table(templates: &[(&str, &[Method])]) -> AllowedMethods {
+        AllowedMethods::new(&[ApiGroup {
+            routes: Default::default(),
+            spec: Value::Null,
+            methods: templates
+                .iter()
+                .map(|(template, methods)| (template.to_string(), methods.to_vec()))
+                .collect(),
+            operation_ids: Vec::new(),
+        }])
+    }
+
+    /// Each path finds its route as the router would: a literal segment wins over a
+    /// parameter, a parameter takes any non-empty segment (of any collection where
+    /// it stands for the collection), and a path of another length or an empty
+    /// parameter finds none.
+    #[test]
+    fn a_path_finds_its_route_and_template() {
+        let allowed = table(&[
+            ("/v1/users/{id}", &[Method::GET, Method::PATCH]),
+            ("/v1/users/me", &[Method::GET]),
+            ("/v1/products", &[Method::GET, Method::POST]),
+            ("/v1/products/{id}", &[Method::GET]),
+            ("/v1/{collection}/{id}/links", &[Method::GET]),
+            ("/health", &[Method::GET]),
+        ]);
+        let templates: Vec<Arc<str>> = allowed.templates().collect();
+        let template_of = |path: &str| allowed.index_of(path).map(|i| &*templates[i]);
+        assert_eq!(template_of("/v1/users/me"), Some("/v1/users/me"));
+        assert_eq!(template_of("/v1/users/42"), Some("/v1/users/:id"));
+        assert_eq!(template_of("/v1/products"), Some("/v1/products"));
+        assert_eq!(template_of("/v1/products/7"), Some("/v1/products/:id"));
+        assert_eq!(
+            template_of("/v1/orders/7/links"),
+            Some("/v1/:collection/:id/links")
+        );
+        assert_eq!(template_of("/health"), Some("/health"));
+        for unknown in [
+            "/v1/products/",
+            "/v1/orders/7",
+            "/v1/products/7/x",
+            "/",
+            "/v1",
+        ] {
+            assert_eq!(template_of(unknown), None, "{unknown}");
+        }
+        let deep = format!("/v1/products{}", "/x".repeat(40));
+        assert_eq!(template_of(&deep), None);
+        assert_eq!(allowed.for_path("/v1/users/me"), Some("GET, HEAD, OPTIONS"));
+        assert_eq!(
+            allowed.for_path("/v1/users/42"),
+            Some("GET, HEAD, OPTIONS, PATCH")
+        );
+    }
 
     /// A placed order links to paying it (its id in the payment's body) and to its
     /// shipment; an operation the document lacks is not linked to.

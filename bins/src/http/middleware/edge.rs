@@ -17,7 +17,7 @@ use super::auth::ApiKeyAuth;
 use super::media_type::check_accept;
 use super::request_id;
 use crate::http::jsonapi::{ApiError, JSON_API};
-use crate::http::metrics::Metrics;
+use crate::http::metrics::{Metrics, RouteSeries};
 use crate::http::openapi::AllowedMethods;
 use std::sync::Arc;
 
@@ -29,7 +29,22 @@ pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct Edge {
     auth: ApiKeyAuth,
     allowed: AllowedMethods,
-    metrics: Option<Arc<Metrics>>,
+    metrics: Option<Counting>,
+}
+
+/// The metrics and, for each route of the table, its series.
+#[derive(Clone)]
+struct Counting {
+    metrics: Arc<Metrics>,
+    routes: Arc<[RouteSeries]>,
+}
+
+impl std::fmt::Debug for Counting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Counting")
+            .field("routes", &self.routes.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Edge {
@@ -45,7 +60,12 @@ impl Edge {
 
     /// Also counts every request in `metrics` (by route template, never raw path).
     pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
-        self.metrics = Some(metrics);
+        let routes = self
+            .allowed
+            .templates()
+            .map(|template| metrics.route_series(template))
+            .collect();
+        self.metrics = Some(Counting { metrics, routes });
         self
     }
 }
@@ -68,7 +88,7 @@ pub struct EdgeEndpoint<E> {
     inner: E,
     auth: ApiKeyAuth,
     allowed: AllowedMethods,
-    metrics: Option<Arc<Metrics>>,
+    metrics: Option<Counting>,
 }
 
 impl<E: Endpoint> EdgeEndpoint<E> {
@@ -152,18 +172,23 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
             );
             headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         }
-        if let Some(metrics) = &self.metrics {
+        if let Some(Counting { metrics, routes }) = &self.metrics {
             let path = uri.path();
-            let route = self
+            let (status, took) = (response.status(), started.elapsed());
+            match self
                 .allowed
-                .template_of(path)
-                .unwrap_or_else(|| match path {
-                    "/metrics" | "/openapi.json" | "/docs" | "/v1/notifications/stream" => {
-                        path.into()
-                    }
-                    _ => "unmatched".into(),
-                });
-            metrics.observe(&method, route, response.status(), started.elapsed());
+                .index_of(path)
+                .and_then(|index| routes.get(index))
+            {
+                Some(series) => metrics.observe_route(series, &method, status, took),
+                None => {
+                    let route = match path {
+                        "/metrics" | "/openapi.json" | "/docs" | "/v1/notifications/stream" => path,
+                        _ => "unmatched",
+                    };
+                    metrics.observe(&method, route.into(), status, took);
+                }
+            }
             if response.status() == poem::http::StatusCode::TOO_MANY_REQUESTS
                 && path.starts_with("/v1/auth/")
             {
