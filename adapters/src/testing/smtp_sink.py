@@ -1,6 +1,7 @@
 """A real SMTP server for Emporium's tests (aiosmtpd): keeps every message it
-accepts as <dir>/NNNNNN.eml, with its envelope in NNNNNN.json, and refuses every
-recipient (550) while the file <dir>/refuse exists.
+accepts as <dir>/NNNNNN.eml, with its envelope in NNNNNN.json (numbering on from
+the files already there), and refuses every recipient (550) while the file
+<dir>/refuse exists.
 
     python smtp_sink.py PORT DIR
 """
@@ -16,7 +17,10 @@ from aiosmtpd.controller import Controller
 class Sink:
     def __init__(self, directory):
         self.directory = directory
-        self.count = 0
+        # A sink restarted on the same directory numbers on (scripts/soak does so).
+        numbers = [int(name[:6]) for name in os.listdir(directory)
+                   if name.endswith(".eml") and name[:6].isdigit()]
+        self.count = max(numbers, default=0)
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
