@@ -196,9 +196,10 @@ pub(crate) async fn eviction_policy(
 }
 
 /// Runs `operation` on the Redis at `address`, bounded by `timeout`: a connection
-/// failure, a dropped connection or a timeout is [`StoreError::Unavailable`],
-/// anything else unexpected; `what` names the operation in messages. Shared by the
-/// adapters whose callers must tell "down" from "wrong" (carts, the event bus).
+/// failure, a dropped connection, a timeout or a server not ready to serve
+/// (see [`is_not_ready`]) is [`StoreError::Unavailable`], anything else unexpected;
+/// `what` names the operation in messages. Shared by the adapters whose callers must
+/// tell "down" from "wrong" (carts, the event bus).
 pub(crate) async fn run_classified<T>(
     address: &str,
     timeout: Duration,
@@ -215,6 +216,7 @@ pub(crate) async fn run_classified<T>(
                     || error.is_connection_refusal()
                     || error.is_connection_dropped()
                     || error.is_timeout()
+                    || is_not_ready(error)
             },
             format!("{what} on Redis at {address}"),
         )),
@@ -223,6 +225,17 @@ pub(crate) async fn run_classified<T>(
             anyhow!("{what} on Redis at {address} timed out after {timeout:?}"),
         ))),
     }
+}
+
+/// A server that answers but cannot serve yet: `LOADING` (restarted, reading its
+/// append-only file back: the soak run's Redis restart met it), `MASTERDOWN`,
+/// `TRYAGAIN`, `CLUSTERDOWN`. Down for a moment, not wrong.
+fn is_not_ready(error: &redis::RedisError) -> bool {
+    use redis::ServerErrorKind::{BusyLoading, ClusterDown, MasterDown, TryAgain};
+    matches!(
+        error.kind(),
+        redis::ErrorKind::Server(BusyLoading | ClusterDown | MasterDown | TryAgain)
+    )
 }
 
 impl std::fmt::Debug for RedisCache {
@@ -293,7 +306,52 @@ fn redact_credentials(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_credentials;
+    use std::time::Duration;
+
+    use super::{redact_credentials, run_classified};
+    use crate::store_error::StoreError;
+
+    /// A Redis restarting from its append-only file answers `LOADING` for a moment:
+    /// down (503 at the edge), not a failure (500).
+    #[tokio::test]
+    async fn a_server_still_loading_is_unavailable() {
+        for kind in [
+            redis::ServerErrorKind::BusyLoading,
+            redis::ServerErrorKind::MasterDown,
+            redis::ServerErrorKind::TryAgain,
+        ] {
+            let error = redis::RedisError::from((
+                redis::ErrorKind::Server(kind),
+                "the server is not ready",
+            ));
+            let result: Result<(), StoreError> = run_classified(
+                "redis://127.0.0.1:6379",
+                Duration::from_secs(1),
+                "GET".to_owned(),
+                async { Err(error) },
+            )
+            .await;
+            assert!(
+                matches!(result, Err(StoreError::Unavailable(_))),
+                "{kind:?}: {result:?}"
+            );
+        }
+        let wrong = redis::RedisError::from((
+            redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError),
+            "WRONGTYPE",
+        ));
+        let result: Result<(), StoreError> = run_classified(
+            "redis://127.0.0.1:6379",
+            Duration::from_secs(1),
+            "GET".to_owned(),
+            async { Err(wrong) },
+        )
+        .await;
+        assert!(
+            matches!(result, Err(StoreError::Unexpected(_))),
+            "{result:?}"
+        );
+    }
 
     #[test]
     fn credentials_never_reach_messages() {
