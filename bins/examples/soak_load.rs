@@ -137,6 +137,8 @@ impl Api {
 struct Sample {
     kind: &'static str,
     status: u16,
+    /// The error's `code`, for answers of 400 and above.
+    code: Option<String>,
     micros: u64,
     /// Seconds since the start of the load.
     at: f64,
@@ -187,6 +189,9 @@ impl Worker {
         self.tally.samples.push(Sample {
             kind,
             status: answer.status,
+            code: (answer.status >= 400)
+                .then(|| answer.body["errors"][0]["code"].as_str().map(str::to_owned))
+                .flatten(),
             micros: sent.elapsed().as_micros() as u64,
             at: sent.duration_since(self.started).as_secs_f64(),
         });
@@ -811,7 +816,13 @@ async fn main() -> anyhow::Result<()> {
     let mut windows: Vec<u64> = vec![0; (loaded / WINDOW.as_secs_f64()).ceil() as usize];
     let mut statuses: BTreeMap<String, BTreeMap<u16, u64>> = BTreeMap::new();
     let mut latencies: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     for sample in &tally.samples {
+        if let Some(code) = &sample.code {
+            *errors
+                .entry(format!("{} {} {code}", sample.kind, sample.status))
+                .or_default() += 1;
+        }
         let window = (sample.at / WINDOW.as_secs_f64()) as usize;
         if let Some(count) = windows.get_mut(window) {
             *count += 1;
@@ -843,6 +854,7 @@ async fn main() -> anyhow::Result<()> {
         "per_window": windows.iter().map(|count| *count as f64 / WINDOW.as_secs_f64()).collect::<Vec<_>>(),
         "latency": latency,
         "statuses": statuses,
+        "errors": errors,
         "orders": {"acknowledged": tally.orders.len(), "on_server": server_orders.len(), "by_status": by_status},
         "stock": stock,
         "notifications": {"records": notifications.len(), "emails_sent": emails_sent, "by_kind": by_kind},
