@@ -41,8 +41,8 @@ use emporium_domain::Unavailable;
 use emporium_domain::orders::{DomainEvent, EventBus, EventDeliveryError, EventHandler};
 use redis::aio::ConnectionManager;
 use redis::streams::{
-    StreamAutoClaimReply, StreamId, StreamInfoConsumersReply, StreamInfoGroupsReply,
-    StreamPendingReply, StreamRangeReply, StreamReadReply,
+    StreamAutoClaimReply, StreamId, StreamInfoConsumersReply, StreamInfoGroup,
+    StreamInfoGroupsReply, StreamPendingReply, StreamRangeReply, StreamReadReply,
 };
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -133,6 +133,28 @@ struct Shared {
 }
 
 impl Shared {
+    /// Every consumer group of the stream (`XINFO GROUPS`); none before the stream
+    /// exists.
+    async fn consumer_groups(&self) -> anyhow::Result<Vec<StreamInfoGroup>> {
+        let mut connection = self.connection.clone();
+        match self
+            .run(
+                "listing consumer groups".to_owned(),
+                redis::cmd("XINFO")
+                    .arg("GROUPS")
+                    .arg(&self.stream)
+                    .query_async::<StreamInfoGroupsReply>(&mut connection),
+            )
+            .await
+        {
+            Ok(reply) => Ok(reply.groups),
+            Err(StoreError::Unexpected(error)) if format!("{error:#}").contains("no such key") => {
+                Ok(Vec::new())
+            }
+            Err(error) => Err(anyhow!(error)),
+        }
+    }
+
     fn failures_key(&self, group: &str) -> String {
         format!("{}events:failures:{group}", self.options.prefix)
     }
@@ -258,23 +280,8 @@ impl RedisStreamsEventBus {
     /// stream are listed too.
     pub async fn group_stats(&self) -> anyhow::Result<Vec<GroupStats>> {
         let shared = &self.shared;
+        let groups = shared.consumer_groups().await?;
         let mut connection = shared.connection.clone();
-        let groups = match shared
-            .run(
-                "listing consumer groups".to_owned(),
-                redis::cmd("XINFO")
-                    .arg("GROUPS")
-                    .arg(&shared.stream)
-                    .query_async::<StreamInfoGroupsReply>(&mut connection),
-            )
-            .await
-        {
-            Ok(reply) => reply.groups,
-            Err(StoreError::Unexpected(error)) if format!("{error:#}").contains("no such key") => {
-                Vec::new()
-            }
-            Err(error) => return Err(anyhow!(error)),
-        };
         let dead: Vec<(String, i64)> = shared
             .run(
                 "counting dead letters".to_owned(),
@@ -772,26 +779,10 @@ async fn trim_loop(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
 
 /// The entries below the oldest one some group still needs go (`XTRIM MINID ~`).
 async fn trim_once(shared: &Shared) -> anyhow::Result<()> {
+    let groups = shared.consumer_groups().await?;
     let mut connection = shared.connection.clone();
-    let groups: StreamInfoGroupsReply = match shared
-        .run(
-            "listing consumer groups".to_owned(),
-            redis::cmd("XINFO")
-                .arg("GROUPS")
-                .arg(&shared.stream)
-                .query_async(&mut connection),
-        )
-        .await
-    {
-        Ok(groups) => groups,
-        // No stream yet: nothing to trim.
-        Err(StoreError::Unexpected(error)) if format!("{error:#}").contains("no such key") => {
-            return Ok(());
-        }
-        Err(error) => return Err(anyhow!(error)),
-    };
     let mut oldest_needed: Option<(u64, u64)> = None;
-    for group in &groups.groups {
+    for group in &groups {
         let needed = if group.pending > 0 {
             let pending: StreamPendingReply = shared
                 .run(

@@ -315,42 +315,26 @@ mod tests {
     /// down (503 at the edge), not a failure (500).
     #[tokio::test]
     async fn a_server_still_loading_is_unavailable() {
-        for kind in [
-            redis::ServerErrorKind::BusyLoading,
-            redis::ServerErrorKind::MasterDown,
-            redis::ServerErrorKind::TryAgain,
-        ] {
-            let error = redis::RedisError::from((
-                redis::ErrorKind::Server(kind),
-                "the server is not ready",
-            ));
-            let result: Result<(), StoreError> = run_classified(
+        use redis::ServerErrorKind::{BusyLoading, MasterDown, ResponseError, TryAgain};
+        let classified = |kind: redis::ServerErrorKind| async move {
+            let error = redis::RedisError::from((redis::ErrorKind::Server(kind), "refused"));
+            run_classified::<()>(
                 "redis://127.0.0.1:6379",
                 Duration::from_secs(1),
                 "GET".to_owned(),
                 async { Err(error) },
             )
-            .await;
+            .await
+        };
+        for kind in [BusyLoading, MasterDown, TryAgain] {
+            let result = classified(kind).await;
             assert!(
                 matches!(result, Err(StoreError::Unavailable(_))),
                 "{kind:?}: {result:?}"
             );
         }
-        let wrong = redis::RedisError::from((
-            redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError),
-            "WRONGTYPE",
-        ));
-        let result: Result<(), StoreError> = run_classified(
-            "redis://127.0.0.1:6379",
-            Duration::from_secs(1),
-            "GET".to_owned(),
-            async { Err(wrong) },
-        )
-        .await;
-        assert!(
-            matches!(result, Err(StoreError::Unexpected(_))),
-            "{result:?}"
-        );
+        let wrong = classified(ResponseError).await;
+        assert!(matches!(wrong, Err(StoreError::Unexpected(_))), "{wrong:?}");
     }
 
     #[test]

@@ -590,8 +590,10 @@ impl AllowedMethods {
         }
         let given = &given[..count];
         let shapes = self.by_shape.get(count)?;
-        let same_collection = shapes.get(given.get(COLLECTION).copied().unwrap_or(""));
-        let any_collection = shapes.get("");
+        let collection = given.get(COLLECTION).copied().unwrap_or("");
+        let same_collection = shapes.get(collection);
+        // Under "" too: a path of fewer segments, whose bucket that already is, once.
+        let any_collection = shapes.get("").filter(|_| !collection.is_empty());
         let mut best: Option<(usize, usize)> = None;
         for &index in same_collection.into_iter().chain(any_collection).flatten() {
             let (template, _, _) = &self.routes[index];

@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,33 +11,20 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::client::Client;
-use super::server::{BINARY, ServerProcess, free_addr};
+use super::server::{ServerProcess, emporium_command, free_addr, serve_command};
 
 const ADMIN_EMAIL: &str = "admin@backup.test";
 const ADMIN_PASSWORD: &str = "a backup test admin password";
 
 fn serve(dir: &Path, addr: SocketAddr) -> ServerProcess {
-    let mut command = Command::new(BINARY);
-    command
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("EMPORIUM_DATA_DIR", dir)
-        .env("EMPORIUM_ADDR", addr.to_string())
-        .env("EMPORIUM_ADMIN_EMAIL", ADMIN_EMAIL)
-        .env("EMPORIUM_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("EMPORIUM_MAX_PENDING_ORDERS", "1000000")
-        .env("EMPORIUM_AUTH_RATE_PER_MINUTE", "100000");
+    let command = serve_command(dir, addr, (ADMIN_EMAIL, ADMIN_PASSWORD));
     ServerProcess::start(command, addr, dir)
 }
 
 /// Runs `emporium <args>` on the data directory `dir`: (success, stderr).
 fn emporium(dir: &Path, args: &[&str]) -> (bool, String) {
-    let output = Command::new(BINARY)
+    let output = emporium_command(dir)
         .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("EMPORIUM_DATA_DIR", dir)
         .output()
         .expect("running emporium");
     (

@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -19,7 +18,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::json;
 
 use super::client::Client;
-use super::server::{BINARY, ServerProcess, free_addr};
+use super::server::{ServerProcess, free_addr, serve_command};
 
 const ADMIN_EMAIL: &str = "admin@crash.test";
 const ADMIN_PASSWORD: &str = "a crash test admin password";
@@ -29,18 +28,9 @@ const INITIAL_STOCK: i64 = 100_000;
 const WORKERS: usize = 12;
 
 fn start(dir: &Path, addr: SocketAddr) -> ServerProcess {
-    let mut command = Command::new(BINARY);
+    let mut command = serve_command(dir, addr, (ADMIN_EMAIL, ADMIN_PASSWORD));
     command
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("EMPORIUM_DATA_DIR", dir)
-        .env("EMPORIUM_ADDR", addr.to_string())
-        .env("EMPORIUM_ADMIN_EMAIL", ADMIN_EMAIL)
-        .env("EMPORIUM_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("EMPORIUM_CALLBACK_KEY", CALLBACK_KEY)
-        .env("EMPORIUM_MAX_PENDING_ORDERS", "1000000")
-        .env("EMPORIUM_AUTH_RATE_PER_MINUTE", "100000")
         .env("EMPORIUM_ORDER_ATTEMPT_TIMEOUT", "1");
     ServerProcess::start(command, addr, dir)
 }

@@ -21,6 +21,32 @@ const CLIENTS: usize = 100;
 /// The log line of a failed accept.
 const BACKING_OFF: &str = "accepting a connection failed; backing off";
 
+/// `emporium` on the data directory `dir`, with nothing of the caller's environment
+/// but `PATH`.
+pub fn emporium_command(dir: &Path) -> Command {
+    let mut command = Command::new(BINARY);
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("EMPORIUM_DATA_DIR", dir);
+    command
+}
+
+/// `emporium serve` (all in one) on `dir` and `addr`, the admin `admin` (e-mail,
+/// password) created at start-up, and limits no test load reaches (unpaid orders
+/// per customer, auth attempts); callers add their own settings.
+pub fn serve_command(dir: &Path, addr: SocketAddr, admin: (&str, &str)) -> Command {
+    let mut command = emporium_command(dir);
+    command
+        .arg("serve")
+        .env("EMPORIUM_ADDR", addr.to_string())
+        .env("EMPORIUM_ADMIN_EMAIL", admin.0)
+        .env("EMPORIUM_ADMIN_PASSWORD", admin.1)
+        .env("EMPORIUM_MAX_PENDING_ORDERS", "1000000")
+        .env("EMPORIUM_AUTH_RATE_PER_MINUTE", "100000");
+    command
+}
+
 /// A server process started from the binary, its stdout and stderr in files; killed
 /// when dropped (also when a test panics).
 pub struct ServerProcess {

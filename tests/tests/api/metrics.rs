@@ -190,17 +190,7 @@ async fn the_purchase_flow_moves_the_counters_and_gauges() {
     .await
     .expect_status(422);
     let order = placed.body["data"]["id"].as_str().unwrap();
-    let payment = app
-        .bearer(
-            Method::POST,
-            "/v1/payments",
-            &customer,
-            Some(
-                &serde_json::json!({"data": {"type": "payments", "relationships":
-                {"order": {"data": {"type": "orders", "id": order}}}}}),
-            ),
-        )
-        .await;
+    let payment = crate::payments::open_payment(&app, &customer, order).await;
     payment.expect_status(201);
     let payment = payment.body["data"]["id"].as_str().unwrap().to_owned();
     app.bearer(

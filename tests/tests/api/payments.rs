@@ -20,7 +20,8 @@ fn payment_document(order: &str) -> Value {
         "relationships": {"order": {"data": {"type": "orders", "id": order}}}}})
 }
 
-async fn open_payment(app: &TestApp, token: &str, order: &str) -> Reply {
+/// `POST /v1/payments` for `order` as `token`.
+pub async fn open_payment(app: &TestApp, token: &str, order: &str) -> Reply {
     app.bearer(
         Method::POST,
         "/v1/payments",

@@ -249,15 +249,7 @@ async fn the_purchase_flow_runs_as_services() {
 
     // Paid through the mock provider: the payment event travels over Redis Streams,
     // the stock consumer commits the reservation in inventory over HTTP.
-    let payment = orders
-        .bearer(
-            Method::POST,
-            "/v1/payments",
-            &customer,
-            Some(&json!({"data": {"type": "payments", "relationships": {
-                "order": {"data": {"type": "orders", "id": order}}}}})),
-        )
-        .await;
+    let payment = crate::payments::open_payment(orders, &customer, &order).await;
     payment.expect_status(201);
     let payment = payment.id();
     crate::helpers::send(
